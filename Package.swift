@@ -1,0 +1,123 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "wazuh-nats-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "wazuh-nats-gateway", targets: ["wazuh-nats-gateway"]),
+        .library(name: "NATSClient", targets: ["NATSClient"]),
+        .library(name: "WireContract", targets: ["WireContract"]),
+        .library(name: "WazuhSource", targets: ["WazuhSource"]),
+        .library(name: "WazuhSimulator", targets: ["WazuhSimulator"]),
+        .library(name: "Outbox", targets: ["Outbox"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+    ],
+    targets: [
+        // liblz4 from the system (Debian: liblz4-dev); LZ4 frame format.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // Our NATS protocol client on SwiftNIO. Knows nothing about Wazuh.
+        .target(
+            name: "NATSClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Event and batch model, canonical JSON, signing, compression, encryption.
+        .target(
+            name: "WireContract",
+            dependencies: [
+                "CLZ4",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Reads Wazuh's global.db read-only, watches it, diffs snapshots. Knows nothing about NATS.
+        .target(
+            name: "WazuhSource",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A Wazuh manager simulator that writes global.db the way wazuh-db does.
+        .target(
+            name: "WazuhSimulator",
+            dependencies: [
+                "WazuhSource",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Outbox schema migrations, one per file, compiled in (no resource bundles at run time).
+        .target(name: "OutboxMigrations", path: "migrations"),
+        // The SQLite outbox journal.
+        .target(
+            name: "Outbox",
+            dependencies: [
+                "OutboxMigrations",
+                "WireContract",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Detection and delivery services, configuration, HTTP, metrics.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "NATSClient",
+                "WireContract",
+                "WazuhSource",
+                "WazuhSimulator",
+                "Outbox",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "wazuh-nats-gateway",
+            dependencies: [
+                "Gateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Starts real nats-server processes for tests and benchmarks (free ports, JetStream, TLS, auth).
+        .target(
+            name: "NATSTestSupport",
+            dependencies: ["NATSClient"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSTestSupport"]),
+        .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
+        .testTarget(name: "WazuhSourceTests", dependencies: ["WazuhSource", "WazuhSimulator"]),
+        .testTarget(name: "OutboxTests", dependencies: ["Outbox"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

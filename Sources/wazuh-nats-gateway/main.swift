@@ -1,0 +1,1 @@
+print("wazuh-nats-gateway: skeleton")
