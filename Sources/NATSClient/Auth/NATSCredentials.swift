@@ -132,12 +132,13 @@ private struct DecoratedBlocks {
 
     init(_ text: String) throws {
         var current: (name: String, lines: [Substring])?
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // `isNewline` also matches "\r\n", which Swift treats as one Character.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = rawLine.trimmingASCIIWhitespace()
             if let marker = Self.marker(line) {
                 if marker.hasPrefix("BEGIN ") {
                     if let open = current {
-                        throw NATSAuthError(.malformedCredentials, "the \(open.name) block is not terminated")
+                        throw NATSAuthError(.malformedCredentials, "the \(Self.label(open.name)) is not terminated")
                     }
                     current = (String(marker.dropFirst("BEGIN ".count)), [])
                 } else if marker.hasPrefix("END ") {
@@ -152,7 +153,7 @@ private struct DecoratedBlocks {
             }
         }
         if let open = current {
-            throw NATSAuthError(.malformedCredentials, "the \(open.name) block is not terminated")
+            throw NATSAuthError(.malformedCredentials, "the \(Self.label(open.name)) is not terminated")
         }
     }
 
@@ -169,9 +170,17 @@ private struct DecoratedBlocks {
             return nil
         }
         guard !match.body.isEmpty else {
-            throw NATSAuthError(.malformedCredentials, "the \(match.name) block is empty")
+            throw NATSAuthError(.malformedCredentials, "the \(Self.label(match.name)) is empty")
         }
         return match.body
+    }
+
+    /// A fixed label for a block in error messages: marker text is never echoed, so a malformed
+    /// file cannot smuggle its content (a seed) into an error description.
+    private static func label(_ name: String) -> String {
+        if name.contains("JWT") { return "JWT block" }
+        if name.contains("SEED") { return "NKEY SEED block" }
+        return "decorated block"
     }
 
     /// The marker text of a line like `-----BEGIN NATS USER JWT-----`, or `nil`.
