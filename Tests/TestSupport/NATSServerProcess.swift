@@ -30,7 +30,15 @@ public final class NATSServerProcess: @unchecked Sendable {
         }
     }
 
-    public static let executablePath = "/usr/bin/nats-server"
+    /// `$NATS_SERVER_PATH`, else the first of `/usr/sbin`, `/usr/bin`, `/usr/local/bin` holding `nats-server`
+    /// (Debian installs it in `/usr/sbin`).
+    public static var executablePath: String {
+        if let path = ProcessInfo.processInfo.environment["NATS_SERVER_PATH"], !path.isEmpty {
+            return path
+        }
+        let candidates = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
 
     public let port: Int
     /// The temp directory holding the config file, the log and the JetStream store.
@@ -54,6 +62,11 @@ public final class NATSServerProcess: @unchecked Sendable {
         if let process, process.isRunning {
             process.terminate()
         }
+    }
+
+    /// The running server's process id, if it runs (tests pause it with SIGSTOP to simulate a dead peer).
+    public var processIdentifier: Int32? {
+        self.lock.withLock { self.process?.processIdentifier }
     }
 
     /// `nats://127.0.0.1:PORT` (`tls://` when TLS is configured).
