@@ -59,6 +59,7 @@ let package = Package(
             name: "WazuhSource",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -115,7 +116,10 @@ let package = Package(
         ),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSTestSupport"]),
         .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
-        .testTarget(name: "WazuhSourceTests", dependencies: ["WazuhSource", "WazuhSimulator"]),
+        .testTarget(
+            name: "WazuhSourceTests",
+            dependencies: ["WazuhSource", "WazuhSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
     ],
