@@ -76,11 +76,11 @@ public struct DatabaseChangeWatcher: Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let thread = Thread {
+            nameCurrentThread("wazuh-db-watch")
             var loop = WatchLoop(configuration: configuration, logger: logger, wake: wake)
             loop.run { continuation.yield($0) }
             continuation.finish()
         }
-        thread.name = "wazuh-db-watch"
         thread.start()
         return stream
     }
@@ -309,4 +309,14 @@ private struct WatchLoop {
         let total = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: total)
     }
+}
+
+/// Names the calling OS thread (visible in `ps -L`, `top -H`, /proc) through /proc/thread-self/comm;
+/// best effort, as Glibc's `pthread_setname_np` is not visible to Swift.
+private func nameCurrentThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
 }

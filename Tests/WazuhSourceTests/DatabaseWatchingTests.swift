@@ -111,6 +111,7 @@ struct DatabaseWatchingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         let watcher = DatabaseChangeWatcher(configuration: .init(databasePath: path, pollInterval: .milliseconds(20)))
+        try await Self.waitUntil(.seconds(2), "earlier tests' watch threads to exit") { Self.watchThreads() == 0 }
         let before = Self.watchThreads()
         let log = SignalLog()
         let consumer = Task {
@@ -247,6 +248,7 @@ struct DatabaseWatchingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         try WazuhSimulator.fixture(path, agents: 3).close()
+        try await Self.waitUntil(.seconds(2), "earlier tests' watch threads to exit") { Self.watchThreads() == 0 }
         let before = Self.watchThreads()
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
         let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
