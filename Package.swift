@@ -116,7 +116,10 @@ let package = Package(
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSTestSupport"]),
         .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
         .testTarget(name: "WazuhSourceTests", dependencies: ["WazuhSource", "WazuhSimulator"]),
-        .testTarget(name: "OutboxTests", dependencies: ["Outbox"]),
+        .testTarget(
+            name: "OutboxTests",
+            dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
