@@ -16,6 +16,16 @@ extension OutboxStore {
         }
     }
 
+    /// When ``recordBaseline(snapshot:)`` last ran (epoch ms), `nil` if never.
+    public func baselineRecordedAt() throws(OutboxError) -> Int64? {
+        try self.run("baselineRecordedAt") {
+            try self.database.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'baseline_recorded_at'")
+                    .flatMap { Int64($0) }
+            }
+        }
+    }
+
     /// Up to `limit` undelivered, unparked messages with `seq > afterSeq`, in journal order.
     ///
     /// Ignores `next_attempt_at`: the delivery worker resends in order and owns its backoff.

@@ -14,6 +14,8 @@ struct OutboxStoreTests {
         let pragmas = try full.pragmas()
         #expect(pragmas.journalMode == "wal")
         #expect(pragmas.synchronous == 2)
+        #expect(try full.baselineRecordedAt() == nil)
+        #expect(try full.loadSnapshot() == nil)
         try full.close()
         let normal = try Fixtures.open(dir, clock: clock, synchronous: .normal)
         #expect(!normal.openReport.created)
@@ -75,6 +77,7 @@ struct OutboxStoreTests {
         try store.close()
 
         store = try Fixtures.open(dir, clock: clock)
+        #expect(try store.baselineRecordedAt() == clock.now)
         #expect(try store.loadSnapshot() == [8])
         #expect(try store.pendingMessages(afterSeq: 0, limit: 10).map(\.seq) == [2, 4, 5])
         let entries = try store.entries(matching: OutboxQuery(limit: 10))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import WireContract
@@ -125,5 +126,26 @@ struct EventIDTests {
         #expect(single[0].part == nil)
         #expect(single[0].jsonObject["part"] == nil)
         #expect(single[0].messageID == "batch_1_x")
+    }
+}
+
+struct WireTimestampTests {
+    @Test func formatsUTCSecondsAsRFC3339() {
+        #expect(WireTimestamp.string(unixSeconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(WireTimestamp.string(unixSeconds: 1_716_897_600) == "2024-05-28T12:00:00Z")
+        #expect(WireTimestamp.string(unixSeconds: 951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(WireTimestamp.string(unixSeconds: 4_102_444_799) == "2099-12-31T23:59:59Z")
+        #expect(WireTimestamp.string(unixSeconds: -1) == "1969-12-31T23:59:59Z")
+    }
+
+    @Test func agreesWithFoundationOverManyDays() {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var seconds: Int64 = 0
+        while seconds < 4_200_000_000 {
+            let expected = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            #expect(WireTimestamp.string(unixSeconds: seconds) == expected)
+            seconds += 7_777_777
+        }
     }
 }
