@@ -159,4 +159,41 @@ struct SealerOpenerTests {
         let error = #expect(throws: WireError.self) { try opener.open(sealed) }
         #expect(error?.code == .decompressedTooLarge)
     }
+
+    @Test func additiveFieldsAreCoveredBySignatureAndIgnoredByDecoding() throws {
+        let key = try SampleEvents.signingKey()
+        var object = SampleEvents.quoted.jsonObject
+        object["schema_version"] = .int(2)
+        object["extra"] = .object(["nested": .array([.bool(true), .null])])
+        let signed = try key.sign(object)
+        let payload = try CanonicalJSON.serialize(.object(signed))
+        let opened = try self.opener().open(subject: "wazuh.agent.001.status", headers: [], payload: payload)
+        guard case .event(let event, _) = opened else {
+            Issue.record("expected an event")
+            return
+        }
+        #expect(event.eventID == SampleEvents.quoted.eventID)
+        var stripped = signed
+        stripped.removeValue(forKey: "extra")
+        let error = #expect(throws: WireError.self) {
+            try self.opener().open(
+                subject: "wazuh.agent.001.status", headers: [], payload: try CanonicalJSON.serialize(.object(stripped)))
+        }
+        #expect(error?.code == .signatureMismatch)
+    }
+
+    @Test func heartbeatOnAnotherNodesSubjectIsRejected() throws {
+        let key = try SampleEvents.signingKey()
+        let fleet = FleetCounts(
+            totalAgents: 1, activeAgents: 1, disconnectedAgents: 0, pendingAgents: 0, neverConnectedAgents: 0)
+        let heartbeat = Heartbeat(
+            gatewayVersion: "1", uptimeSeconds: 1, natsState: "connected", outboxDepth: 0, outboxParked: 0,
+            oldestPendingAgeSeconds: 5, fleet: fleet, timestamp: "t", managerNode: "node-a"
+        ).signed(with: key)
+        let error = #expect(throws: WireError.self) {
+            try self.opener().open(
+                subject: "wazuh.manager.node-b.heartbeat", headers: [], payload: heartbeat.canonicalJSON())
+        }
+        #expect(error?.code == .invalidMessage)
+    }
 }
