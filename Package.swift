@@ -129,7 +129,10 @@ let package = Package(
             name: "WazuhSourceTests",
             dependencies: ["WazuhSource", "WazuhSimulator", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "OutboxTests", dependencies: ["Outbox"]),
+        .testTarget(
+            name: "OutboxTests",
+            dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
