@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,7 +114,15 @@ let package = Package(
             dependencies: ["NATSClient"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSTestSupport"]),
+        .testTarget(
+            name: "NATSClientTests",
+            dependencies: [
+                "NATSClient",
+                "NATSTestSupport",
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
         .testTarget(name: "WazuhSourceTests", dependencies: ["WazuhSource", "WazuhSimulator"]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox"]),
