@@ -1,4 +1,5 @@
 import Foundation
+import NATSClient
 import Testing
 
 @testable import Gateway
@@ -102,14 +103,31 @@ struct ConfigurationValidationTests {
         #expect(self.problems(configuration).isEmpty)
     }
 
-    @Test func natsCredentialsFileMustHoldJWTAndSeed() throws {
+    @Test func natsCredentialsFileIsParsedByTheNATSClientLoader() throws {
         let directory = try TemporaryDirectory()
         var configuration = try self.validSetup(in: directory)
         configuration.nats.credentialsFile = try directory.write("nats.creds", "-----BEGIN NATS USER JWT-----\nx\n")
-        #expect(self.problems(configuration).map(\.keyPath) == ["nats.credentials_file"])
-        try directory.write(
-            "nats.creds",
-            "-----BEGIN NATS USER JWT-----\nx\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\nSUx\n")
+        let problems = self.problems(configuration)
+        #expect(problems.map(\.keyPath) == ["nats.credentials_file"])
+        #expect(problems.first?.code == .fileProblem)
+
+        let account = NKeyPair.generate(.account)
+        let user = NKeyPair.generate(.user)
+        let jwt = try NATSJWT.userJWT(name: "gateway", userPublicKey: user.publicKey, accountKey: account)
+        try directory.write("nats.creds", NATSCredentials.format(jwt: jwt, seed: user.seed))
+        #expect(self.problems(configuration).isEmpty)
+        #expect(!ConfigurationErrors(problems).description.contains(user.seed))
+    }
+
+    @Test func nkeySeedFileMustHoldAUserSeed() throws {
+        let directory = try TemporaryDirectory()
+        var configuration = try self.validSetup(in: directory)
+        let account = NKeyPair.generate(.account)
+        configuration.nats.nkeySeedFile = try directory.write("seed.nk", account.seed + "\n")
+        let problems = self.problems(configuration)
+        #expect(problems.map(\.keyPath) == ["nats.nkey_seed_file"])
+        #expect(!problems.map(\.description).joined().contains(account.seed))
+        try directory.write("seed.nk", NKeyPair.generate(.user).seed + "\n")
         #expect(self.problems(configuration).isEmpty)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NATSClient
 
 #if canImport(Glibc)
     import Glibc
@@ -15,9 +16,9 @@ enum ConfigurationFileCheck {
         case base64Key(minimumBytes: Int, exactBytes: Int?)
         /// PEM with a `-----BEGIN <marker>` block (certificate or private key).
         case pem(marker: String)
-        /// A NATS `.creds` file: user JWT and NKey seed blocks.
+        /// A NATS `.creds` file, checked with `NATSCredentials.load(credentialsFile:)`.
         case natsCredentials
-        /// An NKey user seed (`SU…`).
+        /// An NKey user seed (`SU…`), checked with `NATSCredentials.loadSeed(file:)`.
         case nkeySeed
         /// A non-empty line of secret text (password or token).
         case secretText
@@ -73,11 +74,20 @@ enum ConfigurationFileCheck {
             return text.contains("-----BEGIN ") && text.contains(marker)
                 ? [] : ["file \(path) is not PEM with a \(marker) block"]
         case .natsCredentials:
-            let complete = text.contains("BEGIN NATS USER JWT") && text.contains("BEGIN USER NKEY SEED")
-            return complete ? [] : ["file \(path) is not a NATS .creds file (needs a user JWT and an NKey seed block)"]
+            // The NATS client's own loader: the same parsing `run` will do when it connects.
+            do {
+                _ = try NATSCredentials.load(credentialsFile: path)
+                return []
+            } catch {
+                return ["\(error)"]
+            }
         case .nkeySeed:
-            let seed = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("SU") }
-            return seed == nil ? ["file \(path) does not hold an NKey user seed (a line starting with SU)"] : []
+            do {
+                _ = try NATSCredentials.loadSeed(file: path)
+                return []
+            } catch {
+                return ["\(error)"]
+            }
         case .secretText:
             return text.isEmpty ? ["file \(path) is empty"] : []
         case .readable:
