@@ -75,7 +75,10 @@ struct ConfigurationValidationTests {
         let short = Data(repeating: 9, count: 16).base64EncodedString()
         try directory.write("encryption.key", short)
         let problems = self.problems(configuration)
-        #expect(problems.map(\.message) == ["key in \(directory.path)/encryption.key is 16 bytes; expected exactly 32"])
+        #expect(
+            problems.map(\.message) == [
+                "key file \(directory.path)/encryption.key: encryption key has 16 bytes, exactly 32 required (AES-256)"
+            ])
         #expect(!problems.map(\.description).joined().contains(short))
     }
 
@@ -85,7 +88,8 @@ struct ConfigurationValidationTests {
         try directory.write("signing.key", "not base64 at all!")
         #expect(
             self.problems(configuration).first?.message.hasPrefix(
-                "file \(directory.path)/signing.key does not hold base64") == true)
+                "key file \(directory.path)/signing.key does not hold standard base64")
+                == true)
     }
 
     @Test func tlsAndCredentialFilesAreChecked() throws {

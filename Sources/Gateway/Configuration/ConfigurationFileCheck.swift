@@ -1,5 +1,6 @@
 import Foundation
 import NATSClient
+import WireContract
 
 #if canImport(Glibc)
     import Glibc
@@ -12,8 +13,10 @@ import NATSClient
 enum ConfigurationFileCheck {
     /// What a referenced file must hold.
     enum Kind {
-        /// A base64 key of at least / exactly this many bytes.
-        case base64Key(minimumBytes: Int, exactBytes: Int?)
+        /// A signing key, checked with WireContract's `SigningKey(path:)` (base64, ≥ 32 bytes).
+        case signingKey
+        /// An encryption key, checked with WireContract's `EncryptionKey(path:)` (base64, 32 bytes).
+        case encryptionKey
         /// PEM with a `-----BEGIN <marker>` block (certificate or private key).
         case pem(marker: String)
         /// A NATS `.creds` file, checked with `NATSCredentials.load(credentialsFile:)`.
@@ -30,7 +33,10 @@ enum ConfigurationFileCheck {
     static func check(_ path: String, keyPath: String, kind: Kind, secret: Bool) -> [String] {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            return ["file \(path) does not exist or cannot be reached (\(String(cString: strerror(errno))))"]
+            if errno == ENOENT {
+                return ["file \(path) does not exist"]
+            }
+            return ["file \(path) cannot be reached: \(String(cString: strerror(errno)))"]
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             return ["\(path) is not a regular file"]
@@ -57,19 +63,21 @@ enum ConfigurationFileCheck {
     private static func checkContent(_ data: Data, path: String, kind: Kind) -> [String] {
         let text = String(decoding: data, as: UTF8.self).trimmingWhitespace()
         switch kind {
-        case .base64Key(let minimumBytes, let exactBytes):
-            guard let key = Data(base64Encoded: text) else {
-                return [
-                    "file \(path) does not hold base64 text (generate one with: wazuh-nats-gateway keygen --out \(path))"
-                ]
+        case .signingKey:
+            // WireContract's loader: the same checks the gateway makes when it loads the key.
+            do {
+                _ = try SigningKey(path: path)
+                return []
+            } catch {
+                return [error.description]
             }
-            if let exactBytes, key.count != exactBytes {
-                return ["key in \(path) is \(key.count) bytes; expected exactly \(exactBytes)"]
+        case .encryptionKey:
+            do {
+                _ = try EncryptionKey(path: path)
+                return []
+            } catch {
+                return [error.description]
             }
-            if key.count < minimumBytes {
-                return ["key in \(path) is \(key.count) bytes; expected at least \(minimumBytes)"]
-            }
-            return []
         case .pem(let marker):
             return text.contains("-----BEGIN ") && text.contains(marker)
                 ? [] : ["file \(path) is not PEM with a \(marker) block"]

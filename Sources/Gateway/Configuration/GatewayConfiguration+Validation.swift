@@ -36,12 +36,12 @@ extension GatewayConfiguration {
         check("nats.token_file", self.nats.tokenFile, .secretText, secret: true)
         check("nats.nkey_seed_file", self.nats.nkeySeedFile, .nkeySeed, secret: true)
         check(
-            "security.signing_key_path", self.security.signingKeyPath, .base64Key(minimumBytes: 32, exactBytes: nil),
+            "security.signing_key_path", self.security.signingKeyPath, .signingKey,
             secret: true)
         if self.security.encryptMessages {
             check(
                 "security.encryption_key_path", self.security.encryptionKeyPath,
-                .base64Key(minimumBytes: 32, exactBytes: 32), secret: true)
+                .encryptionKey, secret: true)
         }
         for message in ConfigurationFileCheck.checkWritableDatabase(self.outbox.path) {
             problems.append(
