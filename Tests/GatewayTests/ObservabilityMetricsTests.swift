@@ -96,3 +96,14 @@ struct ObservabilityReadinessTests {
         #expect(await readiness.readiness().problems == ["nats: disconnected"])
     }
 }
+
+struct ObservabilityReadinessDefaultsTests {
+    @Test func sourceIsStaleAfterThreeMissedPollsPlusSlack() async throws {
+        #expect(GatewayReadiness.maximumSourceAge(pollInterval: .seconds(5)) == .seconds(25))
+        let configuration = try GatewayConfiguration.load(yaml: minimalYAML, environment: [:])
+        let readiness = GatewayReadiness(configuration: configuration)
+        readiness.setNATSConnected(true)
+        readiness.recordSourceReadSuccess()
+        #expect(await readiness.readiness().isReady)
+    }
+}

@@ -61,6 +61,17 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         }
     }
 
+    /// The readiness the daemon uses: the source counts as stale after three missed polls plus
+    /// 10 s of slack (file notifications usually trigger reads much sooner).
+    public convenience init(configuration: GatewayConfiguration) {
+        self.init(maximumSourceAge: Self.maximumSourceAge(pollInterval: configuration.wazuh.pollInterval))
+    }
+
+    /// `3 × poll_interval + 10s`.
+    public static func maximumSourceAge(pollInterval: Duration) -> Duration {
+        pollInterval * 3 + .seconds(10)
+    }
+
     public func setNATSConnected(_ connected: Bool) {
         self.withState { $0.natsConnected = connected }
     }
