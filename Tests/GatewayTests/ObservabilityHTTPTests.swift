@@ -207,6 +207,21 @@ struct ObservabilityHTTPTests {
     }
 }
 
+extension ObservabilityHTTPTests {
+    @Test(.timeLimit(.minutes(1)))
+    func portAlreadyInUseMakesRunThrow() async throws {
+        let probe = ClosureReadinessProbe { ReadinessReport(problems: []) }
+        try await withMonitoringServer(registry: PrometheusCollectorRegistry(), readiness: probe) { port in
+            let second = MonitoringServer(
+                host: "127.0.0.1", port: port, registry: PrometheusCollectorRegistry(), readiness: probe,
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            await #expect(throws: (any Error).self) {
+                try await second.run()
+            }
+        }
+    }
+}
+
 /// A settable monotonic time for `GatewayReadiness` tests.
 final class ManualClockValue: @unchecked Sendable {
     // @unchecked: `stored` is only touched while holding `lock`.
