@@ -39,7 +39,8 @@ struct OutboxCommandTests {
     }
 
     @Test func listFiltersByStateAndAgentAndLimits() throws {
-        let (_, configuration) = try self.prepared()
+        let (fixture, configuration) = try self.prepared()
+        defer { withExtendedLifetime(fixture) {} }
         func seqs(_ options: OutboxInspection.ListOptions) throws -> [Int] {
             try OutboxInspection.listLines(configuration, options: options).compactMap {
                 Int($0.split(separator: " ").first ?? "")

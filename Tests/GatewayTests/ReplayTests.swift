@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NATSClient
 import NATSTestSupport
 import Outbox
@@ -105,7 +106,7 @@ struct ReplayTests {
         let lines = LineCollector()
         let report = try await SubscriberRun(
             configuration: configuration, options: SubscriberRun.Options(timeout: .seconds(10), fromStream: true),
-            logger: .init(label: "test")
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         ).run(on: connection, output: lines.append)
         #expect(report.received == 12 && report.verified == 12 && report.failed == 0)
         #expect(lines.objects.allSatisfy { $0["verified"] as? Bool == true })

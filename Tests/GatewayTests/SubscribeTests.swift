@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NATSClient
 import NATSTestSupport
 import NIOCore
@@ -23,9 +24,10 @@ struct SubscribeTests {
         let subscriber = try SubscriberRun(
             configuration: configuration,
             options: SubscriberRun.Options(count: count, timeout: .seconds(10), strict: strict),
-            logger: .init(label: "test"))
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let connection = try await SubscriberConnection.connect(
-            configuration, clientName: "test", logger: .init(label: "test"))
+            configuration, clientName: "test", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         let (subscribed, continuation) = AsyncStream<Void>.makeStream()
         let task = Task {
             defer { continuation.finish() }
