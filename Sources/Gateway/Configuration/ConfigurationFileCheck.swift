@@ -103,6 +103,15 @@ enum ConfigurationFileCheck {
         }
     }
 
+    /// A configuration file holding an inline secret must be private, like a key file.
+    static func exposedSecretProblem(in configurationFile: String) -> String? {
+        var info = stat()
+        guard stat(configurationFile, &info) == 0, info.st_mode & 0o077 != 0 else { return nil }
+        let mode = String(info.st_mode & 0o7777, radix: 8)
+        return "is set inline in \(configurationFile), which has mode 0\(mode); make the file private (chmod 600)"
+            + " or use a *_file key or the WAZUH_NATS_GATEWAY_NATS_* environment variable"
+    }
+
     /// The outbox database: an existing file must be a writable regular file; otherwise the nearest
     /// existing ancestor directory must be writable so the gateway can create it.
     static func checkWritableDatabase(_ path: String) -> [String] {

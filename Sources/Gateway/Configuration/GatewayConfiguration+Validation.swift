@@ -43,6 +43,16 @@ extension GatewayConfiguration {
                 "security.encryption_key_path", self.security.encryptionKeyPath,
                 .encryptionKey, secret: true)
         }
+        if let sourceFile = self.sourceFile {
+            for keyPath in ["nats.password", "nats.token"] {
+                guard case .file? = self.keyOrigins[keyPath],
+                    let message = ConfigurationFileCheck.exposedSecretProblem(in: sourceFile)
+                else { continue }
+                problems.append(
+                    ConfigurationError(
+                        code: .fileProblem, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
+            }
+        }
         for message in ConfigurationFileCheck.checkWritableDatabase(self.outbox.path) {
             problems.append(
                 ConfigurationError(
