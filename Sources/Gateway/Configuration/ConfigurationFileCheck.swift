@@ -30,7 +30,7 @@ enum ConfigurationFileCheck {
     }
 
     /// Checks one referenced file; a secret file must not be accessible to group or others.
-    static func check(_ path: String, keyPath: String, kind: Kind, secret: Bool) -> [String] {
+    static func check(_ path: String, kind: Kind, secret: Bool) -> [String] {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT {

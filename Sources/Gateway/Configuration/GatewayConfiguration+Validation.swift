@@ -18,7 +18,7 @@ extension GatewayConfiguration {
         var problems: [ConfigurationError] = []
         func check(_ keyPath: String, _ path: String?, _ kind: ConfigurationFileCheck.Kind, secret: Bool) {
             guard let path, !path.isEmpty else { return }
-            for message in ConfigurationFileCheck.check(path, keyPath: keyPath, kind: kind, secret: secret) {
+            for message in ConfigurationFileCheck.check(path, kind: kind, secret: secret) {
                 problems.append(
                     ConfigurationError(
                         code: .fileProblem, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
