@@ -154,8 +154,10 @@ public final class NATSConnection: Sendable {
     ) async throws {
         try Self.validateSubject(subject)
         if let replyTo { try Self.validateSubject(replyTo) }
-        try self.validateMessage(headers: headers, payload: payload)
-        let backlog = try self.enqueue(.publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload))
+        try Self.validateHeaders(headers)
+        let backlog = try self.enqueue(
+            .publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload),
+            messageSize: NATSCommandEncoder.payloadSize(headers: headers, payload: payload))
         if backlog > Self.outboundHighWatermark {
             try await self.flush()
         }
@@ -239,6 +241,9 @@ public final class NATSConnection: Sendable {
     }
 
     /// Starts a request; the future completes with the reply or a typed error. Used for pipelining.
+    ///
+    /// Registers the reply token and encodes the publish under one lock, so concurrent callers' requests go
+    /// out in the order their tokens were taken.
     func startRequest(
         subject: String,
         headers: NATSHeaders?,
@@ -246,25 +251,40 @@ public final class NATSConnection: Sendable {
         timeout: Duration
     ) throws -> EventLoopFuture<NATSMessage> {
         try Self.validateSubject(subject)
-        try self.validateMessage(headers: headers, payload: payload)
+        try Self.validateHeaders(headers)
+        let size = NATSCommandEncoder.payloadSize(headers: headers, payload: payload)
         let promise = self.eventLoop.makePromise(of: NATSMessage.self)
-        let (token, newInboxSID): (String, UInt64?) = try self.state.withLockedValue { state in
-            if case .closed = state.phase {
-                throw NATSError(.connectionClosed, "connection is closed")
+        let token: String
+        let drainTarget: ChannelRef?
+        do {
+            (token, drainTarget) = try self.state.withLockedValue { state in
+                if case .closed = state.phase {
+                    throw NATSError(.connectionClosed, "connection is closed")
+                }
+                try Self.checkSize(size, limit: state.serverInfo?.maxPayload)
+                var target: ChannelRef?
+                if state.inboxSID == nil {
+                    state.nextSID += 1
+                    state.inboxSID = state.nextSID
+                    target = try self.appendLocked(
+                        .subscribe(subject: self.inboxPrefix + ".*", queue: nil, sid: state.nextSID), to: &state
+                    ).drainTarget
+                }
+                let token = String(state.nextToken &+ 1, radix: 36)
+                let appended = try self.appendLocked(
+                    .publish(
+                        subject: subject, replyTo: self.inboxPrefix + "." + token, headers: headers, payload: payload),
+                    to: &state)
+                state.nextToken &+= 1
+                state.pendingRequests[token] = PendingRequest(promise: promise, timeout: nil)
+                return (token, target ?? appended.drainTarget)
             }
-            var newSID: UInt64?
-            if state.inboxSID == nil {
-                state.nextSID += 1
-                state.inboxSID = state.nextSID
-                newSID = state.nextSID
-            }
-            state.nextToken += 1
-            let token = String(state.nextToken, radix: 36)
-            state.pendingRequests[token] = PendingRequest(promise: promise, timeout: nil)
-            return (token, newSID)
+        } catch {
+            promise.fail(error)
+            throw error
         }
-        if let newInboxSID {
-            _ = try? self.enqueue(.subscribe(subject: self.inboxPrefix + ".*", queue: nil, sid: newInboxSID))
+        if let drainTarget {
+            self.scheduleDrain(drainTarget)
         }
         let scheduled = self.eventLoop.scheduleTask(in: timeout.timeAmount) { [weak self] in
             guard let self else { return }
@@ -272,14 +292,6 @@ public final class NATSConnection: Sendable {
             pending?.promise.fail(NATSError(.timeout, "no reply on '\(subject)' within \(timeout)"))
         }
         self.state.withLockedValue { $0.pendingRequests[token]?.timeout = scheduled }
-        do {
-            _ = try self.enqueue(
-                .publish(subject: subject, replyTo: self.inboxPrefix + "." + token, headers: headers, payload: payload))
-        } catch {
-            let pending = self.state.withLockedValue { $0.pendingRequests.removeValue(forKey: token) }
-            pending?.timeout?.cancel()
-            pending?.promise.fail(error)
-        }
         return promise.futureResult
     }
 
@@ -601,37 +613,53 @@ public final class NATSConnection: Sendable {
 
     /// Encodes `command` into the batch buffer and schedules a write; returns the bytes now waiting.
     @discardableResult
-    private func enqueue(_ command: NATSClientCommand) throws -> Int {
-        let (ref, backlog): (ChannelRef?, Int) = try self.state.withLockedValue { state in
-            switch state.phase {
-            case .closed:
-                throw NATSError(.connectionClosed, "connection is closed")
-            case .connecting, .reconnecting:
-                let before = state.outbound.writerIndex
-                NATSCommandEncoder.write(command, into: &state.outbound)
-                if state.outbound.readableBytes > self.options.reconnectBufferSize {
-                    state.outbound.moveWriterIndex(to: before)
-                    throw NATSError(
-                        .reconnectBufferFull,
-                        "more than \(self.options.reconnectBufferSize) bytes buffered while reconnecting")
-                }
-                return (nil, 0)
-            case .connected(let ref):
-                NATSCommandEncoder.write(command, into: &state.outbound)
-                let backlog = state.outbound.readableBytes
-                if state.drainScheduled {
-                    return (nil, backlog)
-                }
-                state.drainScheduled = true
-                return (ref, backlog)
+    private func enqueue(_ command: NATSClientCommand, messageSize: Int? = nil) throws -> Int {
+        let appended = try self.state.withLockedValue { state in
+            if let messageSize {
+                try Self.checkSize(messageSize, limit: state.serverInfo?.maxPayload)
             }
+            return try self.appendLocked(command, to: &state)
         }
-        if let ref {
-            ref.channel.eventLoop.execute {
-                ref.handler.value.drainOutbound()
+        if let target = appended.drainTarget {
+            self.scheduleDrain(target)
+        }
+        return appended.backlog
+    }
+
+    /// Appends `command` to the batch buffer (caller holds the lock). Returns the channel on which a drain must
+    /// be scheduled (none when one is already scheduled or while not connected) and the bytes waiting.
+    private func appendLocked(
+        _ command: NATSClientCommand,
+        to state: inout State
+    ) throws -> (drainTarget: ChannelRef?, backlog: Int) {
+        switch state.phase {
+        case .closed:
+            throw NATSError(.connectionClosed, "connection is closed")
+        case .connecting, .reconnecting:
+            let before = state.outbound.writerIndex
+            NATSCommandEncoder.write(command, into: &state.outbound)
+            if state.outbound.readableBytes > self.options.reconnectBufferSize {
+                state.outbound.moveWriterIndex(to: before)
+                throw NATSError(
+                    .reconnectBufferFull,
+                    "more than \(self.options.reconnectBufferSize) bytes buffered while reconnecting")
             }
+            return (nil, 0)
+        case .connected(let ref):
+            NATSCommandEncoder.write(command, into: &state.outbound)
+            let backlog = state.outbound.readableBytes
+            if state.drainScheduled {
+                return (nil, backlog)
+            }
+            state.drainScheduled = true
+            return (ref, backlog)
         }
-        return backlog
+    }
+
+    private func scheduleDrain(_ ref: ChannelRef) {
+        ref.channel.eventLoop.execute {
+            ref.handler.value.drainOutbound()
+        }
     }
 
     private func currentChannel() -> ChannelRef? {
@@ -655,16 +683,18 @@ public final class NATSConnection: Sendable {
         }
     }
 
-    private func validateMessage(headers: NATSHeaders?, payload: ByteBuffer) throws {
-        if let headers {
-            for field in headers {
-                guard NATSHeaders.isValidName(field.name), NATSHeaders.isValidValue(field.value) else {
-                    throw NATSError(.invalidHeader, "header '\(field.name.prefix(64))' cannot be sent")
-                }
+    static func validateHeaders(_ headers: NATSHeaders?) throws {
+        guard let headers else { return }
+        for field in headers {
+            guard NATSHeaders.isValidName(field.name), NATSHeaders.isValidValue(field.value) else {
+                throw NATSError(.invalidHeader, "header '\(field.name.prefix(64))' cannot be sent")
             }
         }
-        let size = NATSCommandEncoder.payloadSize(headers: headers, payload: payload)
-        let limit = self.maxPayload
+    }
+
+    /// Refuses a message larger than the server's `max_payload` (1 MiB, the server default, before any INFO).
+    static func checkSize(_ size: Int, limit: Int?) throws {
+        let limit = limit ?? 1024 * 1024
         guard size <= limit else {
             throw NATSError(.payloadTooLarge, "message of \(size) bytes exceeds the server's max_payload of \(limit)")
         }

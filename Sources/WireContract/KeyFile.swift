@@ -51,7 +51,7 @@ public enum KeyFile {
         var text = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -141,7 +141,7 @@ public enum KeyFile {
         var written = 0
         while failure == nil, written < text.count {
             let count = text.withUnsafeBytes { buffer in
-                Glibc.write(fd, buffer.baseAddress.map { $0 + written }, buffer.count - written)
+                systemWrite(fd, buffer.baseAddress.map { $0 + written }, buffer.count - written)
             }
             if count < 0 {
                 let code = errno
@@ -168,4 +168,13 @@ public enum KeyFile {
     static func errnoText(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
+}
+
+// `read` and `write` are shadowed inside `KeyFile` by its own `read(path:)`; these name the C calls.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}
+
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(fd, buffer, count)
 }

@@ -83,4 +83,14 @@ struct CommandEncoderTests {
         }
         #expect(error.code == .authenticationSetup)
     }
+
+    @Test func payloadSizeMatchesTheEncodedHeaderBlock() {
+        let headers: NATSHeaders = ["Nats-Msg-Id": "évènement-1", "Content-Type": "application/json"]
+        let payload = ByteBuffer(string: "0123456789")
+        #expect(
+            NATSCommandEncoder.payloadSize(headers: headers, payload: payload)
+                == NATSCommandEncoder.headerBlock(headers).count + 10)
+        #expect(NATSCommandEncoder.payloadSize(headers: nil, payload: payload) == 10)
+        #expect(NATSCommandEncoder.payloadSize(headers: NATSHeaders(), payload: payload) == 12 + 10)
+    }
 }

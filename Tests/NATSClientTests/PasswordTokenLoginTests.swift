@@ -60,4 +60,36 @@ struct PasswordTokenLoginTests {
         #expect(ContinuousClock.now - start < .seconds(2))
         await server.stop()
     }
+
+    @Test func permissionsViolationKeepsTheConnectionUsable() async throws {
+        let config = """
+            authorization {
+              users = [
+                { user: limited, password: "pw-limited", permissions: { publish: { deny: ["forbidden.>"] } } }
+              ]
+            }
+            """
+        let server = try NATSServerProcess(extraConfig: config)
+        try await server.start()
+        defer { Task { await server.stop() } }
+        let connection = try await self.connect(server, auth: .userPassword(user: "limited", password: "pw-limited"))
+        let events = connection.stateChanges
+        let subscription = try await connection.subscribe(subject: "allowed")
+        try await connection.publish(subject: "forbidden.x", payload: ByteBuffer(string: "no"))
+        try await connection.flush()
+        try await connection.publish(subject: "allowed", payload: ByteBuffer(string: "yes"))
+        #expect(try await collect(subscription, count: 1).first?.payload.text == "yes")
+        #expect(connection.isConnected)
+        await connection.close()
+        let sawDisconnect = try await withDeadline(.seconds(2), "closed event") {
+            var disconnected = false
+            for await event in events {
+                if case .disconnected = event { disconnected = true }
+                if event == .closed { break }
+            }
+            return disconnected
+        }
+        #expect(!sawDisconnect)
+        await server.stop()
+    }
 }

@@ -99,7 +99,7 @@ public struct JetStreamContext: Sendable {
         let reply = try self.connection.startRequest(
             subject: subject, headers: allHeaders.isEmpty ? nil : allHeaders, payload: payload, timeout: self.timeout)
         return reply.flatMapThrowing { message in
-            try Self.decodeReply(PubAck.self, from: message)
+            try Self.decodePubAck(from: message)
         }
     }
 
@@ -172,6 +172,30 @@ public struct JetStreamContext: Sendable {
         let message = try await self.connection.request(
             subject: self.apiPrefix + "." + api, payload: payload, timeout: self.timeout)
         return try Self.decodeReply(Reply.self, from: message)
+    }
+
+    /// Decodes a publish reply in one pass: either a ``PubAck`` or a ``JetStreamAPIError``.
+    static func decodePubAck(from message: NATSMessage) throws -> PubAck {
+        struct Reply: Decodable {
+            var stream: String?
+            var seq: UInt64?
+            var duplicate: Bool?
+            var domain: String?
+            var error: JetStreamAPIError?
+        }
+        let reply: Reply
+        do {
+            reply = try JSONDecoder().decode(Reply.self, from: Data(message.payload.readableBytesView))
+        } catch {
+            throw NATSError(.invalidResponse, "JetStream publish reply is not JSON", underlying: error)
+        }
+        if let error = reply.error {
+            throw error
+        }
+        guard let stream = reply.stream, let seq = reply.seq else {
+            throw NATSError(.invalidResponse, "JetStream publish reply lacks stream or seq")
+        }
+        return PubAck(stream: stream, seq: seq, duplicate: reply.duplicate ?? false, domain: reply.domain)
     }
 
     /// Decodes a JetStream reply, turning an `error` member into ``JetStreamAPIError``.
