@@ -25,6 +25,7 @@ public final class NATSConnection: Sendable {
         var channel: any Channel
         var handler: NIOLoopBound<NATSChannelHandler>
         var generation: UInt64
+        var address: NATSServerAddress
     }
 
     struct PendingRequest {
@@ -110,6 +111,19 @@ public final class NATSConnection: Sendable {
     /// The largest payload (headers included) the current server accepts.
     public var maxPayload: Int {
         self.serverInfo?.maxPayload ?? 1024 * 1024
+    }
+
+    /// The servers tried when reconnecting: the configured ones, then those learnt from INFO `connect_urls`.
+    public var knownServers: [NATSServerAddress] {
+        self.state.withLockedValue { $0.servers }
+    }
+
+    /// The server of the current connection, if connected.
+    public var connectedServer: NATSServerAddress? {
+        self.state.withLockedValue {
+            if case .connected(let ref) = $0.phase { return ref.address }
+            return nil
+        }
     }
 
     /// Whether a connection is up right now.
@@ -529,7 +543,7 @@ public final class NATSConnection: Sendable {
             let result = try await promise.futureResult.get()
             self.state.withLockedValue { $0.serverInfo = result.info }
             self.serverInfoUpdated(result.info)
-            return ChannelRef(channel: channel, handler: result.handler, generation: generation)
+            return ChannelRef(channel: channel, handler: result.handler, generation: generation, address: address)
         } catch {
             try? await channel.close()
             throw error
