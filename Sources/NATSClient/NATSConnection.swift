@@ -135,6 +135,8 @@ public final class NATSConnection: Sendable {
     }
 
     /// A new sequence of state changes from now on; it ends when the connection closes.
+    ///
+    /// When the connection is up at the time of the call, the sequence starts with `.connected`.
     public var stateChanges: AsyncStream<NATSConnectionEvent> {
         let (stream, continuation) = AsyncStream<NATSConnectionEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let closed: Bool = self.state.withLockedValue { state in
@@ -144,6 +146,9 @@ public final class NATSConnection: Sendable {
             state.observers[id] = continuation
             continuation.onTermination = { [weak self] _ in
                 self?.state.withLockedValue { _ = $0.observers.removeValue(forKey: id) }
+            }
+            if case .connected = state.phase {
+                continuation.yield(.connected)
             }
             return false
         }

@@ -174,6 +174,7 @@ struct CoreIntegrationTests {
             $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
         }) { server, connection in
             let events = connection.stateChanges
+            _ = try await waitForEvent(events) { $0 == .connected }
             let subscription = try await connection.subscribe(subject: "survive")
             try await connection.flush()
             try await server.restart()
