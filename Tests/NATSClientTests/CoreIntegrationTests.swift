@@ -76,7 +76,7 @@ struct CoreIntegrationTests {
                 _ = try await connection.request(subject: "nobody.home", timeout: .seconds(5))
             }
             #expect(error.code == .noResponders)
-            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(ContinuousClock.now - start < .seconds(2), "must not wait for the 5 s timeout")
         }
     }
 
@@ -160,13 +160,13 @@ struct CoreIntegrationTests {
     @Test func connectingToAClosedPortFailsFast() async throws {
         let port = try NATSServerProcess.freePort()
         var options = try NATSConnectionOptions(url: "nats://127.0.0.1:\(port)")
-        options.connectTimeout = .seconds(2)
+        options.connectTimeout = .seconds(10)
         let start = ContinuousClock.now
         let error = try await #require(throws: NATSError.self) {
             _ = try await NATSConnection.connect(options: options)
         }
         #expect(error.code == .connectionFailed)
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(5), "refused must not wait for the 10 s timeout")
     }
 
     @Test func reconnectsAfterServerRestartAndReplaysSubscriptions() async throws {
