@@ -247,16 +247,27 @@ public final class NATSConnection: Sendable {
     /// Sends a request and waits for the first reply, over one shared inbox subscription.
     ///
     /// Throws ``NATSError/Code/noResponders`` as soon as the server reports that nobody listens,
-    /// ``NATSError/Code/timeout`` after `timeout`, ``NATSError/Code/connectionLost`` if the connection drops.
+    /// ``NATSError/Code/timeout`` after `timeout`, ``NATSError/Code/connectionLost`` if the connection drops, and
+    /// `CancellationError` right away when the calling task is cancelled.
     public func request(
         subject: String,
         headers: NATSHeaders? = nil,
         payload: ByteBuffer = ByteBuffer(),
         timeout: Duration? = nil
     ) async throws -> NATSMessage {
-        try await self.startRequest(
-            subject: subject, headers: headers, payload: payload, timeout: timeout ?? self.options.requestTimeout
-        ).get()
+        let started = try self.startRequest(
+            subject: subject, headers: headers, payload: payload, timeout: timeout ?? self.options.requestTimeout)
+        return try await withTaskCancellationHandler {
+            try await started.future.get()
+        } onCancel: {
+            self.cancelRequest(token: started.token)
+        }
+    }
+
+    private func cancelRequest(token: String) {
+        let pending = self.state.withLockedValue { $0.pendingRequests.removeValue(forKey: token) }
+        pending?.timeout?.cancel()
+        pending?.promise.fail(CancellationError())
     }
 
     /// Starts a request; the future completes with the reply or a typed error. Used for pipelining.
@@ -268,7 +279,7 @@ public final class NATSConnection: Sendable {
         headers: NATSHeaders?,
         payload: ByteBuffer,
         timeout: Duration
-    ) throws -> EventLoopFuture<NATSMessage> {
+    ) throws -> (future: EventLoopFuture<NATSMessage>, token: String) {
         try Self.validateSubject(subject)
         try Self.validateHeaders(headers)
         let size = NATSCommandEncoder.payloadSize(headers: headers, payload: payload)
@@ -311,7 +322,7 @@ public final class NATSConnection: Sendable {
             pending?.promise.fail(NATSError(.timeout, "no reply on '\(subject)' within \(timeout)"))
         }
         self.state.withLockedValue { $0.pendingRequests[token]?.timeout = scheduled }
-        return promise.futureResult
+        return (promise.futureResult, token)
     }
 
     // MARK: Closing

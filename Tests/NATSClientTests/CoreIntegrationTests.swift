@@ -235,4 +235,20 @@ struct CoreIntegrationTests {
             _ = silent
         }
     }
+
+    @Test func cancellingARequestEndsItPromptly() async throws {
+        try await withServerAndConnection { _, connection in
+            let silent = try await connection.subscribe(subject: "never")
+            try await connection.flush()
+            let request = Task { try await connection.request(subject: "never", timeout: .seconds(10)) }
+            try await Task.sleep(for: .milliseconds(50))
+            let start = ContinuousClock.now
+            request.cancel()
+            let result = await request.result
+            #expect(throws: CancellationError.self) { try result.get() }
+            #expect(ContinuousClock.now - start < .seconds(2), "must not wait for the 10 s timeout")
+            try await connection.flush()
+            try await silent.unsubscribe()
+        }
+    }
 }
