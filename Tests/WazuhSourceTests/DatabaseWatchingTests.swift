@@ -89,7 +89,9 @@ struct DatabaseWatchingTests {
         }
         try simulator.close()
         let sorted = latencies.sorted()
-        print("watcher latency after commit() returned (negative: before it returned): p50 \(sorted[sorted.count / 2]), max \(sorted.last ?? .zero)")
+        print(
+            "watcher latency after commit() returned (negative: before it returned): p50 \(sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
+        )
         #expect(sorted[sorted.count / 2] < .milliseconds(100))
         #expect(log.signals(after: 0).allSatisfy { $0.1 == .fileChanged })
     }
