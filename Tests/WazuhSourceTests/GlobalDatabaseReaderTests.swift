@@ -28,6 +28,23 @@ struct GlobalDatabaseReaderTests {
         try simulator.close()
     }
 
+    @Test func holdsNoLockBetweenReads() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("global.db")
+        try WazuhSimulator.fixture(path, agents: 50).close()
+        let reader = GlobalDatabaseReader(path: path)
+        _ = try reader.read()
+        var configuration = Configuration()
+        configuration.busyMode = .immediateError
+        let writer = try DatabaseQueue(path: path, configuration: configuration)
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN EXCLUSIVE")
+            try db.execute(sql: "UPDATE agent SET last_keepalive = 1 WHERE id = 1")
+            try db.execute(sql: "COMMIT")
+        }
+        #expect(try reader.read().snapshot.record(id: 1)?.lastKeepalive == 1)
+    }
+
     @Test func reopensWhenTheFileIsReplaced() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
