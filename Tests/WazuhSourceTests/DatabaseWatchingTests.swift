@@ -338,6 +338,47 @@ struct DatabaseWatchingTests {
         #expect(contendedMedian < quietMedian + max(.milliseconds(25), longestRead))
         #expect((contended.last ?? .zero) < .seconds(2))
     }
+
+    /// The simulator's real-time restart storm, watched by the monitor: agents go disconnected
+    /// (manager restart), then pending, then active again, and the long-lived write transaction is
+    /// committed by the idle/age timers alone.
+    @Test func monitorFollowsASimulatedRestartStormInRealTime() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("global.db")
+        let simulator = try WazuhSimulator(
+            configuration: .init(
+                databasePath: path, schema: .wazuh4(minor: 14), agentCount: 20, seed: 3,
+                commitIdle: .milliseconds(40), commitMaxAge: .milliseconds(150), notifyInterval: .seconds(1),
+                reconnectPeriod: .milliseconds(900), initiallyActive: 1))
+        let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .milliseconds(500)))
+        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        #expect(baseline.counts.active == 20)
+        let deadline = ContinuousClock.now + .seconds(4)
+        let run = Task { try await simulator.run(.restartStorm, until: deadline, tick: .milliseconds(20)) }
+        let history = try await withTimeout(.seconds(15), "the storm to pass") {
+            var snapshot = baseline.snapshot
+            var history: [Int: [ConnectionStatus]] = [:]
+            while history.count < 20 || history.values.contains(where: { $0.last != .active }) {
+                let update = try await monitor.nextUpdate(after: snapshot)
+                snapshot = update.snapshot
+                for change in update.changes {
+                    history[change.agentID, default: []].append(change.currentStatus)
+                    if change.currentStatus == .disconnected { #expect(change.reason == .managerRestart) }
+                }
+            }
+            return history
+        }
+        try await withTimeout(.seconds(10), "the simulator run") { try await run.value }
+        #expect(history.count == 20)
+        for (id, statuses) in history {
+            // Like wazuh-db, the simulator commits late: an agent that returns before the storm is
+            // committed is first seen pending (active → pending), exactly as a real reader would see it.
+            #expect(statuses.first == .disconnected || statuses.first == .pending, "agent \(id): \(statuses)")
+            #expect(statuses.last == .active, "agent \(id): \(statuses)")
+        }
+        #expect(history.values.contains { $0 == [.disconnected, .pending, .active] })
+        #expect(history.values.filter { $0.first == .disconnected }.count >= 5)
+    }
 }
 
 /// Turns the contention test's reader on and off.
