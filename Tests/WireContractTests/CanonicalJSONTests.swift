@@ -70,6 +70,20 @@ struct CanonicalJSONTests {
         #expect(try CanonicalJSON.string(object) == expected)
     }
 
+    @Test func keyOrderEqualsUTF16OrderIncludingSurrogateEdgeCases() {
+        let keys = [
+            "", "a", "ab", "b", "\u{7F}", "\u{80}", "é", "\u{7FF}", "\u{800}", "\u{D7FF}", "\u{E000}", "\u{FB33}",
+            "\u{FFFF}", "\u{10000}", "\u{1F600}", "\u{10FFFF}", "a\u{E000}", "a\u{1F600}", "\u{1F600}a", "\u{E000}a",
+        ]
+        for lhs in keys {
+            for rhs in keys {
+                #expect(
+                    CanonicalJSON.utf16Less(lhs, rhs) == lhs.utf16.lexicographicallyPrecedes(rhs.utf16),
+                    "\(lhs.unicodeScalars.map(\.value)) vs \(rhs.unicodeScalars.map(\.value))")
+            }
+        }
+    }
+
     @Test func rfc8785MainExampleRoundTripsThroughParser() throws {
         let input = #"""
             {

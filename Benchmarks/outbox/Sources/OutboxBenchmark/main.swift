@@ -8,6 +8,8 @@ import WireContract
 
 let arguments = CommandLine.arguments
 let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) } ?? 5
+/// `--sealing-only` skips the outbox sections (for profiling the sealing path).
+let sealingOnly = arguments.contains("--sealing-only")
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
@@ -79,7 +81,7 @@ func writeCost(synchronous: OutboxSynchronous, perTransaction: Int, total: Int, 
 
 print("\n## Outbox write cost per event (appendDetection: messages + snapshot in one transaction)")
 print("synchronous | events/transaction | transactions | per event (median) | per transaction")
-for synchronous in [OutboxSynchronous.full, .normal] {
+for synchronous in sealingOnly ? [] : [OutboxSynchronous.full, .normal] {
     for (perTransaction, total) in [(1, 300), (100, 3000), (20_000, 20_000)] {
         // A 1-event cycle on a 20k fleet still rewrites the whole snapshot: measure with a real-size snapshot.
         let perEvent = median(
@@ -94,7 +96,7 @@ for synchronous in [OutboxSynchronous.full, .normal] {
 }
 
 print("\n## markDelivered cost per event (20 000 journaled rows, acks of 256 per transaction)")
-for synchronous in [OutboxSynchronous.full, .normal] {
+for synchronous in sealingOnly ? [] : [OutboxSynchronous.full, .normal] {
     let perEvent = median(
         try (0..<runs).map { _ in
             let path = base + "/ack-\(UUID().uuidString).sqlite"
