@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,6 +60,7 @@ let package = Package(
             name: "WazuhSource",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -113,9 +115,20 @@ let package = Package(
             dependencies: ["NATSClient"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSTestSupport"]),
+        .testTarget(
+            name: "NATSClientTests",
+            dependencies: [
+                "NATSClient",
+                "NATSTestSupport",
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
-        .testTarget(name: "WazuhSourceTests", dependencies: ["WazuhSource", "WazuhSimulator"]),
+        .testTarget(
+            name: "WazuhSourceTests",
+            dependencies: ["WazuhSource", "WazuhSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "OutboxTests",
             dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
