@@ -10,11 +10,12 @@ import NIOCore
 
 // Publish benchmark for our NATS client, the counterpart of c/js_bench.c (same workload, same output line).
 //
-//   NATSPublishBench URL js|core MESSAGES RUN_ID [WINDOW]
+//   NATSPublishBench URL js|js-lazy|core MESSAGES RUN_ID [WINDOW]
 //
 // js:   acknowledged JetStream publishes, pipelined with WINDOW (default 256) outstanding, each 400-byte
 //       message with its own Nats-Msg-Id, to stream BENCH (file storage, recreated first); every ack is
 //       awaited in publish order; timed until the last ack, then the stream's message count is checked.
+// js-lazy: the same, but acks are only awaited after the last publish (the window alone bounds what is in flight).
 // core: plain publishes of 400-byte messages, timed until a flush (PING/PONG) returns.
 
 /// A benchmark run that could not complete.
@@ -28,7 +29,7 @@ func printError(_ text: String) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5, let messages = Int(arguments[3]) else {
-    printError("usage: NATSPublishBench URL js|core MESSAGES RUN_ID [WINDOW]")
+    printError("usage: NATSPublishBench URL js|js-lazy|core MESSAGES RUN_ID [WINDOW]")
     exit(2)
 }
 let url = arguments[1]
@@ -52,7 +53,9 @@ func runCore(_ connection: NATSConnection) async throws -> Duration {
     }
 }
 
-func runJetStream(_ connection: NATSConnection) async throws -> Duration {
+/// With `awaitEachAck`, the oldest ack is awaited whenever WINDOW are outstanding (the gateway's pattern);
+/// without, flow control is left to the window alone and all acks are awaited at the end (`js-lazy`).
+func runJetStream(_ connection: NATSConnection, awaitEachAck: Bool) async throws -> Duration {
     let jetStream = connection.jetStream(timeout: .seconds(30), maxPending: window)
     do {
         try await jetStream.deleteStream(name: "BENCH")
@@ -70,7 +73,7 @@ func runJetStream(_ connection: NATSConnection) async throws -> Duration {
             pending.append(
                 try await jetStream.publishPipelined(
                     subject: "bench.js", payload: payload, messageID: "\(runID)-\(index)"))
-            if pending.count - oldest > window {
+            if awaitEachAck, pending.count - oldest > window {
                 _ = try await pending[oldest].result()
                 oldest += 1
                 if oldest > 4096 {
@@ -95,12 +98,13 @@ do {
     let elapsed: Duration
     switch mode {
     case "core": elapsed = try await runCore(connection)
-    case "js": elapsed = try await runJetStream(connection)
+    case "js": elapsed = try await runJetStream(connection, awaitEachAck: true)
+    case "js-lazy": elapsed = try await runJetStream(connection, awaitEachAck: false)
     default: throw BenchmarkFailure(description: "unknown mode \(mode)")
     }
     await connection.close()
     let time = seconds(elapsed)
-    let shownWindow = mode == "js" ? window : 0
+    let shownWindow = mode == "core" ? 0 : window
     print(
         "swift \(mode) window=\(shownWindow) messages=\(messages) seconds=\(String(format: "%.3f", time)) rate=\(Int((Double(messages) / time).rounded()))"
     )
