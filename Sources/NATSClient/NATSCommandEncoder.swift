@@ -86,8 +86,13 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
         return Array(text.utf8)
     }
 
-    /// The number of bytes the server counts against `max_payload` for a publish.
+    /// The number of bytes the server counts against `max_payload` for a publish (headers + payload).
     static func payloadSize(headers: NATSHeaders?, payload: ByteBuffer) -> Int {
-        (headers.map { Self.headerBlock($0).count } ?? 0) + payload.readableBytes
+        guard let headers else { return payload.readableBytes }
+        var size = "NATS/1.0\r\n".utf8.count + 2
+        for field in headers {
+            size += field.name.utf8.count + 2 + field.value.utf8.count + 2
+        }
+        return size + payload.readableBytes
     }
 }

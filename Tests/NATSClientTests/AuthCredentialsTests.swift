@@ -57,6 +57,21 @@ struct AuthCredentialsTests {
         #expect(credentials.keyPair.publicKey == identity.user.publicKey)
     }
 
+    /// A `.creds` file whose JWT was signed by the reference implementation (Python `nkeys` 0.2.1),
+    /// the seed's account `ACGLM7MB…` issuing user `UAB2CB57…`.
+    @Test func credentialsSignedByTheReferenceImplementationParseAndVerify() throws {
+        let jwt = """
+            eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJqdGkiOiIiLCJpYXQiOjE4MDAwMDAwMDAsImlzcyI6IkFDR0xNN01CN1AzVDZNSUpZNU5HSUdBVDRJTFE0UkZWVUtJSUNBRUdPUFk3UUNZWU1NRUpWVU5JIiwibmFtZSI6ImNvcnB1cyIsInN1YiI6IlVBQjJDQjU3NlBIQkJQUTVPRE9SUloyTFlDTVdQWkdXR0NOMktESzdEWE9JTVpBU0tVWTNSTEtLIiwibmF0cyI6eyJwdWIiOnt9LCJzdWIiOnt9LCJzdWJzIjotMSwiZGF0YSI6LTEsInBheWxvYWQiOi0xLCJ0eXBlIjoidXNlciIsInZlcnNpb24iOjJ9fQ.gRt6PvjoAL1Ti_svkP936DcgKrfCKF3sIKG82vys9IO5Vr5MRvPqHS_GivmjtIEmqaOyAOBzJlmmQYCO-ua3Dw
+            """
+        let text = NATSCredentials.format(jwt: jwt, seed: "SUAAAAICAMCAKBQHBAEQUCYMBUHA6EARCIJRIFIWC4MBSGQ3DQOR4H776Y")
+        let credentials = try NATSCredentials.parse(text)
+        #expect(credentials.keyPair.publicKey == "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK")
+        let claims = try NATSJWT.decode(credentials.jwt)
+        #expect(claims.issuer == "ACGLM7MB7P3T6MIJY5NGIGAT4ILQ4RFVUKIICAEGOPY7QCYYMMEJVUNI")
+        #expect(claims.type == "user")
+        #expect(claims.name == "corpus")
+    }
+
     @Test func credentialsWrittenWithCRLFLineEndingsParse() throws {
         let identity = try SampleIdentity()
         let text = identity.credentials.replacingOccurrences(of: "\n", with: "\r\n")
