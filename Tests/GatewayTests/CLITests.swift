@@ -52,6 +52,24 @@ struct CLITests {
                 "security.signing_key_path: file \(directory.path)/signing.key has mode 0644"))
     }
 
+    @Test func inlinePasswordInAReadableFileIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = try self.writeValidConfiguration(in: directory)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        let outcome = ConfigurationCheck.run(configPath: path, environment: [:])
+        #expect(outcome.exitCode == 1)
+        #expect(outcome.standardError.contains("nats.password: is set inline in \(path), which has mode 0644"))
+        #expect(!outcome.standardError.contains("pw-secret-in-yaml"))
+        // From the environment instead, the readable file is fine.
+        try directory.write(
+            "env.yaml",
+            try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+                of: "  password: \"pw-secret-in-yaml\"\n", with: ""), mode: 0o644)
+        let fromEnvironment = ConfigurationCheck.run(
+            configPath: directory.path + "/env.yaml", environment: ["WAZUH_NATS_GATEWAY_NATS_PASSWORD": "pw"])
+        #expect(fromEnvironment.exitCode == 0, "\(fromEnvironment.standardError)")
+    }
+
     @Test func checkConfigReportsLoadErrorsWithTheFileName() throws {
         let directory = try TemporaryDirectory()
         let path = try directory.write("bad.yaml", "wazuh:\n  manager_nod: x\n")

@@ -34,6 +34,7 @@ struct ConfigurationLoadingTests {
         defaults.wazuh.explicitDBPath = "/var/ossec/queue/db/global.db"
         defaults.wazuh.explicitClientKeysPath = "/var/ossec/etc/client.keys"
         defaults.keyOrigins = loaded.keyOrigins
+        defaults.sourceFile = path
         #expect(loaded == defaults)
     }
 

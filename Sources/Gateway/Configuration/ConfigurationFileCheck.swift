@@ -30,7 +30,7 @@ enum ConfigurationFileCheck {
     }
 
     /// Checks one referenced file; a secret file must not be accessible to group or others.
-    static func check(_ path: String, keyPath: String, kind: Kind, secret: Bool) -> [String] {
+    static func check(_ path: String, kind: Kind, secret: Bool) -> [String] {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT {
@@ -101,6 +101,15 @@ enum ConfigurationFileCheck {
         case .readable:
             return []
         }
+    }
+
+    /// A configuration file holding an inline secret must be private, like a key file.
+    static func exposedSecretProblem(in configurationFile: String) -> String? {
+        var info = stat()
+        guard stat(configurationFile, &info) == 0, info.st_mode & 0o077 != 0 else { return nil }
+        let mode = String(info.st_mode & 0o7777, radix: 8)
+        return "is set inline in \(configurationFile), which has mode 0\(mode); make the file private (chmod 600)"
+            + " or use a *_file key or the WAZUH_NATS_GATEWAY_NATS_* environment variable"
     }
 
     /// The outbox database: an existing file must be a writable regular file; otherwise the nearest

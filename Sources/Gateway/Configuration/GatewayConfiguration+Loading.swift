@@ -18,7 +18,9 @@ extension GatewayConfiguration {
                 source: path)
         }
         do {
-            return try self.load(yaml: text, environment: environment)
+            var configuration = try self.load(yaml: text, environment: environment)
+            configuration.sourceFile = path
+            return configuration
         } catch var errors as ConfigurationErrors {
             errors.source = path
             throw errors

@@ -22,7 +22,7 @@ extension GatewayConfiguration.NATS {
         guard let file else {
             return nil
         }
-        let problems = ConfigurationFileCheck.check(file, keyPath: keyPath, kind: .secretText, secret: true)
+        let problems = ConfigurationFileCheck.check(file, kind: .secretText, secret: true)
         guard problems.isEmpty, let data = FileManager.default.contents(atPath: file) else {
             let message = problems.first ?? "file \(file) cannot be read"
             throw ConfigurationErrors([ConfigurationError(code: .fileProblem, keyPath: keyPath, message: message)])

@@ -18,7 +18,7 @@ extension GatewayConfiguration {
         var problems: [ConfigurationError] = []
         func check(_ keyPath: String, _ path: String?, _ kind: ConfigurationFileCheck.Kind, secret: Bool) {
             guard let path, !path.isEmpty else { return }
-            for message in ConfigurationFileCheck.check(path, keyPath: keyPath, kind: kind, secret: secret) {
+            for message in ConfigurationFileCheck.check(path, kind: kind, secret: secret) {
                 problems.append(
                     ConfigurationError(
                         code: .fileProblem, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
@@ -42,6 +42,16 @@ extension GatewayConfiguration {
             check(
                 "security.encryption_key_path", self.security.encryptionKeyPath,
                 .encryptionKey, secret: true)
+        }
+        if let sourceFile = self.sourceFile {
+            for keyPath in ["nats.password", "nats.token"] {
+                guard case .file? = self.keyOrigins[keyPath],
+                    let message = ConfigurationFileCheck.exposedSecretProblem(in: sourceFile)
+                else { continue }
+                problems.append(
+                    ConfigurationError(
+                        code: .fileProblem, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
+            }
         }
         for message in ConfigurationFileCheck.checkWritableDatabase(self.outbox.path) {
             problems.append(

@@ -16,6 +16,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Where each key's value came from (file position or environment variable), used to point
     /// error messages at the right line. Empty for a configuration built in code.
     public var keyOrigins: [String: ConfigurationError.Origin] = [:]
+    /// The file this configuration was loaded from, if any. `validate()` refuses an inline
+    /// `nats.password` or `nats.token` in a file that group or others can read.
+    public var sourceFile: String?
 
     /// A configuration with every default; `wazuh.manager_node` and `nats.url`, which have no
     /// default in a file, take the given values.
