@@ -77,7 +77,7 @@ struct ReplayCommand: AsyncParsableCommand {
                 configuration: configuration, selection: selection, replayID: replayID,
                 logger: OperatorCommandSupport.logger("replay"))
             if self.dryRun {
-                for line in try replay.dryRunLines() { CommandInterruption.printLine(line) }
+                try await replay.dryRun(output: CommandInterruption.printLine)
                 return
             }
             let report = try await replay.run()

@@ -113,6 +113,19 @@ final class CommandFixture: Sendable {
         return try store.messages(matching: OutboxQuery(afterSeq: before, limit: 10_000))
     }
 
+    /// Journals `count` status events for agents 1…`agents` in one detection cycle.
+    func journalBulk(count: Int, agents: Int) throws {
+        let store = try self.openOutbox()
+        defer { try? store.close() }
+        let messages = try (0..<count).map { serial in
+            let event = try self.event(agent: serial % agents + 1, serial: serial)
+            return NewOutboxMessage(
+                messageID: event.eventID, eventID: event.eventID, kind: .event,
+                subject: "wazuh.agent.\(event.agentID).status", agentID: event.agentID, payload: event.canonicalJSON())
+        }
+        try store.appendDetection(messages: messages, snapshot: [1])
+    }
+
     /// Marks `seqs` delivered now.
     func markDelivered(_ seqs: [Int64]) throws {
         let store = try self.openOutbox()

@@ -14,7 +14,13 @@ struct ReplayTests {
         lines.filter { !$0.hasPrefix("#") }.compactMap { Int64($0.split(separator: "\t").first ?? "") }
     }
 
-    @Test func dryRunListsExactlyTheMessagesSelectedByTimeAgentAndSequence() throws {
+    private func dryRunLines(_ replay: ReplayRun) async throws -> [String] {
+        var lines: [String] = []
+        try await replay.dryRun { lines.append($0) }
+        return lines
+    }
+
+    @Test func dryRunListsExactlyTheMessagesSelectedByTimeAgentAndSequence() async throws {
         let fixture = try CommandFixture()
         let configuration = try fixture.writeConfiguration()
         let start = fixture.now
@@ -23,30 +29,50 @@ struct ReplayTests {
         #expect(messages.map(\.seq) == [1, 2, 3, 4, 5, 6])
         try fixture.markDelivered([1, 2, 3, 4, 5])
 
-        func dryRun(_ selection: ReplaySelection) throws -> [Int64] {
-            try self.seqs(ReplayRun(configuration: configuration, selection: selection, replayID: "t1").dryRunLines())
+        func dryRun(_ selection: ReplaySelection) async throws -> [Int64] {
+            try await self.seqs(
+                self.dryRunLines(ReplayRun(configuration: configuration, selection: selection, replayID: "t1")))
         }
         // Delivered only by default: seq 6 is still pending.
-        #expect(try dryRun(ReplaySelection()) == [1, 2, 3, 4, 5])
-        #expect(try dryRun(ReplaySelection(includeUndelivered: true)) == [1, 2, 3, 4, 5, 6])
+        #expect(try await dryRun(ReplaySelection()) == [1, 2, 3, 4, 5])
+        #expect(try await dryRun(ReplaySelection(includeUndelivered: true)) == [1, 2, 3, 4, 5, 6])
         // Time: [start + 1 min, start + 3 min) holds seq 2 and 3.
-        #expect(try dryRun(ReplaySelection(since: start + 60_000, until: start + 180_000)) == [2, 3])
+        #expect(try await dryRun(ReplaySelection(since: start + 60_000, until: start + 180_000)) == [2, 3])
         // Agents, repeatable, in journal order.
-        #expect(try dryRun(ReplaySelection(agents: ["001", "003"], includeUndelivered: true)) == [1, 3, 4, 6])
+        #expect(try await dryRun(ReplaySelection(agents: ["001", "003"], includeUndelivered: true)) == [1, 3, 4, 6])
         // Sequence range, inclusive.
-        #expect(try dryRun(ReplaySelection(fromSeq: 2, toSeq: 4)) == [2, 3, 4])
+        #expect(try await dryRun(ReplaySelection(fromSeq: 2, toSeq: 4)) == [2, 3, 4])
         // Combined.
-        #expect(try dryRun(ReplaySelection(agents: ["002"], fromSeq: 3)) == [5])
+        #expect(try await dryRun(ReplaySelection(agents: ["002"], fromSeq: 3)) == [5])
         // Kinds: there are no batches.
-        #expect(try dryRun(ReplaySelection(kinds: [.batch])) == [])
+        #expect(try await dryRun(ReplaySelection(kinds: [.batch])) == [])
 
-        let lines = try ReplayRun(
-            configuration: configuration, selection: ReplaySelection(fromSeq: 1, toSeq: 1), replayID: "r-42"
-        ).dryRunLines()
+        let lines = try await self.dryRunLines(
+            ReplayRun(configuration: configuration, selection: ReplaySelection(fromSeq: 1, toSeq: 1), replayID: "r-42"))
+        #expect(lines.last == "# 1 message(s) would be replayed with replay id r-42")
         let fields = try #require(lines.first { !$0.hasPrefix("#") }).split(separator: "\t").map(String.init)
         #expect(fields[1] == "wazuh.agent.001.status")
         #expect(fields[2] == messages[0].messageID + ":replay:r-42")
         #expect(fields[3] == OutboxInspection.timestamp(milliseconds: start))
+    }
+
+    @Test func selectionsSpanningSeveralPagesListEveryMessageOnce() async throws {
+        let fixture = try CommandFixture()
+        let configuration = try fixture.writeConfiguration()
+        try fixture.journalBulk(count: ReplayRun.pageSize * 2 + 50, agents: 7)
+        func dryRun(_ selection: ReplaySelection) async throws -> [Int64] {
+            try await self.seqs(
+                self.dryRunLines(ReplayRun(configuration: configuration, selection: selection, replayID: "p")))
+        }
+        let all = try await dryRun(ReplaySelection(includeUndelivered: true))
+        #expect(all == Array(1...Int64(ReplayRun.pageSize * 2 + 50)))
+        let boundary = Int64(ReplayRun.pageSize)
+        #expect(
+            try await dryRun(ReplaySelection(fromSeq: boundary - 5, toSeq: boundary + 5, includeUndelivered: true))
+                == Array((boundary - 5)...(boundary + 5)))
+        // Agents 2 and 5 of 7: seq ≡ 2 or 5 (mod 7), across every page.
+        let picked = try await dryRun(ReplaySelection(agents: ["002", "005"], includeUndelivered: true))
+        #expect(picked == all.filter { $0 % 7 == 2 || $0 % 7 == 5 })
     }
 
     @Test func timesParseAsRFC3339OrAsADurationAgo() throws {

@@ -89,40 +89,67 @@ public struct ReplayRun: Sendable {
         message.messageID + Self.messageIDSeparator + self.replayID
     }
 
-    /// The selected journal rows, in journal order.
-    public func selectedMessages() throws(OperatorCommandError) -> [OutboxMessage] {
+    /// Rows read from the journal per query: a replay of any size holds at most this many in memory.
+    public static let pageSize = 1000
+
+    /// Calls `body` with the selected journal rows, page by page, in journal order.
+    func forEachSelectedPage(
+        _ body: ([OutboxMessage]) async throws(OperatorCommandError) -> Void
+    ) async throws(OperatorCommandError) {
         let store = try OutboxInspection.openExisting(self.configuration)
         defer { try? store.close() }
-        do {
-            return try self.selection.entries(in: store, deliveredOnly: !self.selection.includeUndelivered)
-                .map(\.message)
-        } catch {
-            throw OperatorCommandError(.outboxUnavailable, "reading the outbox failed: \(error)")
+        var selection = self.selection
+        while true {
+            let page: [OutboxMessage]
+            do {
+                page = try selection.entries(
+                    in: store, deliveredOnly: !selection.includeUndelivered, limit: Self.pageSize,
+                    pageSize: Self.pageSize
+                ).map(\.message)
+            } catch {
+                throw OperatorCommandError(.outboxUnavailable, "reading the outbox failed: \(error)")
+            }
+            guard let last = page.last else { return }
+            try await body(page)
+            guard page.count == Self.pageSize else { return }
+            selection.fromSeq = last.seq + 1
         }
     }
 
     /// `--dry-run`: one tab-separated line per selected message (seq, subject, replay message id,
-    /// journaled time), after a header line starting with `#`. Nothing is connected or sent.
-    public func dryRunLines() throws(OperatorCommandError) -> [String] {
-        let messages = try self.selectedMessages()
-        var lines = ["# seq\tsubject\tmessage_id\tcreated"]
-        for message in messages {
-            lines.append(
-                "\(message.seq)\t\(message.subject)\t\(self.replayMessageID(for: message))\t"
-                    + OutboxInspection.timestamp(milliseconds: message.createdAt))
+    /// journaled time) through `output`, after a header line starting with `#` and followed by a
+    /// count line. Nothing is connected or sent. Returns how many messages were selected.
+    @discardableResult
+    public func dryRun(output: (String) -> Void) async throws(OperatorCommandError) -> Int {
+        output("# seq\tsubject\tmessage_id\tcreated")
+        var count = 0
+        try await self.forEachSelectedPage { page throws(OperatorCommandError) in
+            for message in page {
+                output(
+                    "\(message.seq)\t\(message.subject)\t\(self.replayMessageID(for: message))\t"
+                        + OutboxInspection.timestamp(milliseconds: message.createdAt))
+            }
+            count += page.count
         }
-        lines.append("# \(messages.count) message(s) would be replayed with replay id \(self.replayID)")
-        return lines
+        output("# \(count) message(s) would be replayed with replay id \(self.replayID)")
+        return count
     }
 
-    /// Connects with the configured options, replays, and closes the connection.
+    /// Connects with the configured options, replays page by page, and closes the connection.
     public func run() async throws(OperatorCommandError) -> Report {
-        let messages = try self.selectedMessages()
         let connection = try await SubscriberConnection.connect(
             self.configuration, clientName: "wazuh-nats-gateway replay", logger: self.logger)
-        let report: Report
+        var report = Report(
+            replayID: self.replayID, selected: 0, published: 0, duplicates: 0, failed: 0, failures: [])
         do throws(OperatorCommandError) {
-            report = try await self.publish(messages, over: connection)
+            try await self.forEachSelectedPage { page throws(OperatorCommandError) in
+                let part = try await self.publish(page, over: connection)
+                report.selected += part.selected
+                report.published += part.published
+                report.duplicates += part.duplicates
+                report.failed += part.failed
+                report.failures += part.failures
+            }
         } catch {
             await connection.close()
             throw error
