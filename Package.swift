@@ -94,6 +94,7 @@ let package = Package(
                 "WazuhSource",
                 "WazuhSimulator",
                 "Outbox",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
