@@ -75,10 +75,15 @@ public struct DatabaseChangeWatcher: Sendable {
         continuation.onTermination = { _ in wake.signal() }
         let configuration = self.configuration
         let logger = self.logger
+        // The watches are armed here, before returning, so that no commit made after this call
+        // (for instance right after the caller's first read) can go unnoticed.
+        var armed = WatchLoop(configuration: configuration, logger: logger, wake: wake)
+        armed.start()
+        let loop = armed
         let thread = Thread {
             nameCurrentThread("wazuh-db-watch")
-            var loop = WatchLoop(configuration: configuration, logger: logger, wake: wake)
-            loop.run { continuation.yield($0) }
+            var running = loop
+            running.run { continuation.yield($0) }
             continuation.finish()
         }
         thread.start()
@@ -130,7 +135,7 @@ private final class WakeDescriptor: Sendable {
 }
 
 /// The watch thread's state and loop.
-private struct WatchLoop {
+private struct WatchLoop: Sendable {
     let configuration: DatabaseChangeWatcher.Configuration
     let logger: Logger
     let wake: WakeDescriptor
@@ -161,18 +166,23 @@ private struct WatchLoop {
         walName = fileName + "-wal"
     }
 
-    mutating func run(emit: (DatabaseChangeWatcher.Signal) -> Void) {
+    /// Creates the inotify instance and arms the watches (on the caller's thread).
+    mutating func start() {
         inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         if inotify < 0 {
             logger.warning(
                 "inotify unavailable, polling only",
                 metadata: ["wazuh.path": "\(configuration.databasePath)", "wazuh.errno": "\(errno)"])
         }
+        armWatches()
+    }
+
+    /// The watch loop, on the watch thread; returns once woken through `wake`, closing every descriptor.
+    mutating func run(emit: (DatabaseChangeWatcher.Signal) -> Void) {
         defer {
             if inotify >= 0 { Glibc.close(inotify) }
             wake.close()
         }
-        armWatches()
         let clock = ContinuousClock()
         var lastSignal = clock.now - configuration.minimumGap
         var nextPoll = clock.now + configuration.pollInterval

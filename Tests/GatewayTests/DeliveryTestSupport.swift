@@ -36,7 +36,7 @@ final class DeliveryTestServer: @unchecked Sendable {
 
     func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nats-server")
+        process.executableURL = URL(fileURLWithPath: Self.serverPath)
         process.arguments = ["-c", directory.appendingPathComponent("server.conf").path]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -61,6 +61,12 @@ final class DeliveryTestServer: @unchecked Sendable {
         stop()
         try? FileManager.default.removeItem(at: directory)
     }
+
+    /// Debian installs nats-server in /usr/sbin; other layouts use /usr/bin.
+    static let serverPath: String =
+        ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "/usr/sbin/nats-server"
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

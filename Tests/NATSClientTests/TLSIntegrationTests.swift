@@ -10,7 +10,7 @@ struct TLSIntegrationTests {
         verifyClients: Bool = false
     ) async throws -> (NATSServerProcess, TestCertificates) {
         let directory = try NATSServerProcess.makeTemporaryDirectory(prefix: "nats-tls")
-        let certificates = try TestCertificates.generate(in: directory, serverNames: serverNames)
+        let certificates = try await TestCertificates.generate(in: directory, serverNames: serverNames)
         let server = try NATSServerProcess(
             tls: NATSServerProcess.TLS(
                 certificatePath: certificates.serverCertificatePath, keyPath: certificates.serverKeyPath,
@@ -21,7 +21,7 @@ struct TLSIntegrationTests {
 
     private func options(_ server: NATSServerProcess, _ tls: NATSTLSOptions) throws -> NATSConnectionOptions {
         var options = try NATSConnectionOptions(url: server.url, tls: tls)
-        options.connectTimeout = .seconds(3)
+        options.connectTimeout = .seconds(10)
         options.reconnect = .disabled
         return options
     }
@@ -55,14 +55,14 @@ struct TLSIntegrationTests {
         let (server, _) = try await self.startTLSServer()
         defer { Task { await server.stop() } }
         let otherDirectory = try NATSServerProcess.makeTemporaryDirectory(prefix: "nats-other-ca")
-        let other = try TestCertificates.generate(in: otherDirectory)
+        let other = try await TestCertificates.generate(in: otherDirectory)
         let start = ContinuousClock.now
         let error = try await #require(throws: NATSError.self) {
             _ = try await NATSConnection.connect(
                 options: try self.options(server, NATSTLSOptions(caCertificatePath: other.caCertificatePath)))
         }
         #expect(error.code == .tlsFailure)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(3), "must fail on the TLS error, not the 10 s timeout")
         await server.stop()
     }
 
@@ -102,7 +102,7 @@ struct TLSIntegrationTests {
             _ = try await NATSConnection.connect(
                 options: try self.options(server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath)))
         }
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(ContinuousClock.now - start < .seconds(5), "must fail on the TLS error, not the 10 s timeout")
         await server.stop()
     }
 
@@ -111,7 +111,7 @@ struct TLSIntegrationTests {
         try await server.start()
         defer { Task { await server.stop() } }
         var options = try NATSConnectionOptions(url: "tls://127.0.0.1:\(server.port)")
-        options.connectTimeout = .seconds(2)
+        options.connectTimeout = .seconds(10)
         let error = try await #require(throws: NATSError.self) {
             _ = try await NATSConnection.connect(options: options)
         }

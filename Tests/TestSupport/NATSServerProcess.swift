@@ -58,10 +58,12 @@ public final class NATSServerProcess: @unchecked Sendable {
         self.extraConfig = extraConfig
     }
 
+    /// Terminates a server still running and removes the temp directory (config, log, JetStream store).
     deinit {
         if let process, process.isRunning {
             process.terminate()
         }
+        try? FileManager.default.removeItem(atPath: self.directory)
     }
 
     /// The running server's process id, if it runs (tests pause it with SIGSTOP to simulate a dead peer).

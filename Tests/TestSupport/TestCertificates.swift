@@ -12,10 +12,12 @@ public struct TestCertificates: Sendable {
 
     /// Generates EC P-256 keys and certificates in `directory`; the server certificate carries `serverNames`
     /// as subject alternative names (IP addresses become `IP:` entries).
+    ///
+    /// Asynchronous so that waiting for `openssl` never blocks a thread of the shared concurrency pool.
     public static func generate(
         in directory: String,
         serverNames: [String] = ["localhost", "127.0.0.1"]
-    ) throws -> TestCertificates {
+    ) async throws -> TestCertificates {
         let certificates = TestCertificates(
             directory: directory,
             caCertificatePath: directory + "/ca.pem",
@@ -33,7 +35,7 @@ public struct TestCertificates: Sendable {
         let clientExtensions = directory + "/client-ext.cnf"
         try "extendedKeyUsage=clientAuth\n".write(toFile: clientExtensions, atomically: true, encoding: .utf8)
 
-        try run([
+        try await run([
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", certificates.caKeyPath, "-out", certificates.caCertificatePath, "-days", "2",
             "-subj", "/CN=wazuh-nats-gateway test CA",
@@ -43,11 +45,11 @@ public struct TestCertificates: Sendable {
             ("client", certificates.clientCertificatePath, certificates.clientKeyPath, clientExtensions),
         ] {
             let request = directory + "/\(name).csr"
-            try run([
+            try await run([
                 "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", key, "-out", request, "-subj", "/CN=\(name)",
             ])
-            try run([
+            try await run([
                 "x509", "-req", "-in", request, "-CA", certificates.caCertificatePath, "-CAkey",
                 certificates.caKeyPath, "-CAcreateserial", "-out", certificate, "-days", "2", "-extfile", extensions,
             ])
@@ -55,7 +57,7 @@ public struct TestCertificates: Sendable {
         return certificates
     }
 
-    private static func run(_ arguments: [String]) throws {
+    private static func run(_ arguments: [String]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
@@ -63,8 +65,15 @@ public struct TestCertificates: Sendable {
         let errorPipe = Pipe()
         process.standardError = errorPipe
         try process.run()
+        let start = ContinuousClock.now
+        while process.isRunning {
+            if ContinuousClock.now - start > .seconds(30) {
+                process.terminate()
+                throw NATSServerProcessError(message: "openssl \(arguments.first ?? "") did not finish within 30 s")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let errorOutput = errorPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw NATSServerProcessError(
                 message: "openssl \(arguments.first ?? "") failed: \(String(decoding: errorOutput, as: UTF8.self))")

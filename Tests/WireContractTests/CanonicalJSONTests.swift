@@ -70,6 +70,20 @@ struct CanonicalJSONTests {
         #expect(try CanonicalJSON.string(object) == expected)
     }
 
+    @Test func keyOrderEqualsUTF16OrderIncludingSurrogateEdgeCases() {
+        let keys = [
+            "", "a", "ab", "b", "\u{7F}", "\u{80}", "é", "\u{7FF}", "\u{800}", "\u{D7FF}", "\u{E000}", "\u{FB33}",
+            "\u{FFFF}", "\u{10000}", "\u{1F600}", "\u{10FFFF}", "a\u{E000}", "a\u{1F600}", "\u{1F600}a", "\u{E000}a",
+        ]
+        for lhs in keys {
+            for rhs in keys {
+                #expect(
+                    CanonicalJSON.utf16Less(lhs, rhs) == lhs.utf16.lexicographicallyPrecedes(rhs.utf16),
+                    "\(lhs.unicodeScalars.map(\.value)) vs \(rhs.unicodeScalars.map(\.value))")
+            }
+        }
+    }
+
     @Test func rfc8785MainExampleRoundTripsThroughParser() throws {
         let input = #"""
             {
@@ -120,13 +134,18 @@ struct CanonicalJSONTests {
             objects.append(.object(event.jsonObject))
         }
         objects.append(.object(["b": .int(2), "a": .array([.int(1), .bool(true), .null]), "\u{1F600}": .string("x")]))
-        for object in objects {
-            let ours = try CanonicalJSON.string(object)
-            let python = try PythonRunner.run(
-                "import json,sys; o=json.loads(sys.stdin.read());"
-                    + " sys.stdout.write(json.dumps(o, sort_keys=True, separators=(',',':'), ensure_ascii=False))",
-                input: Array(ours.utf8))
-            #expect(String(decoding: python, as: UTF8.self) == ours)
+        // One Python run: each input line is one of our canonical texts; Python re-serializes it.
+        let ours = try objects.map { try CanonicalJSON.string($0) }
+        let python = try PythonRunner.run(
+            "import json,sys\n"
+                + "for line in sys.stdin.read().split('\\n'):\n"
+                + "    o = json.loads(line)\n"
+                + "    sys.stdout.write(json.dumps(o, sort_keys=True, separators=(',',':'), ensure_ascii=False) + '\\n')\n",
+            input: Array(ours.joined(separator: "\n").utf8))
+        let theirs = String(decoding: python, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(theirs.count == ours.count + 1)
+        for (index, text) in ours.enumerated() where index < theirs.count {
+            #expect(String(theirs[index]) == text)
         }
     }
 }

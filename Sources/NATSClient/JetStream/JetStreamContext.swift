@@ -97,7 +97,8 @@ public struct JetStreamContext: Sendable {
         }
         expectations.apply(to: &allHeaders)
         let reply = try self.connection.startRequest(
-            subject: subject, headers: allHeaders.isEmpty ? nil : allHeaders, payload: payload, timeout: self.timeout)
+            subject: subject, headers: allHeaders.isEmpty ? nil : allHeaders, payload: payload, timeout: self.timeout
+        ).future
         return reply.flatMapThrowing { message in
             try Self.decodePubAck(from: message)
         }

@@ -3,11 +3,13 @@
 /// Durations travel as nanoseconds; `-1` means unlimited for the size limits. Decoding a server's
 /// configuration ignores fields not listed here.
 public struct StreamConfig: Sendable, Equatable, Codable {
+    /// Where the server keeps the messages.
     public enum Storage: String, Sendable, Codable {
         case file
         case memory
     }
 
+    /// What the server does when a limit is reached.
     public enum DiscardPolicy: String, Sendable, Codable {
         /// Remove old messages to make room.
         case old
