@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import Outbox
+import ServiceLifecycle
+import WazuhSource
+
+/// Turns the source's and the outbox's state into readiness and metrics, as a `Service` that
+/// samples both every `interval`.
+///
+/// Source: each new successful read of `global.db` marks the source fresh for `/readyz` and sets the
+/// last-success timestamp and read-duration metrics; each new failed read is counted and its
+/// message (a `WazuhSourceError` description: path and reason, never data) shown in `/readyz`.
+/// Outbox: depth and the age of the oldest pending message go to their gauges; a failure to read
+/// them is logged once per streak, never fatal.
+public final class GatewayStatusReporter: Service, Sendable {
+    private let monitor: AgentStatusMonitor
+    private let outbox: OutboxStore
+    private let readiness: GatewayReadiness
+    private let metrics: GatewayMetrics
+    private let interval: Duration
+    private let logger: Logger
+
+    public init(
+        monitor: AgentStatusMonitor, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
+        interval: Duration, logger: Logger
+    ) {
+        self.monitor = monitor
+        self.outbox = outbox
+        self.readiness = readiness
+        self.metrics = metrics
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// What the reporter saw at the previous sample, to report only what is new.
+    struct Sample {
+        var successfulReads = 0
+        var failedReads = 0
+        var outboxFailing = false
+    }
+
+    public func run() async throws {
+        var sample = Sample()
+        while !Task.isShuttingDownGracefully {
+            self.reportSource(&sample)
+            self.reportOutbox(&sample)
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: self.interval)
+                }
+            } catch {
+                break
+            }
+        }
+        self.reportOutbox(&sample)
+    }
+
+    func reportSource(_ sample: inout Sample) {
+        let health = self.monitor.health
+        if health.successfulReads > sample.successfulReads {
+            self.readiness.recordSourceReadSuccess()
+            if let last = health.lastSuccessfulRead {
+                self.metrics.lastSuccessfulSourceRead.record(last.timeIntervalSince1970)
+            }
+            if let duration = health.lastTransactionDuration {
+                self.metrics.sourceReadDuration.recordNanoseconds(Self.nanoseconds(duration))
+            }
+        }
+        if health.failedReads > sample.failedReads {
+            self.metrics.sourceReadErrors.increment(by: health.failedReads - sample.failedReads)
+            if let error = health.lastError, health.consecutiveFailures > 0 {
+                self.readiness.recordSourceReadFailure(error.description)
+            }
+        }
+        sample.successfulReads = health.successfulReads
+        sample.failedReads = health.failedReads
+    }
+
+    func reportOutbox(_ sample: inout Sample) {
+        do {
+            let pending = try self.outbox.pendingCount()
+            let oldest = try self.outbox.oldestPendingCreatedAt()
+            self.metrics.outboxDepth.record(pending)
+            let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+            let age = oldest.map { max(0, nowMilliseconds - $0) } ?? 0
+            self.metrics.oldestPendingAge.record(Double(age) / 1000)
+            if sample.outboxFailing {
+                self.logger.info("outbox readable again")
+                sample.outboxFailing = false
+            }
+        } catch {
+            if !sample.outboxFailing {
+                self.logger.error("cannot read the outbox depth", metadata: ["error": "\(error)"])
+                sample.outboxFailing = true
+            }
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
