@@ -10,6 +10,11 @@ struct GatewayCommand: AsyncParsableCommand {
         subcommands: [
             CheckConfigCommand.self,
             KeygenCommand.self,
+            ReplayCommand.self,
+            OutboxCommand.self,
+            SubscribeCommand.self,
+            SimulateCommand.self,
+            DemoCommand.self,
         ]
     )
 }
