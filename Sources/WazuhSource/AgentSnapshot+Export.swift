@@ -48,7 +48,7 @@ extension AgentSnapshot {
 
     /// Restores a snapshot written by ``export()``.
     /// - Throws: ``WazuhSourceError`` with code `.snapshotCorrupt` naming what is wrong.
-    public init(exported bytes: [UInt8]) throws {
+    public init(exported bytes: [UInt8]) throws(WazuhSourceError) {
         func corrupt(_ message: String) -> WazuhSourceError {
             WazuhSourceError(code: .snapshotCorrupt, path: nil, message: message)
         }

@@ -50,6 +50,8 @@ public struct DaemonHeartbeat: Sendable {
         let sealed = try self.sealer.seal(
             subject: subject, signedPayload: heartbeat.canonicalJSON(),
             messageID: "heartbeat:\(Subjects.nodeToken(self.managerNode)):\(nowMilliseconds)")
-        return OutgoingMessage(sealed)
+        return OutgoingMessage(
+            subject: sealed.subject, headers: sealed.headers.map { OutgoingMessage.Header(name: $0.0, value: $0.1) },
+            payload: sealed.payload)
     }
 }

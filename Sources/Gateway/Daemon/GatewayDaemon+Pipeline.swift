@@ -88,11 +88,24 @@ extension GatewayDaemon {
             heartbeatInterval: self.configuration.monitoring.heartbeatInterval,
             retention: self.configuration.outbox.retention, maxOutboxBytes: self.configuration.outbox.maxBytes)
         let worker = DeliveryWorker(
-            journal: OutboxJournal(store: outbox), transport: transport,
-            sealer: OutboxMessageSealer(sealer: wire.sealer), configuration: workerConfiguration,
+            journal: outbox, transport: transport, sealer: WireDeliverySealer(sealer: wire.sealer),
+            configuration: workerConfiguration,
             observer: MetricsDeliveryObserver(metrics: self.metrics),
             heartbeat: { status in try heartbeat.message(for: status) },
             logger: self.logger.tagged(component: "delivery"))
         return (worker, transport)
+    }
+
+    /// Source → outbox: reads `global.db` on change notifications (poll fallback), journals each
+    /// diff with its snapshot in one transaction, wakes the worker.
+    func makeDetectionService(
+        monitor: AgentStatusMonitor, outbox: OutboxStore, wire: WireSetup, wakeSignal: DeliveryWakeSignal
+    ) -> DetectionService {
+        let encoder = DetectionEncoder(
+            mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,
+            signingKey: wire.signingKey)
+        return DetectionService(
+            monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
+            logger: self.logger.tagged(component: "detection"))
     }
 }

@@ -94,6 +94,12 @@ public final class GatewayDaemon: Sendable {
                 self.logger.error("closing the outbox failed", metadata: ["error": "\(error)"])
             }
         }
+        let journaledBeforeStart: Int64
+        do {
+            journaledBeforeStart = try outbox.stats().lastSeq
+        } catch {
+            throw DaemonError(code: .outboxUnavailable, message: "cannot read the outbox", underlying: error)
+        }
         let natsOptions: NATSConnectionOptions
         do {
             natsOptions = try self.configuration.natsConnectionOptions()
@@ -131,10 +137,13 @@ public final class GatewayDaemon: Sendable {
         }
         let reporter = GatewayStatusReporter(
             monitor: monitor, outbox: outbox, readiness: self.readiness, metrics: self.metrics,
-            interval: self.options.statusInterval, logger: self.logger)
+            interval: self.options.statusInterval, journaledBeforeStart: journaledBeforeStart, logger: self.logger)
         services.append(.init(service: reporter, serviceName: "status"))
         services.append(.init(service: link, serviceName: "nats"))
         services.append(.init(service: worker, serviceName: "delivery"))
+        let detection = self.makeDetectionService(
+            monitor: monitor, outbox: outbox, wire: wire, wakeSignal: worker.wakeSignal)
+        services.append(.init(service: detection, serviceName: "detection"))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,

@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its directory name (`main`, `wt-nats`, …), so derive it.
+let rootIdentity = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
+
+/// libFuzzer targets for the NATS client's pure parsers. Build with `run.sh` (release, `-sanitize=fuzzer`).
+let package = Package(
+    name: "wazuh-nats-gateway-fuzz",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: "..")
+    ],
+    targets: [
+        // The server-to-client protocol parser (INFO, MSG, HMSG, PING, PONG, +OK, -ERR).
+        .executableTarget(
+            name: "NATSParserFuzz",
+            dependencies: [.product(name: "NATSClient", package: rootIdentity)]
+        ),
+        // NKey seeds, public keys, `.creds` text and JWTs.
+        .executableTarget(
+            name: "NATSAuthFuzz",
+            dependencies: [.product(name: "NATSClient", package: rootIdentity)]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
