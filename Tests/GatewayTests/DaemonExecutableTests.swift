@@ -162,7 +162,8 @@ struct DaemonExecutableTests {
         try await eventually("ready", timeout: .seconds(20)) {
             try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
         }
-        let active = simulator.agents(withStatus: "active").count
+        // The storm disconnects every active and pending agent at once.
+        let active = simulator.agents(withStatus: "active").count + simulator.agents(withStatus: "pending").count
         try simulator.apply(.restartStorm)
         try simulator.commit()
         try await Self.waitForDetected(active, port: port)
