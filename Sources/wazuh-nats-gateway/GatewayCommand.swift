@@ -15,6 +15,7 @@ struct GatewayCommand: AsyncParsableCommand {
             SubscribeCommand.self,
             SimulateCommand.self,
             DemoCommand.self,
+            RunCommand.self,
         ]
     )
 }
