@@ -175,4 +175,42 @@ struct ReplayTests {
         #expect(report.failures.count == 2)
         #expect(ReplayRun.summaryLines(report).first?.contains("failed 2") == true)
     }
+
+    @Test(arguments: ["request", "publish"])
+    func replayInCoreNATSModesReachesSubscribersWithReplayIDs(mode: String) async throws {
+        let fixture = try CommandFixture()
+        let server = try NATSServerProcess()
+        try await server.start()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url, delivery: mode)
+        let messages = try fixture.journal(agents: [1, 2, 3])
+        try fixture.markDelivered(messages.map(\.seq))
+
+        // A responder that answers every request and records what it saw.
+        let responder = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+        let subscription = try await responder.subscribe(subject: "wazuh.>")
+        try await responder.flush()
+        let seen = Task {
+            var ids: [String] = []
+            for await message in subscription {
+                ids.append(message.headers?["Nats-Msg-Id"] ?? "")
+                if let reply = message.replyTo {
+                    try await responder.publish(subject: reply, bytes: Array("ok".utf8))
+                }
+                if ids.count == messages.count { break }
+            }
+            return ids
+        }
+        let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "core")
+            .run()
+        #expect(report.published == 3 && report.failed == 0)
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(5))
+            seen.cancel()
+        }
+        let ids = try await seen.value
+        timeout.cancel()
+        #expect(ids == messages.map { $0.messageID + ":replay:core" })
+        await responder.close()
+    }
 }
