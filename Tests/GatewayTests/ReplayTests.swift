@@ -213,4 +213,29 @@ struct ReplayTests {
         #expect(ids == messages.map { $0.messageID + ":replay:core" })
         await responder.close()
     }
+
+    @Test func replayCommandDryRunParsesItsSelection() async throws {
+        let fixture = try CommandFixture()
+        try fixture.writeConfiguration()
+        let messages = try fixture.journal(agents: [1, 2, 1], spacing: 1000)
+        try fixture.markDelivered(messages.map(\.seq))
+        let (status, output) = try await BuiltExecutable.run(
+            [
+                "replay", "--config", fixture.configPath, "--dry-run", "--since", "2h", "--agent", "1", "--kind",
+                "event", "--replay-id", "cli",
+            ], timeout: .seconds(15))
+        #expect(status == 0, "output: \(output)")
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(self.seqs(lines) == [1, 3])
+        #expect(
+            lines.contains {
+                $0.hasSuffix(
+                    "\(messages[0].messageID):replay:cli\t"
+                        + OutboxInspection.timestamp(milliseconds: messages[0].createdAt))
+            })
+        let (bad, message) = try await BuiltExecutable.run(
+            ["replay", "--config", fixture.configPath, "--dry-run", "--since", "last tuesday"], timeout: .seconds(15))
+        #expect(bad == 1)
+        #expect(message.contains("RFC 3339"))
+    }
 }

@@ -44,4 +44,21 @@ struct SimulateTests {
         #expect((try? SimulateRun.parseScenario("restart-storm")) == .restartStorm)
         #expect((try? SimulateRun.parseVersion("5.x")) == .wazuh5)
     }
+
+    @Test func simulateCommandCreatesTheDatabaseAndSummarises() async throws {
+        let fixture = try CommandFixture()
+        let path = fixture.directory + "/cli-global.db"
+        let (status, output) = try await BuiltExecutable.run(
+            [
+                "simulate", "--db", path, "--agents", "12", "--version", "4.8", "--scenario", "churn", "--seed", "3",
+                "--commit-idle", "100ms", "--commit-max", "500ms", "--duration", "500ms",
+            ], timeout: .seconds(15))
+        #expect(status == 0, "output: \(output)")
+        let read = try GlobalDatabaseReader(path: path).read()
+        #expect(output.contains("simulated \(path): \(read.snapshot.count) agents"))
+        let (bad, message) = try await BuiltExecutable.run(
+            ["simulate", "--db", path, "--version", "3.0"], timeout: .seconds(15))
+        #expect(bad == 1)
+        #expect(message.contains("--version"))
+    }
 }
