@@ -64,36 +64,13 @@ public enum SubscriberConnection {
     static func options(for configuration: GatewayConfiguration, clientName: String) throws(OperatorCommandError)
         -> NATSConnectionOptions
     {
-        let nats = configuration.nats
         var options: NATSConnectionOptions
         do {
-            options = try NATSConnectionOptions(url: nats.url)
-        } catch {
-            throw OperatorCommandError(.invalidConfiguration, "nats.url: \(error)")
-        }
-        do {
-            if let credentials = nats.credentialsFile {
-                options.auth = .credentialsFile(credentials)
-            } else if let seed = nats.nkeySeedFile {
-                options.auth = .nkeySeedFile(seed)
-            } else if let token = try nats.loadToken() {
-                options.auth = .token(token.revealed)
-            } else if let user = nats.user {
-                options.auth = .userPassword(user: user, password: try nats.loadPassword()?.revealed ?? "")
-            }
+            options = try configuration.natsConnectionOptions()
         } catch {
             throw OperatorCommandError(.invalidConfiguration, "\(error)")
         }
-        if nats.tlsCA != nil || nats.tlsCert != nil || nats.tlsKey != nil {
-            options.tls = NATSTLSOptions(
-                caCertificatePath: nats.tlsCA, clientCertificatePath: nats.tlsCert, clientKeyPath: nats.tlsKey)
-        }
         options.name = clientName
-        options.pingInterval = nats.pingInterval
-        options.requestTimeout = nats.requestTimeout
-        options.reconnect = NATSReconnectPolicy(
-            enabled: nats.maxReconnects != 0, maxAttempts: nats.maxReconnects < 0 ? nil : nats.maxReconnects,
-            baseDelay: min(nats.reconnectDelay, .milliseconds(250)), maxDelay: max(nats.reconnectDelay, .seconds(1)))
         return options
     }
 
