@@ -27,19 +27,22 @@ extension NATSConnection {
         }
         let target: Target? = self.state.withLockedValue { state in
             if sid == state.inboxSID {
-                let token = message.subject.split(separator: ".").last.map(String.init) ?? ""
-                return state.pendingRequests.removeValue(forKey: token).map(Target.request)
+                let subject = message.subject.utf8
+                let token =
+                    subject.lastIndex(of: UInt8(ascii: ".")).map {
+                        String(message.subject[subject.index(after: $0)...])
+                    } ?? ""
+                guard let pending = state.pendingRequests.removeValue(forKey: token) else { return nil }
+                if let key = pending.deadlineKey {
+                    Self.dropAnsweredDeadlines(key: key, in: &state)
+                }
+                return .request(pending)
             }
             return state.subscriptions[sid].map { Target.subscription($0.continuation) }
         }
         switch target {
         case .request(let pending):
-            pending.timeout?.cancel()
-            if message.status?.code == NATSStatus.noRespondersCode {
-                pending.promise.fail(NATSError(.noResponders, "no responders on the requested subject"))
-            } else {
-                pending.promise.succeed(message)
-            }
+            pending.succeed(message)
         case .subscription(let continuation):
             if case .dropped = continuation.yield(message) {
                 let dropped = self.state.withLockedValue { state in
@@ -79,6 +82,7 @@ extension NATSConnection {
             }
             let pending = Array(state.pendingRequests.values)
             state.pendingRequests.removeAll()
+            state.ackDeadlines.removeAll()
             state.drainScheduled = false
             if self.options.reconnect.enabled {
                 state.phase = .reconnecting
@@ -91,8 +95,7 @@ extension NATSConnection {
         self.logger.warning("NATS connection lost", metadata: ["nats.error": "\(reason)"])
         let lost = NATSError(.connectionLost, "connection lost before the reply arrived", underlying: reason)
         for request in pending {
-            request.timeout?.cancel()
-            request.promise.fail(lost)
+            request.fail(lost)
         }
         self.emit(.disconnected(reason))
         if startReconnect {

@@ -28,9 +28,51 @@ public final class NATSConnection: Sendable {
         var address: NATSServerAddress
     }
 
+    /// A request waiting for its reply: a plain request (a promise with its own timer) or a JetStream publish
+    /// (an ack slot whose deadline sits in ``State/ackDeadlines``, swept by one timer).
     struct PendingRequest {
-        var promise: EventLoopPromise<NATSMessage>
+        enum Target {
+            case promise(EventLoopPromise<NATSMessage>)
+            case ack(AckSlot)
+        }
+
+        var target: Target
         var timeout: Scheduled<Void>?
+        /// For acks: the timeout whose deadline queue holds this request's token.
+        var deadlineKey: Duration?
+
+        init(promise: EventLoopPromise<NATSMessage>, timeout: Scheduled<Void>?) {
+            self.target = .promise(promise)
+            self.timeout = timeout
+        }
+
+        init(ack slot: AckSlot, deadlineKey: Duration) {
+            self.target = .ack(slot)
+            self.deadlineKey = deadlineKey
+        }
+
+        /// Completes with `message`, or with ``NATSError/Code/noResponders`` for a 503 status.
+        func succeed(_ message: NATSMessage) {
+            self.timeout?.cancel()
+            switch self.target {
+            case .promise(let promise):
+                if message.status?.code == NATSStatus.noRespondersCode {
+                    promise.fail(NATSError(.noResponders, "no responders on the requested subject"))
+                } else {
+                    promise.succeed(message)
+                }
+            case .ack(let slot):
+                slot.complete(reply: message)
+            }
+        }
+
+        func fail(_ error: any Error) {
+            self.timeout?.cancel()
+            switch self.target {
+            case .promise(let promise): promise.fail(error)
+            case .ack(let slot): slot.complete(.failure(error))
+            }
+        }
     }
 
     struct SubscriptionEntry {
@@ -58,6 +100,9 @@ public final class NATSConnection: Sendable {
         var subscriptions: [UInt64: SubscriptionEntry] = [:]
         var inboxSID: UInt64?
         var pendingRequests: [String: PendingRequest] = [:]
+        /// Tokens of outstanding JetStream publishes, per timeout, in deadline order.
+        var ackDeadlines: [Duration: AckDeadlineQueue] = [:]
+        var ackSweepScheduled = false
         var nextToken: UInt64 = 0
         var observers: [UInt64: AsyncStream<NATSConnectionEvent>.Continuation] = [:]
         var nextObserver: UInt64 = 0
@@ -286,6 +331,7 @@ public final class NATSConnection: Sendable {
                 Array(state.observers.values), state.reconnectTask
             )
             state.pendingRequests.removeAll()
+            state.ackDeadlines.removeAll()
             state.subscriptions.removeAll()
             state.observers.removeAll()
             state.reconnectTask = nil
@@ -294,8 +340,7 @@ public final class NATSConnection: Sendable {
         }
         task?.cancel()
         for request in pending {
-            request.timeout?.cancel()
-            request.promise.fail(reason)
+            request.fail(reason)
         }
         for entry in subscriptions {
             entry.continuation.finish()

@@ -62,3 +62,59 @@ public struct JetStreamPublishExpectations: Sendable, Equatable {
         if let lastMessageID { headers.set(name: "Nats-Expected-Last-Msg-Id", value: lastMessageID) }
     }
 }
+
+/// Reads the compact publish reply nats-server sends, `{"stream":"S","seq":N}` with optional
+/// `,"duplicate":true|false` and `,"domain":"D"` members in that order, without a JSON decoder.
+/// Returns `nil` for anything else (errors, escapes, spaces, other members), which the caller then decodes fully.
+enum PubAckScanner {
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> PubAck? {
+        var index = 0
+        func expect(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard bytes.count - index >= count else { return false }
+            let start = literal.utf8Start
+            for offset in 0..<count where bytes[index + offset] != start[offset] {
+                return false
+            }
+            index += count
+            return true
+        }
+        func plainString() -> String? {
+            let start = index
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    defer { index += 1 }
+                    return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                }
+                guard byte != UInt8(ascii: "\\"), byte >= 0x20 else { return nil }
+                index += 1
+            }
+            return nil
+        }
+        guard expect("{\"stream\":\""), let stream = plainString(), expect(",\"seq\":") else { return nil }
+        var seq: UInt64 = 0
+        let digitsStart = index
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+            let (times, overflowTimes) = seq.multipliedReportingOverflow(by: 10)
+            let (plus, overflowPlus) = times.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+            guard !overflowTimes, !overflowPlus else { return nil }
+            seq = plus
+            index += 1
+        }
+        guard index > digitsStart else { return nil }
+        var duplicate = false
+        if expect(",\"duplicate\":true") {
+            duplicate = true
+        } else if expect(",\"duplicate\":false") {
+            duplicate = false
+        }
+        var domain: String?
+        if expect(",\"domain\":\"") {
+            guard let value = plainString() else { return nil }
+            domain = value
+        }
+        guard expect("}"), index == bytes.count else { return nil }
+        return PubAck(stream: stream, seq: seq, duplicate: duplicate, domain: domain)
+    }
+}
