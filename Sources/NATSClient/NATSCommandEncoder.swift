@@ -56,35 +56,35 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
         }
     }
 
-    /// Appends a `PUB`/`HPUB` command; the reply subject is `replyTo`, or `replyPrefix.replyToken` when given
-    /// in two parts (so the hot request path builds no string for it).
+    /// Appends a `PUB`/`HPUB` command; the reply subject is `replyTo`, or `replyTo.J<replyAckToken>` when an
+    /// ack token is given (so the acknowledged-publish path builds no string for it).
     static func writePublish(
         subject: String,
         replyTo: String?,
-        replyToken: String? = nil,
+        replyAckToken: UInt64? = nil,
         headers: NATSHeaders?,
         payload: ByteBuffer,
         into buffer: inout ByteBuffer
     ) {
         let headerSize = headers.map(Self.headerBlockSize) ?? 0
         buffer.reserveCapacity(
-            minimumWritableBytes: subject.utf8.count + (replyTo?.utf8.count ?? 0) + (replyToken?.utf8.count ?? 0)
+            minimumWritableBytes: subject.utf8.count + (replyTo?.utf8.count ?? 0) + (replyAckToken == nil ? 0 : 22)
                 + headerSize + payload.readableBytes + 40)
         buffer.writeStaticString(headers == nil ? "PUB " : "HPUB ")
         buffer.writeString(subject)
         if let replyTo {
             buffer.writeInteger(UInt8(ascii: " "))
             buffer.writeString(replyTo)
-            if let replyToken {
-                buffer.writeInteger(UInt8(ascii: "."))
-                buffer.writeString(replyToken)
+            if let replyAckToken {
+                buffer.writeStaticString(".J")
+                Self.writeDecimal(replyAckToken, into: &buffer)
             }
         }
         buffer.writeInteger(UInt8(ascii: " "))
         if let headers {
-            Self.writeDecimal(headerSize, into: &buffer)
+            Self.writeDecimal(UInt64(headerSize), into: &buffer)
             buffer.writeInteger(UInt8(ascii: " "))
-            Self.writeDecimal(headerSize + payload.readableBytes, into: &buffer)
+            Self.writeDecimal(UInt64(headerSize + payload.readableBytes), into: &buffer)
             buffer.writeStaticString("\r\nNATS/1.0\r\n")
             for field in headers {
                 buffer.writeString(field.name)
@@ -94,15 +94,15 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
             }
             buffer.writeStaticString("\r\n")
         } else {
-            Self.writeDecimal(payload.readableBytes, into: &buffer)
+            Self.writeDecimal(UInt64(payload.readableBytes), into: &buffer)
             buffer.writeStaticString("\r\n")
         }
         buffer.writeImmutableBuffer(payload)
         buffer.writeStaticString("\r\n")
     }
 
-    /// Appends the decimal digits of a non-negative `value` without building a string.
-    static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+    /// Appends the decimal digits of `value` without building a string.
+    static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
         var digits:
             (
                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
@@ -110,7 +110,7 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
             ) = (
                 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
             )
-        var remaining = UInt(max(0, value))
+        var remaining = value
         var count = 0
         withUnsafeMutableBytes(of: &digits) { raw in
             repeat {

@@ -10,22 +10,81 @@ struct AckRequest {
     var slot: AckSlot
 }
 
-/// The tokens of outstanding acknowledged publishes sharing one timeout, oldest first, so their deadlines are
-/// in order: one timer for the front replaces a scheduled task per message.
-struct AckDeadlineQueue {
-    private var entries: [(token: String, deadline: NIODeadline)] = []
+/// The outstanding acknowledged publishes of a connection, in publish order.
+///
+/// Their reply subjects end in `J<token>` (decimal, distinct from request tokens, which are lowercase base 36),
+/// tokens are handed out in increasing order, so an entry is found by its offset from the oldest one: no hashing
+/// and no string per message. Deadlines are checked by one timer sweeping the table (see
+/// ``NATSConnection/sweepAckDeadlines()``), not a scheduled task per message.
+struct AckTable {
+    struct Entry {
+        var slot: AckSlot
+        var deadline: NIODeadline
+        var timeout: Duration
+    }
+
+    /// The token of `entries[head]`.
+    private var base: UInt64 = 1
+    private var entries: [Entry?] = []
     private var head = 0
+    private(set) var count = 0
 
-    var first: (token: String, deadline: NIODeadline)? {
-        self.head < self.entries.count ? self.entries[self.head] : nil
+    var isEmpty: Bool { self.count == 0 }
+
+    /// The token the next ``append(_:)`` returns.
+    var nextToken: UInt64 { self.base + UInt64(self.entries.count - self.head) }
+
+    mutating func append(_ entry: Entry) -> UInt64 {
+        let token = self.nextToken
+        self.entries.append(entry)
+        self.count += 1
+        return token
     }
 
-    mutating func append(token: String, deadline: NIODeadline) {
-        self.entries.append((token, deadline))
+    /// Removes and returns the slot of `token`, if still outstanding.
+    mutating func remove(token: UInt64) -> AckSlot? {
+        guard token >= self.base, token - self.base < UInt64(self.entries.count - self.head) else { return nil }
+        let index = self.head + Int(token - self.base)
+        guard let entry = self.entries[index] else { return nil }
+        self.entries[index] = nil
+        self.count -= 1
+        self.compactFront()
+        return entry.slot
     }
 
-    mutating func removeFirst() {
-        self.head += 1
+    /// Removes the entries whose deadline is at or before `now`; returns them and the earliest deadline left.
+    mutating func removeExpired(now: NIODeadline) -> (expired: [Entry], next: NIODeadline?) {
+        var expired: [Entry] = []
+        var next: NIODeadline?
+        for index in self.head..<self.entries.count {
+            guard let entry = self.entries[index] else { continue }
+            if entry.deadline <= now {
+                expired.append(entry)
+                self.entries[index] = nil
+                self.count -= 1
+            } else {
+                next = next.map { min($0, entry.deadline) } ?? entry.deadline
+            }
+        }
+        self.compactFront()
+        return (expired, next)
+    }
+
+    /// Removes every entry; returns their slots in publish order. Tokens are not reused.
+    mutating func removeAll() -> [AckSlot] {
+        let slots = self.entries[self.head...].compactMap { $0?.slot }
+        self.base = self.nextToken
+        self.entries.removeAll(keepingCapacity: true)
+        self.head = 0
+        self.count = 0
+        return slots
+    }
+
+    private mutating func compactFront() {
+        while self.head < self.entries.count, self.entries[self.head] == nil {
+            self.head += 1
+            self.base += 1
+        }
         if self.head == self.entries.count {
             self.entries.removeAll(keepingCapacity: true)
             self.head = 0
@@ -33,6 +92,20 @@ struct AckDeadlineQueue {
             self.entries.removeFirst(self.head)
             self.head = 0
         }
+    }
+
+    /// The ack token of a reply subject's last segment (`J` and decimal digits), or `nil` for other tokens.
+    static func token(in segment: Substring.UTF8View) -> UInt64? {
+        guard segment.first == UInt8(ascii: "J"), segment.count > 1, segment.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for byte in segment.dropFirst() {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflowTimes) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowSum) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflowTimes, !overflowSum else { return nil }
+            value = sum
+        }
+        return value
     }
 }
 
@@ -63,16 +136,14 @@ extension NATSConnection {
             for request in requests {
                 do {
                     try Self.checkSize(request.size, limit: state.serverInfo?.maxPayload)
-                    let token = String(state.nextToken &+ 1, radix: 36)
+                    let token = state.acks.nextToken
                     let appended = try self.appendLocked(to: &state) { buffer in
                         NATSCommandEncoder.writePublish(
-                            subject: request.subject, replyTo: self.inboxPrefix, replyToken: token,
+                            subject: request.subject, replyTo: self.inboxPrefix, replyAckToken: token,
                             headers: request.headers, payload: request.payload, into: &buffer)
                     }
                     if target == nil { target = appended.drainTarget }
-                    state.nextToken &+= 1
-                    state.pendingRequests[token] = PendingRequest(ack: request.slot, deadlineKey: timeout)
-                    state.ackDeadlines[timeout, default: AckDeadlineQueue()].append(token: token, deadline: deadline)
+                    _ = state.acks.append(AckTable.Entry(slot: request.slot, deadline: deadline, timeout: timeout))
                     registered = true
                 } catch {
                     failures.append((request.slot, error))
@@ -106,17 +177,6 @@ extension NATSConnection {
         ).drainTarget
     }
 
-    /// Drops the answered or removed tokens at the front of the deadline queue of `key` (caller holds the lock).
-    static func dropAnsweredDeadlines(key: Duration, in state: inout State) {
-        guard var queue = state.ackDeadlines.removeValue(forKey: key) else { return }
-        while let first = queue.first, state.pendingRequests[first.token] == nil {
-            queue.removeFirst()
-        }
-        if queue.first != nil {
-            state.ackDeadlines[key] = queue
-        }
-    }
-
     private func scheduleAckSweep(at deadline: NIODeadline) {
         self.eventLoop.scheduleTask(deadline: deadline) { [weak self] in
             self?.sweepAckDeadlines()
@@ -126,30 +186,13 @@ extension NATSConnection {
     /// Fails every ack whose deadline has passed with ``NATSError/Code/timeout`` and re-arms the timer for the
     /// earliest deadline still outstanding.
     private func sweepAckDeadlines() {
-        let now = NIODeadline.now()
-        let (expired, next) = self.state.withLockedValue { state -> ([(PendingRequest, Duration)], NIODeadline?) in
-            var expired: [(PendingRequest, Duration)] = []
-            var next: NIODeadline?
-            for key in Array(state.ackDeadlines.keys) {
-                guard var queue = state.ackDeadlines.removeValue(forKey: key) else { continue }
-                while let first = queue.first {
-                    if let pending = state.pendingRequests[first.token] {
-                        guard first.deadline <= now else { break }
-                        state.pendingRequests.removeValue(forKey: first.token)
-                        expired.append((pending, key))
-                    }
-                    queue.removeFirst()
-                }
-                if let first = queue.first {
-                    state.ackDeadlines[key] = queue
-                    next = next.map { min($0, first.deadline) } ?? first.deadline
-                }
-            }
-            state.ackSweepScheduled = next != nil
-            return (expired, next)
+        let (expired, next) = self.state.withLockedValue { state in
+            let swept = state.acks.removeExpired(now: .now())
+            state.ackSweepScheduled = swept.next != nil
+            return swept
         }
-        for (pending, timeout) in expired {
-            pending.fail(NATSError(.timeout, "no JetStream acknowledgement within \(timeout)"))
+        for entry in expired {
+            entry.slot.complete(.failure(NATSError(.timeout, "no JetStream acknowledgement within \(entry.timeout)")))
         }
         if let next {
             self.scheduleAckSweep(at: next)

@@ -28,50 +28,24 @@ public final class NATSConnection: Sendable {
         var address: NATSServerAddress
     }
 
-    /// A request waiting for its reply: a plain request (a promise with its own timer) or a JetStream publish
-    /// (an ack slot whose deadline sits in ``State/ackDeadlines``, swept by one timer).
+    /// A request waiting for its reply, with its own timeout timer.
     struct PendingRequest {
-        enum Target {
-            case promise(EventLoopPromise<NATSMessage>)
-            case ack(AckSlot)
-        }
-
-        var target: Target
+        var promise: EventLoopPromise<NATSMessage>
         var timeout: Scheduled<Void>?
-        /// For acks: the timeout whose deadline queue holds this request's token.
-        var deadlineKey: Duration?
-
-        init(promise: EventLoopPromise<NATSMessage>, timeout: Scheduled<Void>?) {
-            self.target = .promise(promise)
-            self.timeout = timeout
-        }
-
-        init(ack slot: AckSlot, deadlineKey: Duration) {
-            self.target = .ack(slot)
-            self.deadlineKey = deadlineKey
-        }
 
         /// Completes with `message`, or with ``NATSError/Code/noResponders`` for a 503 status.
         func succeed(_ message: NATSMessage) {
             self.timeout?.cancel()
-            switch self.target {
-            case .promise(let promise):
-                if message.status?.code == NATSStatus.noRespondersCode {
-                    promise.fail(NATSError(.noResponders, "no responders on the requested subject"))
-                } else {
-                    promise.succeed(message)
-                }
-            case .ack(let slot):
-                slot.complete(reply: message)
+            if message.status?.code == NATSStatus.noRespondersCode {
+                self.promise.fail(NATSError(.noResponders, "no responders on the requested subject"))
+            } else {
+                self.promise.succeed(message)
             }
         }
 
         func fail(_ error: any Error) {
             self.timeout?.cancel()
-            switch self.target {
-            case .promise(let promise): promise.fail(error)
-            case .ack(let slot): slot.complete(.failure(error))
-            }
+            self.promise.fail(error)
         }
     }
 
@@ -100,8 +74,8 @@ public final class NATSConnection: Sendable {
         var subscriptions: [UInt64: SubscriptionEntry] = [:]
         var inboxSID: UInt64?
         var pendingRequests: [String: PendingRequest] = [:]
-        /// Tokens of outstanding JetStream publishes, per timeout, in deadline order.
-        var ackDeadlines: [Duration: AckDeadlineQueue] = [:]
+        /// Outstanding acknowledged (JetStream) publishes, in publish order.
+        var acks = AckTable()
         var ackSweepScheduled = false
         var nextToken: UInt64 = 0
         var observers: [UInt64: AsyncStream<NATSConnectionEvent>.Continuation] = [:]
@@ -310,7 +284,9 @@ public final class NATSConnection: Sendable {
             entry.continuation.finish()
         }
         let start = ContinuousClock.now
-        while self.state.withLockedValue({ !$0.pendingRequests.isEmpty }), ContinuousClock.now - start < deadline {
+        while self.state.withLockedValue({ !$0.pendingRequests.isEmpty || !$0.acks.isEmpty }),
+            ContinuousClock.now - start < deadline
+        {
             try? await Task.sleep(for: .milliseconds(5))
         }
         await self.close()
@@ -322,16 +298,15 @@ public final class NATSConnection: Sendable {
     /// Closes the connection now; outstanding requests fail with ``NATSError/Code/connectionClosed``.
     public func close() async {
         let reason = NATSError(.connectionClosed, "connection closed by the application")
-        let (ref, pending, subscriptions, observers, task) = self.state.withLockedValue { state in
+        let (ref, pending, acks, subscriptions, observers, task) = self.state.withLockedValue { state in
             var ref: ChannelRef?
             if case .connected(let current) = state.phase { ref = current }
             state.phase = .closed
             let result = (
-                ref, Array(state.pendingRequests.values), Array(state.subscriptions.values),
+                ref, Array(state.pendingRequests.values), state.acks.removeAll(), Array(state.subscriptions.values),
                 Array(state.observers.values), state.reconnectTask
             )
             state.pendingRequests.removeAll()
-            state.ackDeadlines.removeAll()
             state.subscriptions.removeAll()
             state.observers.removeAll()
             state.reconnectTask = nil
@@ -341,6 +316,9 @@ public final class NATSConnection: Sendable {
         task?.cancel()
         for request in pending {
             request.fail(reason)
+        }
+        for slot in acks {
+            slot.complete(.failure(reason))
         }
         for entry in subscriptions {
             entry.continuation.finish()

@@ -165,6 +165,13 @@ public final class NATSServerProcess: @unchecked Sendable {
         sendSignal(process.processIdentifier, SIGSTOP)
     }
 
+    /// Lets a frozen server run again (SIGCONT).
+    public func thaw() {
+        let process = self.lock.withLock { self.process }
+        guard let process, process.isRunning else { return }
+        sendSignal(process.processIdentifier, SIGCONT)
+    }
+
     /// Kills the server with SIGKILL and waits until it is gone.
     public func kill() async {
         let process = self.lock.withLock { () -> Process? in
