@@ -103,22 +103,15 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
 
     /// Appends the decimal digits of `value` without building a string.
     static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
-        var digits:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-            ) = (
-                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-            )
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 {
+            divisor *= 10
+        }
         var remaining = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            repeat {
-                raw[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-                count += 1
-            } while remaining > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
+        while divisor > 0 {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
         }
     }
 

@@ -106,9 +106,15 @@ extension NATSConnection {
     }
 
     static func validateSubject(_ subject: String) throws {
-        guard !subject.isEmpty,
-            subject.utf8.allSatisfy({ $0 > 32 && $0 != 127 })
-        else {
+        var subject = subject
+        let valid = subject.withUTF8 { bytes in
+            guard !bytes.isEmpty else { return false }
+            for byte in bytes where byte <= 32 || byte == 127 {
+                return false
+            }
+            return true
+        }
+        guard valid else {
             throw NATSError(.invalidSubject, "subject '\(subject.prefix(64))' is empty or contains whitespace")
         }
     }

@@ -15,7 +15,9 @@ extension NATSConnection {
             state.drainScheduled = false
             guard state.outbound.readableBytes > 0 else { return nil }
             let buffer = state.outbound
+            // The next batch is likely about as large: allocate it once instead of growing it step by step.
             state.outbound = ByteBuffer()
+            state.outbound.reserveCapacity(min(max(buffer.readableBytes, 4096), 1 << 20))
             return buffer
         }
     }

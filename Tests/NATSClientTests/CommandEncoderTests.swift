@@ -84,6 +84,14 @@ struct CommandEncoderTests {
         #expect(error.code == .authenticationSetup)
     }
 
+    @Test func decimalNumbersAreWrittenWithoutStrings() {
+        for value: UInt64 in [0, 7, 9, 10, 99, 100, 400, 65_535, 1_000_000, UInt64.max] {
+            var buffer = ByteBuffer()
+            NATSCommandEncoder.writeDecimal(value, into: &buffer)
+            #expect(String(buffer: buffer) == String(value))
+        }
+    }
+
     @Test func payloadSizeMatchesTheEncodedHeaderBlock() throws {
         let headers: NATSHeaders = ["Nats-Msg-Id": "évènement-1", "Content-Type": "application/json"]
         let payload = ByteBuffer(string: "0123456789")
