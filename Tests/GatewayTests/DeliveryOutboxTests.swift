@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NATSClient
+import NATSTestSupport
 import Outbox
 import ServiceLifecycle
 import Testing
@@ -53,7 +54,7 @@ struct DeliveryOutboxTests {
         #expect(try store.appendDetection(messages: rows, snapshot: [1]) == rows.count)
         #expect(try store.appendDetection(messages: again, snapshot: [2]) == 0)
 
-        let server = try DeliveryTestServer()
+        let server = try await startNATSServer()
         var options = try NATSConnectionOptions(url: server.url)
         options.requestTimeout = .seconds(2)
         let connection = try await NATSConnection.connect(options: options)

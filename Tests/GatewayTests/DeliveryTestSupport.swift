@@ -1,104 +1,16 @@
 import Foundation
 import NATSClient
+import NATSTestSupport
 import Outbox
 import Synchronization
 
 @testable import Gateway
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// A real nats-server on a free loopback port, for the delivery tests (until NATSTestSupport lands).
-final class DeliveryTestServer: @unchecked Sendable {
-    // @unchecked: `process` is only touched from the owning test task (start/stop/restart), never concurrently.
-    let port: Int
-    let directory: URL
-    let storeDirectory: URL
-    let extraConfig: String
-    private var process: Process?
-
-    init(jetStream: Bool = true, extraConfig: String = "") throws {
-        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "delivery-nats-\(UUID().uuidString)")
-        self.storeDirectory = directory.appendingPathComponent("js")
-        try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
-        self.port = try Self.freePort()
-        var config = "listen: 127.0.0.1:\(port)\n"
-        if jetStream { config += "jetstream { store_dir: \"\(storeDirectory.path)\" }\n" }
-        config += extraConfig
-        self.extraConfig = config
-        try config.write(to: directory.appendingPathComponent("server.conf"), atomically: true, encoding: .utf8)
-        try start()
-    }
-
-    var url: String { "nats://127.0.0.1:\(port)" }
-
-    func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.serverPath)
-        process.arguments = ["-c", directory.appendingPathComponent("server.conf").path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if Self.canConnect(port: port) { return }
-            usleep(20_000)
-        }
-        throw DeliveryFailure(code: .other, message: "nats-server did not start on port \(port)")
-    }
-
-    func stop() {
-        guard let process else { return }
-        process.terminate()
-        process.waitUntilExit()
-        self.process = nil
-    }
-
-    deinit {
-        stop()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Debian installs nats-server in /usr/sbin; other layouts use /usr/bin.
-    static let serverPath: String =
-        ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        } ?? "/usr/sbin/nats-server"
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw DeliveryFailure(code: .other, message: "bind failed") }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
+/// Starts a real nats-server (NATSTestSupport) on a free loopback port, JetStream on disk by default.
+func startNATSServer(jetStream: Bool = true, extraConfig: String = "") async throws -> NATSServerProcess {
+    let server = try NATSServerProcess(jetStream: jetStream, extraConfig: extraConfig)
+    try await server.start()
+    return server
 }
 
 /// An in-memory outbox journal for worker tests while the SQLite `OutboxStore` has not landed.

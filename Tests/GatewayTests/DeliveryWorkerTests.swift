@@ -1,11 +1,16 @@
 import Foundation
 import Logging
 import NATSClient
+import NATSTestSupport
 import NIOCore
 import ServiceLifecycle
 import Testing
 
 @testable import Gateway
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The delivery worker against a real nats-server (JetStream on disk), with an in-memory journal.
 @Suite(.serialized)
@@ -20,18 +25,21 @@ struct DeliveryWorkerTests {
             pollInterval: .milliseconds(50), heartbeatInterval: nil, statusRefreshInterval: .milliseconds(50))
     }
 
-    func connect(_ server: DeliveryTestServer) async throws -> NATSConnection {
+    func connect(_ server: NATSServerProcess) async throws -> NATSConnection {
         var options = try NATSConnectionOptions(url: server.url)
         options.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(50), maxDelay: .milliseconds(200))
         options.requestTimeout = .seconds(2)
         return try await NATSConnection.connect(options: options)
     }
 
-    func jetStream(_ connection: NATSConnection) -> NATSDeliveryTransport {
+    func jetStream(
+        _ connection: NATSConnection, publishPath: JetStreamPublishPath = .replyInbox,
+        ackTimeout: Duration = .seconds(2)
+    ) -> NATSDeliveryTransport {
         NATSDeliveryTransport(
             connection: connection,
             mode: .jetstream(JetStreamSettings(streamName: "WAZUHTEST", subjects: ["test.>"])),
-            ackTimeout: .seconds(2), logger: logger)
+            ackTimeout: ackTimeout, publishPath: publishPath, logger: logger)
     }
 
     func streamMessageCount(_ connection: NATSConnection) async throws -> Int {
@@ -67,14 +75,15 @@ struct DeliveryWorkerTests {
         }
     }
 
-    @Test func deliversEveryMessageInJournalOrderWithStreamSequences() async throws {
-        let server = try DeliveryTestServer()
+    @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
+    func deliversEveryMessageInJournalOrderWithStreamSequences(publishPath: JetStreamPublishPath) async throws {
+        let server = try await startNATSServer()
         let connection = try await connect(server)
         let observer = try await connection.subscribe(subject: "test.>")
         let journal = InMemoryJournal()
         fill(journal, count: 500)
         let worker = DeliveryWorker(
-            journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
+            journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
             configuration: configuration(), logger: logger)
         try await withRunningWorker(worker) {
             let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
@@ -91,7 +100,7 @@ struct DeliveryWorkerTests {
     }
 
     @Test func resendAfterLostAcknowledgementsStoresEachMessageOnce() async throws {
-        let server = try DeliveryTestServer()
+        let server = try await startNATSServer()
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         fill(journal, count: 100)
@@ -120,23 +129,24 @@ struct DeliveryWorkerTests {
         await connection.close()
     }
 
-    @Test func survivesNATSDownThenUpWithoutLossOrDuplicates() async throws {
-        let server = try DeliveryTestServer()
+    @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
+    func survivesNATSDownThenUpWithoutLossOrDuplicates(publishPath: JetStreamPublishPath) async throws {
+        let server = try await startNATSServer()
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         fill(journal, count: 50)
         let worker = DeliveryWorker(
-            journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
+            journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
             configuration: configuration(maxInFlight: 16), logger: logger)
         try await withRunningWorker(worker) {
             let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
             #expect(firstDone)
-            server.stop()
+            await server.stop()
             fill(journal, count: 200, from: 51)
             worker.wakeSignal.wake()
             try await Task.sleep(for: .milliseconds(500))
             #expect(journal.snapshot.filter(\.delivered).count == 50)
-            try server.start()
+            try await server.start()
             let recovered = try await waitUntil(timeout: .seconds(20)) { journal.snapshot.allSatisfy(\.delivered) }
             #expect(recovered)
         }
@@ -147,7 +157,7 @@ struct DeliveryWorkerTests {
     }
 
     @Test func parksPoisonMessageAndDeliversTheRest() async throws {
-        let server = try DeliveryTestServer(extraConfig: "max_payload: 4096\n")
+        let server = try await startNATSServer(extraConfig: "max_payload: 4096\n")
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         fill(journal, count: 5)
@@ -169,7 +179,7 @@ struct DeliveryWorkerTests {
     }
 
     @Test func gracefulShutdownDrainsWhatIsPending() async throws {
-        let server = try DeliveryTestServer()
+        let server = try await startNATSServer()
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         let worker = DeliveryWorker(
@@ -186,11 +196,11 @@ struct DeliveryWorkerTests {
     }
 
     @Test func shutdownTimeoutLeavesTheRestJournaled() async throws {
-        let server = try DeliveryTestServer()
+        let server = try await startNATSServer()
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         fill(journal, count: 20)
-        server.stop()
+        await server.stop()
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
             configuration: configuration(shutdownTimeout: .milliseconds(300)), logger: logger)
@@ -204,8 +214,39 @@ struct DeliveryWorkerTests {
         await connection.close()
     }
 
+    @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
+    func shutdownDoesNotWaitPastItsTimeoutForLostAcknowledgements(publishPath: JetStreamPublishPath) async throws {
+        let server = try await startNATSServer()
+        let connection = try await connect(server)
+        let journal = InMemoryJournal()
+        fill(journal, count: 5)
+        let worker = DeliveryWorker(
+            journal: journal, transport: jetStream(connection, publishPath: publishPath, ackTimeout: .seconds(20)),
+            sealer: PassThroughSealer(), configuration: configuration(shutdownTimeout: .milliseconds(300)),
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
+        let task = Task { try await group.run() }
+        let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
+        #expect(firstDone)
+        // A frozen server: the connection stays up, acknowledgements never come.
+        let pid = try #require(server.processIdentifier)
+        kill(pid, SIGSTOP)
+        fill(journal, count: 20, from: 6)
+        worker.wakeSignal.wake()
+        try await Task.sleep(for: .milliseconds(200))
+        let started = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await task.value
+        let shutdown = ContinuousClock.now - started
+        kill(pid, SIGCONT)
+        #expect(shutdown < .seconds(3))
+        #expect(journal.snapshot.filter(\.delivered).count == 5)
+        #expect(try journal.pendingCount() == 20)
+        await connection.close()
+    }
+
     @Test func requestModeIsDeliveredWhenAResponderAnswers() async throws {
-        let server = try DeliveryTestServer(jetStream: false)
+        let server = try await startNATSServer(jetStream: false)
         let connection = try await connect(server)
         let responder = try await connect(server)
         let subscription = try await responder.subscribe(subject: "test.>")
@@ -236,7 +277,7 @@ struct DeliveryWorkerTests {
     }
 
     @Test func requestModeWithoutRespondersRetriesInsteadOfDelivering() async throws {
-        let server = try DeliveryTestServer(jetStream: false)
+        let server = try await startNATSServer(jetStream: false)
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         fill(journal, count: 3)
@@ -255,7 +296,7 @@ struct DeliveryWorkerTests {
     }
 
     @Test func publishModeCountsFlushedMessagesDelivered() async throws {
-        let server = try DeliveryTestServer(jetStream: false)
+        let server = try await startNATSServer(jetStream: false)
         let connection = try await connect(server)
         let listener = try await connect(server)
         let subscription = try await listener.subscribe(subject: "test.>")
@@ -278,7 +319,7 @@ struct DeliveryWorkerTests {
     }
 
     @Test func heartbeatsArePublishedWhileConnected() async throws {
-        let server = try DeliveryTestServer()
+        let server = try await startNATSServer()
         let connection = try await connect(server)
         let listener = try await connect(server)
         let subscription = try await listener.subscribe(subject: "test.manager.*.heartbeat")

@@ -35,6 +35,7 @@ public final class DeliveryWorker: Service, Sendable {
     public let status: DeliveryStatusBoard
     private let shutdownSignal = DeliveryWakeSignal()
     private let shuttingDown = Atomic<Bool>(false)
+    private let drainExpiry = DrainExpiry()
 
     public init(
         journal: any DeliveryJournal, transport: any DeliveryTransport, sealer: any DeliverySealer,
@@ -63,6 +64,12 @@ public final class DeliveryWorker: Service, Sendable {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
+            let expiry = self.drainExpiry
+            let timeout = self.configuration.shutdownTimeout
+            Task {
+                try? await Task.sleep(for: timeout)
+                expiry.expire()
+            }
             self.shuttingDown.store(true, ordering: .sequentiallyConsistent)
             self.shutdownSignal.wake()
             self.wakeSignal.wake()
@@ -160,10 +167,17 @@ public final class DeliveryWorker: Service, Sendable {
             }
         }
         flushDelivered(&state)
-        do {
+        let transport = self.transport
+        switch await boundedByDrainTime({
             try await transport.flush()
-        } catch {
+            return nil
+        }) {
+        case .failed(let error):
             logger.warning("final flush failed", metadata: ["delivery.error": "\(transport.classify(error))"])
+        case .deadlinePassed:
+            logger.warning("final flush abandoned at the shutdown timeout")
+        case .acknowledged:
+            break
         }
         refreshStatus(&state, now: clock.now, force: true)
         logger.info("delivery worker stopped", metadata: ["outbox.pending": "\(status.current.outboxDepth)"])
@@ -172,11 +186,19 @@ public final class DeliveryWorker: Service, Sendable {
     /// Makes the transport ready once per round; on failure backs off and returns false.
     private func prepareIfNeeded(_ state: inout LoopState) async throws -> Bool {
         if state.prepared { return true }
-        do {
+        let transport = self.transport
+        let outcome = await boundedByDrainTime {
             try await transport.prepare()
+            return nil
+        }
+        switch outcome {
+        case .acknowledged:
             state.prepared = true
             return true
-        } catch {
+        case .deadlinePassed:
+            state.drainDeadline = .now
+            return false
+        case .failed(let error):
             let failure = transport.classify(error)
             recordAttemptFailure(failure, &state)
             state.failedRounds += 1
@@ -236,17 +258,99 @@ public final class DeliveryWorker: Service, Sendable {
             state.receipts.removeFirst(state.receiptHead)
             state.receiptHead = 0
         }
-        do {
-            let streamSequence = try await inFlight.receipt.acknowledgement()
+        let outcome = await boundedByDrainTime { try await inFlight.receipt.acknowledgement() }
+        switch outcome {
+        case .acknowledged(let streamSequence):
             state.latencies.append(ContinuousClock.now - inFlight.sentAt)
             let resolution = state.window.acknowledged(seq: inFlight.seq, streamSequence: streamSequence)
             apply(resolution, &state)
             state.failedRounds = 0
             if let transition = state.breaker.recordSuccess() { report(transition, &state) }
-        } catch {
+        case .failed(let error):
             let failure = transport.classify(error)
             let resolution = state.window.failed(seq: inFlight.seq, failure: failure)
             apply(resolution, &state)
+        case .deadlinePassed:
+            // Shutting down and out of time: the row stays pending (resent after the restart, where
+            // JetStream drops the duplicate); the loop stops at its deadline check.
+            state.drainDeadline = .now
+        }
+    }
+
+    private enum AcknowledgementOutcome: Sendable {
+        case acknowledged(UInt64?)
+        case failed(any Error)
+        case deadlinePassed
+    }
+
+    /// Runs `work` (an acknowledgement wait, the stream setup, the final flush) in its own task and
+    /// returns its outcome, or `.deadlinePassed` as soon as a graceful shutdown's drain time is over,
+    /// even when the wait started before the shutdown: a lost acknowledgement must not hold the
+    /// shutdown for a whole ack timeout. An abandoned wait finishes detached (bounded by the
+    /// transport's own timeout); its outcome is dropped, the row stays pending.
+    private func boundedByDrainTime(
+        _ work: @escaping @Sendable () async throws -> UInt64?
+    ) async -> AcknowledgementOutcome {
+        let outcome = await withCheckedContinuation {
+            (continuation: CheckedContinuation<AcknowledgementOutcome, Never>) in
+            let once = ResumeOnce(continuation)
+            drainExpiry.register(once)
+            Task {
+                do {
+                    once.resume(.acknowledged(try await work()))
+                } catch {
+                    once.resume(.failed(error))
+                }
+            }
+        }
+        drainExpiry.unregister()
+        return outcome
+    }
+
+    /// Resumes a continuation with the first outcome offered; later ones are dropped.
+    private final class ResumeOnce: Sendable {
+        private let continuation: Mutex<CheckedContinuation<AcknowledgementOutcome, Never>?>
+
+        init(_ continuation: CheckedContinuation<AcknowledgementOutcome, Never>) {
+            self.continuation = Mutex(continuation)
+        }
+
+        func resume(_ outcome: AcknowledgementOutcome) {
+            let pending = continuation.withLock { slot in
+                defer { slot = nil }
+                return slot
+            }
+            pending?.resume(returning: outcome)
+        }
+    }
+
+    /// Ends the wait in progress (and every later one) once the shutdown's drain time is over.
+    private final class DrainExpiry: Sendable {
+        private struct State {
+            var expired = false
+            var current: ResumeOnce?
+        }
+        private let state = Mutex(State())
+
+        func register(_ waiter: ResumeOnce) {
+            let expired = state.withLock { state in
+                if !state.expired { state.current = waiter }
+                return state.expired
+            }
+            if expired { waiter.resume(.deadlinePassed) }
+        }
+
+        func unregister() {
+            state.withLock { $0.current = nil }
+        }
+
+        func expire() {
+            let current = state.withLock { state in
+                state.expired = true
+                defer { state.current = nil }
+                return state.current
+            }
+            current?.resume(.deadlinePassed)
         }
     }
 

@@ -33,16 +33,29 @@ public struct JetStreamSettings: Sendable, Hashable {
     }
 }
 
+/// How the JetStream mode sends a message and waits for its PubAck. Both keep publish order equal to
+/// send order and report a failure on the message it concerns, so the worker's go-back-N holds.
+public enum JetStreamPublishPath: Sendable, Hashable {
+    /// Our own wildcard reply inbox (``ReplyInbox``), one subscription for all acknowledgements.
+    case replyInbox
+    /// The NATS client's pipelined ``JetStreamContext/publishPipelined(subject:payload:headers:messageID:expectations:)``.
+    case pipelinedContext
+}
+
 /// ``DeliveryTransport`` over our ``NATSConnection``, for all three delivery modes.
 ///
-/// Messages are published one after the other with a reply subject on a private wildcard inbox, so
-/// publish order is exactly send order, and the acknowledgements are matched back by token
-/// (see ``ReplyInbox``). Losing the connection fails every outstanding acknowledgement at once, so
-/// the worker rewinds without waiting for timeouts.
+/// Messages are published one after the other with a reply subject, so publish order is exactly send
+/// order. With ``JetStreamPublishPath/replyInbox`` (and in request mode) the acknowledgements are
+/// matched back by token on a private wildcard inbox (see ``ReplyInbox``), and losing the connection
+/// fails every outstanding acknowledgement at once, so the worker rewinds without waiting for
+/// timeouts; with ``JetStreamPublishPath/pipelinedContext`` the client's ``JetStreamContext`` does both.
+/// The stream is ensured through ``JetStreamContext`` either way.
 public final class NATSDeliveryTransport: DeliveryTransport {
     private let connection: NATSConnection
     private let mode: DeliveryMode
     private let ackTimeout: Duration
+    private let publishPath: JetStreamPublishPath
+    private let jetStream: JetStreamContext
     private let logger: Logger
     private let inbox: ReplyInbox
     private struct State {
@@ -56,10 +69,19 @@ public final class NATSDeliveryTransport: DeliveryTransport {
     /// - Parameters:
     ///   - connection: an established connection (it reconnects by itself).
     ///   - ackTimeout: how long to wait for each acknowledgement (`nats.request_timeout`).
-    public init(connection: NATSConnection, mode: DeliveryMode, ackTimeout: Duration, logger: Logger) {
+    ///   - publishPath: how JetStream publishes wait for their acks (ignored by the other modes);
+    ///     `Benchmarks/delivery` measures both.
+    public init(
+        connection: NATSConnection, mode: DeliveryMode, ackTimeout: Duration,
+        publishPath: JetStreamPublishPath = .replyInbox, logger: Logger
+    ) {
         self.connection = connection
         self.mode = mode
         self.ackTimeout = ackTimeout
+        self.publishPath = publishPath
+        // The worker bounds what is in flight (`delivery.max_in_flight`); the context's own window only
+        // has to stay out of its way.
+        self.jetStream = JetStreamContext(connection: connection, timeout: ackTimeout, maxPending: 1 << 20)
         self.logger = logger
         var random = SystemRandomNumberGenerator()
         let token = String(random.next(), radix: 36) + String(random.next(), radix: 36)
@@ -91,7 +113,9 @@ public final class NATSDeliveryTransport: DeliveryTransport {
     public var connectionState: String { connection.isConnected ? "connected" : "disconnected" }
 
     public func prepare() async throws {
-        try await startListening()
+        if !usesContextPublish {
+            try await startListening()
+        }
         if case .jetstream(let settings) = mode {
             try await ensureStream(settings)
         }
@@ -110,6 +134,11 @@ public final class NATSDeliveryTransport: DeliveryTransport {
                 try await self.flushCovering(index)
                 return nil
             }
+        case .jetstream where usesContextPublish:
+            let pending = try await jetStream.publishPipelined(
+                subject: message.subject, payload: ByteBuffer(bytes: message.payload),
+                headers: headers.isEmpty ? nil : headers)
+            return DeliveryReceipt { try await pending.result().seq }
         case .request, .jetstream:
             let (token, reply) = inbox.register()
             do {
@@ -147,6 +176,10 @@ public final class NATSDeliveryTransport: DeliveryTransport {
 
     public func classify(_ error: any Error) -> DeliveryFailure {
         if let failure = error as? DeliveryFailure { return failure }
+        if let apiError = error as? JetStreamAPIError {
+            return DeliveryFailure.jetStreamAPIError(
+                code: apiError.code, errorCode: apiError.errorCode, description: apiError.errorDescription)
+        }
         if let natsError = error as? NATSError {
             switch natsError.code {
             case .payloadTooLarge, .maxPayloadViolation:
@@ -172,6 +205,11 @@ public final class NATSDeliveryTransport: DeliveryTransport {
     }
 
     // MARK: - Internals
+
+    private var usesContextPublish: Bool {
+        if case .jetstream = mode { return publishPath == .pipelinedContext }
+        return false
+    }
 
     private func startListening() async throws {
         let running = state.withLock { $0.listener != nil }
@@ -212,63 +250,36 @@ public final class NATSDeliveryTransport: DeliveryTransport {
         state.withLock { $0.flushedThrough = max($0.flushedThrough, target) }
     }
 
-    /// Sends a JetStream API request and returns the decoded JSON object, or throws its API error.
-    private func apiRequest(_ subject: String, body: [String: Any]?) async throws -> [String: Any] {
-        let payload = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
-        let reply = try await connection.request(
-            subject: subject, payload: ByteBuffer(bytes: payload), timeout: ackTimeout)
-        if reply.status?.code == NATSStatus.noRespondersCode {
-            throw DeliveryFailure(code: .noResponders, message: "JetStream is not available (no responders)")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.payloadBytes)) as? [String: Any] else {
-            throw DeliveryFailure(code: .streamSetup, message: "JetStream API reply is not a JSON object")
-        }
-        return object
-    }
-
-    private static func apiError(_ object: [String: Any]) -> (code: Int, errorCode: Int?, description: String)? {
-        guard let error = object["error"] as? [String: Any] else { return nil }
-        return (
-            (error["code"] as? Int) ?? 0, error["err_code"] as? Int, (error["description"] as? String) ?? "unknown"
-        )
-    }
-
+    /// Creates the stream, or widens an existing one: its subjects become the union with ours and its
+    /// duplicate window the larger of the two (an operator's wider settings are never narrowed).
     private func ensureStream(_ settings: JetStreamSettings) async throws {
         let name = settings.streamName
-        let info = try await apiRequest("$JS.API.STREAM.INFO.\(name)", body: nil)
-        let windowNanos = Backoff.nanoseconds(settings.duplicateWindow)
-        var config: [String: Any] = [
-            "name": name, "subjects": settings.subjects, "storage": "file", "num_replicas": settings.replicas,
-            "duplicate_window": windowNanos, "retention": "limits", "discard": "old",
-        ]
-        if let error = Self.apiError(info) {
-            guard error.code == 404 || error.errorCode == 10059 else {
-                throw DeliveryFailure(
-                    code: .streamSetup, message: "stream info failed: \(error.code) \(error.description)")
+        let wanted = StreamConfig(
+            name: name, subjects: settings.subjects, storage: .file, replicas: settings.replicas,
+            duplicateWindow: settings.duplicateWindow)
+        do {
+            let existing: StreamConfig
+            do {
+                existing = try await jetStream.streamInfo(name: name).config
+            } catch let error as JetStreamAPIError where error.errorCode == JetStreamAPIError.streamNotFound {
+                _ = try await jetStream.createStream(wanted)
+                logger.notice("created JetStream stream", metadata: ["nats.stream": "\(name)"])
+                return
             }
-            let created = try await apiRequest("$JS.API.STREAM.CREATE.\(name)", body: config)
-            if let error = Self.apiError(created) {
-                throw DeliveryFailure(
-                    code: .streamSetup, message: "creating stream \(name) failed: \(error.code) \(error.description)")
-            }
-            logger.notice("created JetStream stream", metadata: ["nats.stream": "\(name)"])
-            return
-        }
-        let existing = (info["config"] as? [String: Any]) ?? [:]
-        let existingSubjects = Set((existing["subjects"] as? [String]) ?? [])
-        let existingWindow =
-            (existing["duplicate_window"] as? Int64) ?? Int64((existing["duplicate_window"] as? Int) ?? 0)
-        if existingSubjects.isSuperset(of: settings.subjects) && existingWindow >= windowNanos { return }
-        config["subjects"] = Array(existingSubjects.union(settings.subjects)).sorted()
-        config["duplicate_window"] = max(existingWindow, windowNanos)
-        if let storage = existing["storage"] { config["storage"] = storage }
-        if let replicas = existing["num_replicas"] { config["num_replicas"] = replicas }
-        let updated = try await apiRequest("$JS.API.STREAM.UPDATE.\(name)", body: config)
-        if let error = Self.apiError(updated) {
+            let subjects = Set(existing.subjects).union(settings.subjects)
+            let window = max(existing.duplicateWindow, settings.duplicateWindow)
+            if subjects == Set(existing.subjects) && window == existing.duplicateWindow { return }
+            var updated = existing
+            updated.subjects = subjects.sorted()
+            updated.duplicateWindow = window
+            _ = try await jetStream.updateStream(updated)
+            logger.notice("updated JetStream stream subjects / duplicate window", metadata: ["nats.stream": "\(name)"])
+        } catch let error as JetStreamAPIError {
             throw DeliveryFailure(
-                code: .streamSetup, message: "updating stream \(name) failed: \(error.code) \(error.description)")
+                code: .streamSetup, message: "ensuring stream \(name) failed: \(error.code) \(error.errorDescription)")
+        } catch let error as NATSError where error.code == .noResponders {
+            throw DeliveryFailure(code: .noResponders, message: "JetStream is not available (no responders)")
         }
-        logger.notice("updated JetStream stream subjects / duplicate window", metadata: ["nats.stream": "\(name)"])
     }
 
     /// Parses a PubAck (`{"stream":"WAZUH","seq":5,"duplicate":true}`) or JetStream API error.
@@ -276,9 +287,10 @@ public final class NATSDeliveryTransport: DeliveryTransport {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw DeliveryFailure(code: .other, message: "acknowledgement is not a JSON object")
         }
-        if let error = apiError(object) {
+        if let error = object["error"] as? [String: Any] {
             throw DeliveryFailure.jetStreamAPIError(
-                code: error.code, errorCode: error.errorCode, description: error.description)
+                code: (error["code"] as? Int) ?? 0, errorCode: error["err_code"] as? Int,
+                description: (error["description"] as? String) ?? "unknown")
         }
         if let seq = object["seq"] as? Int, seq >= 0 { return UInt64(seq) }
         if let seq = object["seq"] as? UInt64 { return seq }
