@@ -21,7 +21,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
 	Fuzz/run.sh $(FUZZ_AUTH_SECONDS) NATSAuthFuzz
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 test-only:
 	$(SWIFT) test

@@ -103,7 +103,7 @@ public final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Writes the configuration, starts the server and waits (up to `timeout`) until it accepts connections.
-    public func start(timeout: Duration = .seconds(10)) async throws {
+    public func start(timeout: Duration = .seconds(30)) async throws {
         try self.configText.write(toFile: self.configPath, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executablePath)
