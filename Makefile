@@ -4,6 +4,7 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 45
 FUZZ_AUTH_SECONDS ?= 20
+DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
 .PHONY: deps build release test test-only fuzz demo bench format lint clean
@@ -31,7 +32,7 @@ fuzz: deps
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSAuthFuzz
 
 demo: build
-	$(BIN) demo
+	$(BIN) demo $(DEMO_ARGS)
 
 bench: deps
 	Benchmarks/run.sh
