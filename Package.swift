@@ -60,6 +60,7 @@ let package = Package(
             name: "WazuhSource",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -93,6 +94,7 @@ let package = Package(
                 "WazuhSource",
                 "WazuhSimulator",
                 "Outbox",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -124,8 +126,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
-        .testTarget(name: "WazuhSourceTests", dependencies: ["WazuhSource", "WazuhSimulator"]),
-        .testTarget(name: "OutboxTests", dependencies: ["Outbox"]),
+        .testTarget(
+            name: "WazuhSourceTests",
+            dependencies: ["WazuhSource", "WazuhSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "OutboxTests",
+            dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

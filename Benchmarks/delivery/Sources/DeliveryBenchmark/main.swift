@@ -1,0 +1,340 @@
+import Foundation
+import Gateway
+import Logging
+import NATSClient
+import NATSTestSupport
+import NIOCore
+import Outbox
+import ServiceLifecycle
+import Synchronization
+import WazuhSimulator
+import WazuhSource
+import WireContract
+
+// The 20k-agent manager-restart storm, end to end, beside raw acknowledged publish rates.
+//
+//   delivery-benchmark [AGENTS] [ROUNDS] [RAW_MESSAGES] [C_BENCH_PATH]
+//
+// Per round, for each JetStream publish path of NATSDeliveryTransport (own reply inbox, pipelined
+// JetStreamContext): a fresh simulator global.db with AGENTS active agents, a DetectionService journaling a
+// baseline, then three committed steps (restart storm: all -> disconnected code 5; all -> pending; all ->
+// active), each journaled before the next (journaling rate: commit -> rows in the outbox). Then a
+// DeliveryWorker (window 256) drains the outbox to JetStream (file storage), timed from its first send until
+// every row is acknowledged and marked delivered; the stream's message count is checked. In the same round,
+// against the same server: our client's raw pipelined JetStream publish (400-byte messages, own Nats-Msg-Id,
+// window 256, acks awaited in order) and, given C_BENCH_PATH, the C client (js_PublishAsync, 4000 and 256
+// pending). Prints each run and the medians with ratios.
+
+/// A benchmark run that could not complete.
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) / 1e18
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+func format(_ value: Double) -> String {
+    String(format: "%.0f", value)
+}
+
+/// Waits until `condition` holds, polling every `interval`, for at most `timeout`.
+func waitUntil(
+    timeout: Duration, interval: Duration = .milliseconds(2), _ what: String, _ condition: () throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: interval)
+    }
+    throw BenchmarkFailure(description: "timed out after \(timeout) waiting for \(what)")
+}
+
+/// Records when the first message was sent and how many rows have been acknowledged.
+final class DeliveryProgress: DeliveryObserver {
+    private struct State {
+        var firstSend: ContinuousClock.Instant?
+        var delivered = 0
+        var failedAttempts = 0
+    }
+    private let state = Mutex(State())
+
+    func sent() {
+        state.withLock { state in
+            if state.firstSend == nil { state.firstSend = .now }
+        }
+    }
+
+    var firstSend: ContinuousClock.Instant? { state.withLock { $0.firstSend } }
+    var delivered: Int { state.withLock { $0.delivered } }
+    var failedAttempts: Int { state.withLock { $0.failedAttempts } }
+
+    func delivered(count: Int, ackLatencies: [Duration]) { state.withLock { $0.delivered += count } }
+    func parked(seq: Int64, failure: DeliveryFailure) {}
+    func attemptFailed(_ failure: DeliveryFailure) { state.withLock { $0.failedAttempts += 1 } }
+    func breakerChanged(_ transition: BreakerTransition) {}
+    func outboxDepthChanged(pending: Int, oldestPendingAgeSeconds: Int64?) {}
+}
+
+/// Notes the first send of the wrapped transport.
+struct TimedTransport: DeliveryTransport {
+    let inner: NATSDeliveryTransport
+    let progress: DeliveryProgress
+
+    func prepare() async throws { try await inner.prepare() }
+    func send(_ message: OutgoingMessage) async throws -> DeliveryReceipt {
+        progress.sent()
+        return try await inner.send(message)
+    }
+    func publishUnjournaled(_ message: OutgoingMessage) async throws { try await inner.publishUnjournaled(message) }
+    func flush() async throws { try await inner.flush() }
+    var isConnected: Bool { inner.isConnected }
+    var connectionState: String { inner.connectionState }
+    func classify(_ error: any Error) -> DeliveryFailure { inner.classify(error) }
+}
+
+struct StormResult {
+    var events: Int
+    var messages: Int
+    var journalSeconds: Double
+    var deliverySeconds: Double
+    var failedAttempts: Int
+}
+
+let logger = Logger(label: "delivery-benchmark", factory: { _ in SwiftLogNoOpLogHandler() })
+let arguments = CommandLine.arguments
+let agentCount = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
+let rounds = arguments.count > 2 ? Int(arguments[2]) ?? 3 : 3
+let rawMessages = arguments.count > 3 ? Int(arguments[3]) ?? 100_000 : 100_000
+let cBench = arguments.count > 4 ? arguments[4] : nil
+let stormStream = "STORM"
+
+func connect(_ server: NATSServerProcess) async throws -> NATSConnection {
+    var options = try NATSConnectionOptions(url: server.url)
+    options.requestTimeout = .seconds(30)
+    return try await NATSConnection.connect(options: options, logger: logger)
+}
+
+/// Runs `service` in its own service group until `body` returns, then shuts it down gracefully.
+func withRunning<T>(_ service: any Service, _ body: () async throws -> T) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+    let task = Task { try await group.run() }
+    do {
+        let result = try await body()
+        await group.triggerGracefulShutdown()
+        try await task.value
+        return result
+    } catch {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        throw error
+    }
+}
+
+func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int) async throws -> StormResult {
+    let directory = try NATSServerProcess.makeTemporaryDirectory(prefix: "delivery-bench")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let simulator = try WazuhSimulator(
+        configuration: .init(
+            databasePath: directory + "/global.db", agentCount: agentCount, seed: UInt64(round + 1),
+            initiallyActive: 1.0))
+    let store = try OutboxStore(path: directory + "/outbox.db", synchronous: .normal)
+    let monitor = AgentStatusMonitor(configuration: .init(databasePath: directory + "/global.db"))
+    let encoder = DetectionEncoder(
+        mapper: AgentEventMapper(managerNode: "bench-manager"), subjects: try Subjects(prefix: "storm"),
+        signingKey: try SigningKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }))
+    let wake = DeliveryWakeSignal()
+    let detection = DetectionService(
+        monitor: monitor, store: store, encoder: encoder, wakeSignal: wake, logger: logger)
+
+    // Journaling: the baseline, then three committed steps, each waited for before the next.
+    let ids = simulator.agentIDs.filter { $0 > 0 }
+    let journalSeconds = try await withRunning(detection) { () async throws -> Double in
+        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+        var total = 0.0
+        let steps: [(String, () throws -> Void)] = [
+            ("restart storm", { try simulator.apply(.restartStorm) }),
+            ("all pending", { for id in ids { try simulator.apply(.connect(agentID: id)) } }),
+            ("all active", { for id in ids { try simulator.apply(.activate(agentID: id)) } }),
+        ]
+        for (name, step) in steps {
+            simulator.now += 5
+            let before = try store.stats().lastSeq
+            try step()
+            let committed = ContinuousClock.now
+            try simulator.commit()
+            try await waitUntil(timeout: .seconds(300), "journaling of '\(name)'") {
+                try store.stats().lastSeq > before
+            }
+            total += seconds(ContinuousClock.now - committed)
+        }
+        return total
+    }
+    try simulator.close()
+    let stats = try store.stats()
+    let messages = stats.pending
+    let events = try store.messages(matching: OutboxQuery(kinds: [.event], limit: 10_000_000)).count
+    guard events == 3 * ids.count else {
+        throw BenchmarkFailure(description: "journaled \(events) events, expected \(3 * ids.count)")
+    }
+
+    // Delivery: a fresh stream, then drain the outbox.
+    let connection = try await connect(server)
+    let jetStream = connection.jetStream(timeout: .seconds(30))
+    try? await jetStream.deleteStream(name: stormStream)
+    let progress = DeliveryProgress()
+    let transport = NATSDeliveryTransport(
+        connection: connection,
+        mode: .jetstream(JetStreamSettings(streamName: stormStream, subjects: ["storm.>"])),
+        ackTimeout: .seconds(30), publishPath: path, logger: logger)
+    let worker = DeliveryWorker(
+        journal: store, transport: TimedTransport(inner: transport, progress: progress),
+        sealer: WireDeliverySealer(sealer: MessageSealer()),
+        configuration: DeliveryWorkerConfiguration(
+            maxInFlight: 256, pageSize: 256, shutdownTimeout: .seconds(30), pollInterval: .milliseconds(50),
+            heartbeatInterval: nil),
+        observer: progress, logger: logger)
+    let deliverySeconds = try await withRunning(worker) { () async throws -> Double in
+        try await waitUntil(timeout: .seconds(600), "the outbox to drain") { progress.delivered >= messages }
+        let end = ContinuousClock.now
+        guard let start = progress.firstSend else { throw BenchmarkFailure(description: "nothing was sent") }
+        return seconds(end - start)
+    }
+    transport.stop()
+    let pending = try store.pendingCount()
+    let stored = try await jetStream.streamInfo(name: stormStream).state.messages
+    await connection.close()
+    try store.close()
+    guard pending == 0, stored == UInt64(messages) else {
+        throw BenchmarkFailure(description: "outbox still holds \(pending); stream holds \(stored) of \(messages)")
+    }
+    return StormResult(
+        events: events, messages: messages, journalSeconds: journalSeconds, deliverySeconds: deliverySeconds,
+        failedAttempts: progress.failedAttempts)
+}
+
+/// Our client's raw acknowledged publish rate: pipelined, window 256, acks awaited in publish order.
+func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double {
+    let connection = try await connect(server)
+    let jetStream = connection.jetStream(timeout: .seconds(30), maxPending: 256)
+    try? await jetStream.deleteStream(name: "RAWBENCH")
+    _ = try await jetStream.createStream(StreamConfig(name: "RAWBENCH", subjects: ["rawbench.js"]))
+    let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: 400)
+    var outstanding: [PendingAck] = []
+    outstanding.reserveCapacity(rawMessages)
+    var next = 0
+    let start = ContinuousClock.now
+    for index in 0..<rawMessages {
+        outstanding.append(
+            try await jetStream.publishPipelined(
+                subject: "rawbench.js", payload: payload, messageID: "raw-\(round)-\(index)"))
+        if outstanding.count - next >= 256 {
+            _ = try await outstanding[next].result()
+            next += 1
+        }
+    }
+    while next < outstanding.count {
+        _ = try await outstanding[next].result()
+        next += 1
+    }
+    let elapsed = seconds(ContinuousClock.now - start)
+    let stored = try await jetStream.streamInfo(name: "RAWBENCH").state.messages
+    try await jetStream.deleteStream(name: "RAWBENCH")
+    await connection.close()
+    guard stored == UInt64(rawMessages) else {
+        throw BenchmarkFailure(description: "raw stream holds \(stored) of \(rawMessages)")
+    }
+    return Double(rawMessages) / elapsed
+}
+
+/// The C client's rate from `js_bench URL js MESSAGES RUN_ID PENDING` (its line ends in `rate=R`).
+func runCBench(_ executable: String, server: NATSServerProcess, round: Int, pending: Int) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = [server.url, "js", String(rawMessages), "c\(round)-\(pending)", String(pending)]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard process.terminationStatus == 0, let rate = line.split(separator: "=").last.flatMap({ Double($0) }) else {
+        throw BenchmarkFailure(description: "js_bench failed (\(process.terminationStatus)): \(line)")
+    }
+    return rate
+}
+
+let server = try NATSServerProcess(jetStream: true, extraConfig: "max_payload: 1048576\n")
+try await server.start()
+let paths: [(String, JetStreamPublishPath)] = [("reply inbox", .replyInbox), ("JetStreamContext", .pipelinedContext)]
+var journalRates: [Double] = []
+var deliveryEvents: [String: [Double]] = [:]
+var deliveryMessages: [String: [Double]] = [:]
+var rawRates: [Double] = []
+var cRates: [Int: [Double]] = [:]
+var shape = ""
+print("# \(agentCount) agents, \(rounds) rounds, raw runs of \(rawMessages) x 400-byte messages")
+for round in 1...rounds {
+    for (name, path) in paths {
+        let result = try await runStorm(server: server, path: path, round: round)
+        shape = "\(result.events) events, \(result.messages) messages journaled"
+        let journalRate = Double(result.events) / result.journalSeconds
+        journalRates.append(journalRate)
+        deliveryEvents[name, default: []].append(Double(result.events) / result.deliverySeconds)
+        deliveryMessages[name, default: []].append(Double(result.messages) / result.deliverySeconds)
+        print(
+            "round \(round) storm [\(name)]: \(shape); journaled in \(String(format: "%.2f", result.journalSeconds)) s "
+                + "(\(format(journalRate)) events/s); delivered in \(String(format: "%.2f", result.deliverySeconds)) s = "
+                + "\(format(Double(result.events) / result.deliverySeconds)) events/s, "
+                + "\(format(Double(result.messages) / result.deliverySeconds)) msg/s; "
+                + "\(result.failedAttempts) failed attempts")
+    }
+    let raw = try await runRawPublish(server: server, round: round)
+    rawRates.append(raw)
+    print("round \(round) raw Swift JetStreamContext (window 256): \(format(raw)) msg/s")
+    if let cBench {
+        for pending in [4000, 256] {
+            let rate = try runCBench(cBench, server: server, round: round, pending: pending)
+            cRates[pending, default: []].append(rate)
+            print("round \(round) raw C js_PublishAsync (\(pending) pending): \(format(rate)) msg/s")
+        }
+    }
+}
+await server.stop()
+
+let load =
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+    .joined(separator: " ") ?? "?"
+print("")
+print("## Medians over \(rounds) rounds (\(shape); load average at the end: \(load))")
+print("journaling (commit -> rows in the outbox): \(format(median(journalRates))) events/s")
+let rawMedian = median(rawRates)
+let cMedian = cRates[4000].map(median)
+for (name, _) in paths {
+    let messages = median(deliveryMessages[name] ?? [])
+    var line = "storm delivery [\(name)]: \(format(median(deliveryEvents[name] ?? []))) events/s, "
+    line += "\(format(messages)) msg/s = \(String(format: "%.0f", 100 * messages / rawMedian))% of raw Swift"
+    if let cMedian { line += ", \(String(format: "%.0f", 100 * messages / cMedian))% of C (4000)" }
+    print(line)
+}
+print("raw Swift JetStreamContext window 256: \(format(rawMedian)) msg/s")
+for pending in [4000, 256] {
+    if let rates = cRates[pending] {
+        let rate = median(rates)
+        print(
+            "raw C js_PublishAsync \(pending) pending: \(format(rate)) msg/s; Swift/C = "
+                + "\(String(format: "%.0f", 100 * rawMedian / rate))%")
+    }
+}

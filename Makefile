@@ -1,0 +1,46 @@
+# wazuh-nats-gateway — the two commands a new user needs:
+#   make demo   simulated Wazuh manager + local nats-server + gateway + subscriber, on this machine
+#   make test   unit and integration tests (real nats-server, real SQLite) and a bounded fuzz run
+SWIFT ?= swift
+FUZZ_SECONDS ?= 45
+FUZZ_AUTH_SECONDS ?= 20
+BIN := .build/debug/wazuh-nats-gateway
+
+.PHONY: deps build release test test-only fuzz demo bench format lint clean
+
+deps:
+	@ops/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
+	Fuzz/run.sh $(FUZZ_AUTH_SECONDS) NATSAuthFuzz
+	$(SWIFT) test --skip-build
+
+test-only:
+	$(SWIFT) test
+
+fuzz: deps
+	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
+	Fuzz/run.sh $(FUZZ_SECONDS) NATSAuthFuzz
+
+demo: build
+	$(BIN) demo
+
+bench: deps
+	Benchmarks/run.sh
+
+format:
+	$(SWIFT) format -i -r Sources Tests migrations
+
+lint:
+	$(SWIFT) format lint -r Sources Tests migrations
+
+clean:
+	rm -rf .build Fuzz/.build Benchmarks/.build

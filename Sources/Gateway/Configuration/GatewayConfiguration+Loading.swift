@@ -1,0 +1,174 @@
+import Foundation
+import Yams
+
+extension GatewayConfiguration {
+    /// Reads and loads a configuration file; see `load(yaml:environment:)`.
+    ///
+    /// - Throws: `ConfigurationErrors` listing every problem, each with its key path and position.
+    public static func load(fileAt path: String, environment: [String: String]) throws -> GatewayConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationErrors(
+                [
+                    ConfigurationError(
+                        code: .unreadableFile, keyPath: nil, message: "cannot read the file as UTF-8 text")
+                ],
+                source: path)
+        }
+        do {
+            var configuration = try self.load(yaml: text, environment: environment)
+            configuration.sourceFile = path
+            return configuration
+        } catch var errors as ConfigurationErrors {
+            errors.source = path
+            throw errors
+        }
+    }
+
+    /// Loads a configuration from YAML text plus `WAZUH_NATS_GATEWAY_<SECTION>_<KEY>` overrides.
+    ///
+    /// Checks types, ranges and combinations of keys, and refuses unknown keys and unknown override
+    /// variables (with a "did you mean" hint) — a misspelt key would otherwise silently leave a
+    /// default in place. Does not touch referenced files: `validate()` does.
+    ///
+    /// - Parameter environment: usually `ProcessInfo.processInfo.environment`; variables without the
+    ///   `WAZUH_NATS_GATEWAY_` prefix are ignored.
+    /// - Throws: `ConfigurationErrors` listing every problem found.
+    public static func load(yaml: String, environment: [String: String]) throws -> GatewayConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigurationErrors([Self.describe(error)])
+        }
+        var reader = ConfigurationReader(root: root, environment: environment)
+        var configuration = GatewayConfiguration(
+            managerNode: reader.requiredString("wazuh", "manager_node", default: ""),
+            natsURL: reader.requiredString("nats", "url", default: "")
+        )
+        configuration.wazuh.read(from: &reader)
+        configuration.nats.read(from: &reader)
+        configuration.security.read(from: &reader)
+        configuration.outbox.read(from: &reader)
+        configuration.delivery.read(from: &reader)
+        configuration.monitoring.read(from: &reader)
+        configuration.keyOrigins = reader.origins
+        // Combination problems for keys that already failed on their own would only repeat them.
+        let failedKeys = Set(reader.errors.compactMap(\.keyPath))
+        var errors = reader.errors
+        errors += configuration.combinationProblems().filter { problem in
+            guard let keyPath = problem.keyPath else { return true }
+            return !failedKeys.contains(keyPath)
+        }
+        guard errors.isEmpty else {
+            throw ConfigurationErrors(errors)
+        }
+        return configuration
+    }
+
+    /// A YAML syntax error by position and problem only: Yams' own description quotes the
+    /// offending line, which may hold a password.
+    private static func describe(_ error: YamlError) -> ConfigurationError {
+        func make(_ problem: String, _ mark: Mark?) -> ConfigurationError {
+            ConfigurationError(
+                code: .invalidYAML, keyPath: nil, message: "invalid YAML: \(problem)",
+                origin: mark.map { .file(line: $0.line, column: $0.column) })
+        }
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return make(problem, mark)
+        case .reader(let problem, _, _, _):
+            return make(problem, nil)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Key names are schema words, never secrets: safe to print.
+            let names = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return ConfigurationError(
+                code: .invalidYAML, keyPath: nil,
+                message: "key \(names) appears more than once in the same mapping",
+                origin: .file(line: context.mark.line, column: context.mark.column))
+        default:
+            return make("the document cannot be parsed", nil)
+        }
+    }
+}
+
+extension GatewayConfiguration.Wazuh {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        if let root = reader.string("wazuh", "install_root") {
+            self.installRoot = root
+        }
+        self.explicitDBPath = reader.string("wazuh", "db_path")
+        self.explicitClientKeysPath = reader.string("wazuh", "client_keys_path")
+        self.pollInterval = reader.duration("wazuh", "poll_interval", default: self.pollInterval)
+    }
+}
+
+extension GatewayConfiguration.NATS {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        self.credentialsFile = reader.string("nats", "credentials_file")
+        self.tlsCert = reader.string("nats", "tls_cert")
+        self.tlsKey = reader.string("nats", "tls_key")
+        self.tlsCA = reader.string("nats", "tls_ca")
+        self.user = reader.string("nats", "user")
+        self.password = reader.secret("nats", "password")
+        self.passwordFile = reader.string("nats", "password_file")
+        self.token = reader.secret("nats", "token")
+        self.tokenFile = reader.string("nats", "token_file")
+        self.nkeySeedFile = reader.string("nats", "nkey_seed_file")
+        self.subjectPrefix = reader.string("nats", "subject_prefix") ?? self.subjectPrefix
+        self.maxReconnects = reader.int("nats", "max_reconnects", default: self.maxReconnects, range: -1...Int.max)
+        self.reconnectDelay = reader.duration("nats", "reconnect_delay", default: self.reconnectDelay)
+        self.delivery = reader.enumeration("nats", "delivery", default: self.delivery)
+        self.stream = reader.string("nats", "stream") ?? self.stream
+        self.streamReplicas = reader.int("nats", "stream_replicas", default: self.streamReplicas, range: 1...5)
+        self.duplicateWindow = reader.duration("nats", "duplicate_window", default: self.duplicateWindow)
+        self.requestTimeout = reader.duration("nats", "request_timeout", default: self.requestTimeout)
+        self.pingInterval = reader.duration("nats", "ping_interval", default: self.pingInterval)
+    }
+}
+
+extension GatewayConfiguration.Security {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        self.signingKeyPath = reader.requiredString("security", "signing_key_path", default: "")
+        self.encryptMessages = reader.bool("security", "encrypt_messages", default: self.encryptMessages)
+        self.encryptionKeyPath = reader.string("security", "encryption_key_path")
+    }
+}
+
+extension GatewayConfiguration.Outbox {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        self.path = reader.string("outbox", "path") ?? self.path
+        self.retention = reader.duration("outbox", "retention", default: self.retention)
+        self.maxBytes = reader.int64Size("outbox", "max_bytes", default: self.maxBytes)
+        self.synchronous = reader.enumeration("outbox", "synchronous", default: self.synchronous)
+    }
+}
+
+extension GatewayConfiguration.Delivery {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        self.batchSize = reader.int("delivery", "batch_size", default: self.batchSize, range: 1...10_000)
+        self.maxInFlight = reader.int("delivery", "max_in_flight", default: self.maxInFlight, range: 1...100_000)
+        self.backoffBase = reader.duration("delivery", "backoff_base", default: self.backoffBase)
+        self.backoffMax = reader.duration("delivery", "backoff_max", default: self.backoffMax)
+        self.breakerFailureThreshold = reader.int(
+            "delivery", "breaker_failure_threshold", default: self.breakerFailureThreshold, range: 1...Int.max)
+        self.breakerCooldown = reader.duration("delivery", "breaker_cooldown", default: self.breakerCooldown)
+        self.compressionMinBytes = reader.int(
+            "delivery", "compression_min_bytes", default: self.compressionMinBytes, range: 0...Int.max)
+        self.shutdownTimeout = reader.duration("delivery", "shutdown_timeout", default: self.shutdownTimeout)
+    }
+}
+
+extension GatewayConfiguration.Monitoring {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        self.enableMetrics = reader.bool("monitoring", "enable_metrics", default: self.enableMetrics)
+        self.metricsAddress = reader.string("monitoring", "metrics_address") ?? self.metricsAddress
+        self.metricsPort = reader.int("monitoring", "metrics_port", default: self.metricsPort, range: 0...65_535)
+        self.logLevel = reader.enumeration("monitoring", "log_level", default: self.logLevel)
+        self.logFormat = reader.enumeration("monitoring", "log_format", default: self.logFormat)
+        self.heartbeatInterval = reader.duration("monitoring", "heartbeat_interval", default: self.heartbeatInterval)
+    }
+}

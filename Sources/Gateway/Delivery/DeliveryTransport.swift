@@ -1,0 +1,91 @@
+import Outbox
+
+/// One message ready for the wire: subject, headers and (sealed) payload.
+public struct OutgoingMessage: Sendable, Hashable {
+    public var subject: String
+    public var headers: [Header]
+    public var payload: [UInt8]
+
+    /// One NATS header line.
+    public struct Header: Sendable, Hashable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(subject: String, headers: [Header], payload: [UInt8]) {
+        self.subject = subject
+        self.headers = headers
+        self.payload = payload
+    }
+
+    /// The value of the first header named `name` (case-insensitive), if any.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// The pending outcome of one send: resolves when the server acknowledged the message (JetStream:
+/// the PubAck; request mode: any reply; publish mode: the flush), or throws when it failed.
+public struct DeliveryReceipt: Sendable {
+    private let outcome: @Sendable () async throws -> UInt64?
+
+    /// - Parameter outcome: waits for the acknowledgement and returns the stream sequence, if any.
+    public init(_ outcome: @escaping @Sendable () async throws -> UInt64?) {
+        self.outcome = outcome
+    }
+
+    /// Waits for the acknowledgement; returns the JetStream stream sequence when the mode has one.
+    public func acknowledgement() async throws -> UInt64? {
+        try await outcome()
+    }
+}
+
+/// The I/O seam between the delivery worker and NATS (one implementation per delivery mode).
+///
+/// `send` must return quickly (pipelining): it suspends only while the transport's own window is
+/// full, and the receipts of successive sends resolve in send order.
+public protocol DeliveryTransport: Sendable {
+    /// Makes the destination ready (JetStream: ensure the stream). Called before the first send and
+    /// again after every rewind, so a stream that vanished is re-created.
+    func prepare() async throws
+    /// Sends one message without waiting for its acknowledgement.
+    func send(_ message: OutgoingMessage) async throws -> DeliveryReceipt
+    /// Publishes a message that is not journaled (heartbeats): best effort, no acknowledgement.
+    func publishUnjournaled(_ message: OutgoingMessage) async throws
+    /// Pushes everything buffered to the server.
+    func flush() async throws
+    /// Whether the connection is up now (heartbeats are skipped while it is not).
+    var isConnected: Bool { get }
+    /// A short description of the connection state for heartbeats and readiness (`connected`, …).
+    var connectionState: String { get }
+    /// Maps any error thrown by this transport (or its receipts) to a classified failure.
+    func classify(_ error: any Error) -> DeliveryFailure
+}
+
+/// The I/O seam between the delivery worker and the outbox journal. `OutboxStore` conforms.
+public protocol DeliveryJournal: Sendable {
+    /// Undelivered, unparked messages with `seq > afterSeq`, in journal order, at most `limit`.
+    func pendingMessages(afterSeq: Int64, limit: Int) throws -> [OutboxMessage]
+    /// Marks messages delivered (one transaction); `at` is Unix epoch milliseconds.
+    func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws
+    /// Counts a failed attempt.
+    func recordFailure(seq: Int64, error: String, nextAttemptAt: Int64?) throws
+    /// Parks a message: never retried, never dropped.
+    func park(seq: Int64, error: String) throws
+    /// How many messages are pending.
+    func pendingCount() throws -> Int
+    /// `created_at` (epoch ms) of the oldest pending message.
+    func oldestPendingCreatedAt() throws -> Int64?
+    /// Deletes delivered rows older than `olderThan` (epoch ms), and oldest delivered beyond `maxBytes`.
+    func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int
+}
+
+/// Turns a journaled, signed message into what goes on the wire (compression, encryption, headers).
+public protocol DeliverySealer: Sendable {
+    func seal(_ message: OutboxMessage) throws -> OutgoingMessage
+}

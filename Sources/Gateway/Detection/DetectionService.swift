@@ -1,0 +1,94 @@
+import Logging
+import Outbox
+import ServiceLifecycle
+import WazuhSource
+
+/// Consumes the source's updates and journals each one — its events and the new snapshot in ONE
+/// outbox transaction — then wakes the delivery worker (a swift-service-lifecycle `Service`).
+///
+/// The monitor diffs against the snapshot this service last *confirmed* (persisted), so a failed
+/// write loses nothing: the same update is retried (with backoff) until it is journaled or the
+/// service shuts down, and after a restart the diff starts from the journaled snapshot. On the very
+/// first start (no snapshot in the outbox) the current state is recorded as the baseline and no
+/// per-agent events are produced.
+public final class DetectionService: Service, Sendable {
+    private let monitor: AgentStatusMonitor
+    private let store: OutboxStore
+    private let encoder: DetectionEncoder
+    private let wakeSignal: DeliveryWakeSignal
+    private let retryBackoff: Backoff
+    private let logger: Logger
+
+    public init(
+        monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
+        retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)), logger: Logger
+    ) {
+        self.monitor = monitor
+        self.store = store
+        self.encoder = encoder
+        self.wakeSignal = wakeSignal
+        self.retryBackoff = retryBackoff
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var confirmed = loadConfirmedSnapshot()
+        while !Task.isShuttingDownGracefully {
+            let update: SourceUpdate
+            let previous = confirmed
+            do {
+                update = try await cancelWhenGracefulShutdown { try await self.monitor.nextUpdate(after: previous) }
+            } catch {
+                return
+            }
+            var attempt = 0
+            while true {
+                do {
+                    try persist(update, hadSnapshot: confirmed != nil)
+                    break
+                } catch {
+                    logger.error(
+                        "journaling detected changes failed; retrying",
+                        metadata: ["outbox.error": "\(error)", "detection.changes": "\(update.changes.count)"])
+                    if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                    try? await Task.sleep(for: retryBackoff.delay(attempt: attempt))
+                    attempt += 1
+                }
+            }
+            confirmed = update.snapshot
+            if !update.changes.isEmpty { wakeSignal.wake() }
+        }
+    }
+
+    private func loadConfirmedSnapshot() -> AgentSnapshot? {
+        do {
+            guard let bytes = try store.loadSnapshot() else { return nil }
+            return try AgentSnapshot(exported: bytes)
+        } catch {
+            logger.error("the journaled snapshot is unusable; re-baselining", metadata: ["outbox.error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func persist(_ update: SourceUpdate, hadSnapshot: Bool) throws {
+        let snapshot = update.snapshot.export()
+        if !hadSnapshot {
+            try store.recordBaseline(snapshot: snapshot)
+            logger.notice(
+                "recorded the first baseline; no events for the initial state",
+                metadata: [
+                    "wazuh.agents.total": "\(update.counts.total)", "wazuh.agents.active": "\(update.counts.active)",
+                    "wazuh.agents.disconnected": "\(update.counts.disconnected)",
+                ])
+            return
+        }
+        let now = DeliveryWorker.epochMilliseconds()
+        let rows = encoder.messages(for: update.changes, counts: update.counts, detectedAtMilliseconds: now)
+        let inserted = try store.appendDetection(messages: rows, snapshot: snapshot)
+        if !update.changes.isEmpty {
+            logger.info(
+                "journaled detected changes",
+                metadata: ["detection.changes": "\(update.changes.count)", "outbox.inserted": "\(inserted)"])
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// The HTTP endpoints, as a swift-service-lifecycle `Service`:
+/// - `GET /metrics`: Prometheus text exposition of `registry`;
+/// - `GET /healthz`: `200 ok` while the process runs;
+/// - `GET /readyz`: `200 {"ready":true,"problems":[]}` when the probe reports no problem, otherwise
+///   `503 {"ready":false,"problems":[…]}`.
+///
+/// Binds `host:port` (loopback by default; port 0 picks a free port, reported to `onBound`).
+/// Graceful shutdown stops accepting connections and lets `run()` return.
+public struct MonitoringServer: Service {
+    private let application: Application<RouterResponder<BasicRequestContext>>
+
+    public init(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, readiness: any ReadinessProbe,
+        logger: Logger, onBound: (@Sendable (Int) async -> Void)? = nil
+    ) {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("/healthz") { _, _ -> Response in
+            Self.textResponse(.ok, "ok\n")
+        }
+        router.get("/readyz") { _, _ -> Response in
+            let report = await readiness.readiness()
+            var body = "{\"ready\":\(report.isReady),\"problems\":["
+            body += report.problems.map(JSONText.quote).joined(separator: ",")
+            body += "]}\n"
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(
+                status: report.isReady ? .ok : .serviceUnavailable, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        }
+        self.application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port), serverName: "wazuh-nats-gateway"),
+            onServerRunning: { channel in
+                if let onBound, let bound = channel.localAddress?.port {
+                    await onBound(bound)
+                }
+            },
+            logger: logger
+        )
+    }
+
+    /// The server from the configuration's `monitoring` section.
+    public init(
+        monitoring: GatewayConfiguration.Monitoring, registry: PrometheusCollectorRegistry,
+        readiness: any ReadinessProbe, logger: Logger, onBound: (@Sendable (Int) async -> Void)? = nil
+    ) {
+        self.init(
+            host: monitoring.metricsAddress, port: monitoring.metricsPort, registry: registry, readiness: readiness,
+            logger: logger, onBound: onBound)
+    }
+
+    public func run() async throws {
+        try await self.application.run()
+    }
+
+    private static func textResponse(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+
+extension OutboxStore {
+    /// Journals one detection cycle atomically: inserts `messages` (a `messageID` already present is
+    /// skipped, so journaling the same event twice is a no-op) and replaces the source snapshot, in ONE
+    /// transaction. Either both happen or neither does.
+    ///
+    /// - Returns: how many messages were new.
+    @discardableResult
+    public func appendDetection(messages: [NewOutboxMessage], snapshot: [UInt8]) throws(OutboxError) -> Int {
+        let createdAt = self.now()
+        return try self.run("appendDetection") {
+            try self.database.write { db in
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO outbox (message_id, event_id, kind, subject, agent_id, payload, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (message_id) DO NOTHING
+                        """)
+                var inserted = 0
+                for message in messages {
+                    try insert.execute(arguments: [
+                        message.messageID, message.eventID, message.kind.rawValue, message.subject, message.agentID,
+                        Data(message.payload), createdAt,
+                    ])
+                    inserted += db.changesCount
+                }
+                try Self.writeSnapshot(snapshot, at: createdAt, db: db)
+                return inserted
+            }
+        }
+    }
+
+    /// Records the first snapshot of a new journal (no events: nothing changed yet) and notes the
+    /// baseline time in `meta`.
+    public func recordBaseline(snapshot: [UInt8]) throws(OutboxError) {
+        let at = self.now()
+        try self.run("recordBaseline") {
+            try self.database.write { db in
+                try Self.writeSnapshot(snapshot, at: at, db: db)
+                try db.execute(
+                    sql: """
+                        INSERT INTO meta (key, value) VALUES ('baseline_recorded_at', ?)
+                        ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                        """,
+                    arguments: [String(at)])
+            }
+        }
+    }
+
+    private static func writeSnapshot(_ snapshot: [UInt8], at: Int64, db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO source_snapshot (id, snapshot, updated_at) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
+                """,
+            arguments: [Data(snapshot), at])
+    }
+
+    /// Marks rows acknowledged by the server, in one transaction, recording the JetStream stream sequence
+    /// when known. Rows already delivered keep their first acknowledgement.
+    public func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws(OutboxError) {
+        if seqs.isEmpty { return }
+        try self.run("markDelivered") {
+            try self.database.write { db in
+                let update = try db.cachedStatement(
+                    sql: """
+                        UPDATE outbox SET delivered_at = ?, stream_seq = ?, next_attempt_at = NULL
+                        WHERE seq = ? AND delivered_at IS NULL
+                        """)
+                for item in seqs {
+                    let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
+                    try update.execute(arguments: [at, stream, item.seq])
+                }
+            }
+        }
+    }
+
+    /// Records a failed delivery attempt: `attempts += 1`, the error text and when to retry.
+    ///
+    /// `error` must not contain secrets; it is shown by `outbox list`.
+    public func recordFailure(seq: Int64, error: String, nextAttemptAt: Int64?) throws(OutboxError) {
+        try self.run("recordFailure") {
+            try self.database.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+                        WHERE seq = ? AND delivered_at IS NULL
+                        """,
+                    arguments: [error, nextAttemptAt, seq])
+            }
+        }
+    }
+
+    /// Parks a row the server will never accept (e.g. payload too large): it is no longer pending, is
+    /// never retried and never pruned, and is counted by ``parkedCount()``.
+    public func park(seq: Int64, error: String) throws(OutboxError) {
+        let at = self.now()
+        try self.run("park") {
+            try self.database.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE outbox SET parked_at = ?, last_error = ?, attempts = attempts + 1,
+                            next_attempt_at = NULL
+                        WHERE seq = ? AND delivered_at IS NULL AND parked_at IS NULL
+                        """,
+                    arguments: [at, error, seq])
+            }
+        }
+    }
+
+    /// Makes a parked row pending again (operator action after fixing the cause).
+    ///
+    /// - Returns: whether a parked row with that `seq` existed.
+    @discardableResult
+    public func unpark(seq: Int64) throws(OutboxError) -> Bool {
+        try self.run("unpark") {
+            try self.database.write { db in
+                try db.execute(
+                    sql:
+                        "UPDATE outbox SET parked_at = NULL, next_attempt_at = NULL WHERE seq = ? AND parked_at IS NOT NULL",
+                    arguments: [seq])
+                return db.changesCount > 0
+            }
+        }
+    }
+
+    /// Deletes DELIVERED rows created before `olderThan` (epoch ms) and then, while the database's used
+    /// size is above `maxBytes`, further delivered rows oldest first. Pending and parked rows are never
+    /// deleted, even if the cap cannot be met. Freed pages are returned to the file system.
+    ///
+    /// - Returns: how many rows were deleted.
+    @discardableResult
+    public func prune(olderThan: Int64, maxBytes: Int64?) throws(OutboxError) -> Int {
+        try self.run("prune") {
+            var deleted = try self.database.write { db in
+                try db.execute(
+                    sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL AND created_at < ?",
+                    arguments: [olderThan])
+                return db.changesCount
+            }
+            if let maxBytes {
+                while try self.usedBytes() > maxBytes {
+                    let removed = try self.database.write { db in
+                        try db.execute(
+                            sql: """
+                                DELETE FROM outbox WHERE seq IN (
+                                    SELECT seq FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL
+                                    ORDER BY seq LIMIT 500)
+                                """)
+                        return db.changesCount
+                    }
+                    if removed == 0 { break }
+                    deleted += removed
+                }
+            }
+            if deleted > 0 {
+                try self.database.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA incremental_vacuum")
+                    _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                }
+                self.logger.debug("outbox pruned", metadata: ["outbox.pruned_rows": "\(deleted)"])
+            }
+            return deleted
+        }
+    }
+
+    /// Pages in use in the database, in bytes (file size minus free pages; the WAL not counted).
+    func usedBytes() throws -> Int64 {
+        try self.database.read { db in
+            let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            return (pages - free) * pageSize
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import GRDB
+import Logging
+import OutboxMigrations
+
+/// The durable outbox journal: detected messages, the source snapshot they were diffed against, and
+/// their delivery state, in one SQLite database (WAL, `synchronous=FULL` by default).
+///
+/// Safe to use from several tasks at once (detection and delivery): every access goes through one GRDB
+/// `DatabaseQueue`, which serialises them. Calls block the calling thread for the duration of one short
+/// transaction. Pending rows stay on disk; reads are paged.
+public final class OutboxStore: Sendable {
+    /// The database path.
+    public let path: String
+    /// What opening found and did (created, migrated, moved a corrupt file aside).
+    public let openReport: OutboxOpenReport
+    let database: DatabaseQueue
+    let logger: Logger
+    let now: @Sendable () -> Int64
+
+    /// Opens (creating and migrating if needed) the outbox at `path`.
+    ///
+    /// An existing file that is not a database, is corrupt or fails `PRAGMA quick_check` is renamed to
+    /// `<path>.corrupt-<epoch ms>` (its `-wal`/`-shm` alongside), an error is logged, and a fresh outbox
+    /// is created; ``openReport`` tells the caller, which must then re-baseline.
+    ///
+    /// - Parameters:
+    ///   - now: the clock for `created_at`, `delivered_at` etc., in Unix epoch milliseconds.
+    /// - Throws: ``OutboxError`` `cannotOpen` (e.g. permissions, missing directory) or `migrationFailed`.
+    public init(
+        path: String, synchronous: OutboxSynchronous = .full,
+        logger: Logger = Logger(label: "outbox", factory: { _ in SwiftLogNoOpLogHandler() }),
+        now: @escaping @Sendable () -> Int64 = OutboxStore.wallClockMilliseconds
+    ) throws(OutboxError) {
+        self.path = path
+        self.logger = logger
+        self.now = now
+        let existed = FileManager.default.fileExists(atPath: path)
+
+        var movedAsidePath: String?
+        var corruption: OutboxError?
+        var opened: (DatabaseQueue, [String])
+        do {
+            opened = try Self.openAndMigrate(path: path, synchronous: synchronous)
+        } catch let failure as OpenFailure {
+            guard failure.isCorruption else { throw failure.error }
+            let aside = "\(path).corrupt-\(now())"
+            do {
+                try Self.moveAside(path: path, to: aside)
+            } catch {
+                throw OutboxError(
+                    code: .cannotOpen, path: path,
+                    detail: "corrupt outbox could not be moved aside to \(aside): \(error)")
+            }
+            movedAsidePath = aside
+            corruption = failure.error
+            logger.error(
+                "outbox database unusable; moved aside and starting a fresh journal",
+                metadata: [
+                    "outbox.path": "\(path)", "outbox.moved_to": "\(aside)", "error": "\(failure.error)",
+                ])
+            do {
+                opened = try Self.openAndMigrate(path: path, synchronous: synchronous)
+            } catch let failure as OpenFailure {
+                throw failure.error
+            } catch {
+                throw OutboxError(code: .cannotOpen, path: path, detail: "\(error)")
+            }
+        } catch {
+            throw OutboxError(code: .cannotOpen, path: path, detail: "\(error)")
+        }
+        self.database = opened.0
+        self.openReport = OutboxOpenReport(
+            created: !existed || movedAsidePath != nil, appliedMigrations: opened.1, movedAsidePath: movedAsidePath,
+            corruption: corruption)
+        if !opened.1.isEmpty {
+            logger.info(
+                "outbox migrated",
+                metadata: ["outbox.path": "\(path)", "outbox.migrations": "\(opened.1.joined(separator: ","))"])
+        }
+    }
+
+    /// The current time in Unix epoch milliseconds.
+    public static let wallClockMilliseconds: @Sendable () -> Int64 = {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    private struct OpenFailure: Error {
+        var error: OutboxError
+        /// The file exists but is not a healthy database: move it aside and start afresh.
+        var isCorruption: Bool
+    }
+
+    private static func openAndMigrate(
+        path: String, synchronous: OutboxSynchronous
+    ) throws -> (DatabaseQueue, [String]) {
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.label = "outbox"
+        let synchronousPragma = synchronous == .full ? "FULL" : "NORMAL"
+        configuration.prepareDatabase { db in
+            // auto_vacuum only takes effect on a database without tables (a new one); it lets prune()
+            // hand freed pages back to the file system with incremental_vacuum.
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+        }
+
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch let error as DatabaseError {
+            throw OpenFailure(
+                error: OutboxError(code: .cannotOpen, path: path, detail: "\(error)"),
+                isCorruption: Self.isCorruption(error))
+        } catch {
+            throw OpenFailure(
+                error: OutboxError(code: .cannotOpen, path: path, detail: "\(error)"), isCorruption: false)
+        }
+
+        do {
+            // GRDB's WAL setup runs after prepareDatabase and sets synchronous=NORMAL; a DatabaseQueue has
+            // one connection, so setting it here holds for the store's lifetime.
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronousPragma)") }
+            let check = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            if check != ["ok"] {
+                try? queue.close()
+                throw OpenFailure(
+                    error: OutboxError(
+                        code: .corrupt, path: path,
+                        detail: "quick_check failed: \(check.prefix(3).joined(separator: "; "))"),
+                    isCorruption: true)
+            }
+        } catch let failure as OpenFailure {
+            throw failure
+        } catch let error as DatabaseError {
+            try? queue.close()
+            throw OpenFailure(
+                error: OutboxError(
+                    code: Self.isCorruption(error) ? .corrupt : .cannotOpen, path: path, detail: "\(error)"),
+                isCorruption: Self.isCorruption(error))
+        }
+
+        var migrator = DatabaseMigrator()
+        for migration in OutboxMigrations.all {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        do {
+            let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
+            try migrator.migrate(queue)
+            let pending = OutboxMigrations.all.map(\.identifier).filter { !applied.contains($0) }
+            if try queue.read({ db in try migrator.hasBeenSuperseded(db) }) {
+                try? queue.close()
+                throw OpenFailure(
+                    error: OutboxError(
+                        code: .migrationFailed, path: path,
+                        detail: "the outbox was written by a newer gateway (unknown migrations); refusing to use it"),
+                    isCorruption: false)
+            }
+            return (queue, pending)
+        } catch let failure as OpenFailure {
+            throw failure
+        } catch let error as DatabaseError {
+            try? queue.close()
+            throw OpenFailure(
+                error: OutboxError(
+                    code: Self.isCorruption(error) ? .corrupt : .migrationFailed, path: path, detail: "\(error)"),
+                isCorruption: Self.isCorruption(error))
+        }
+    }
+
+    private static func isCorruption(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT
+    }
+
+    private static func moveAside(path: String, to aside: String) throws {
+        let manager = FileManager.default
+        try manager.moveItem(atPath: path, toPath: aside)
+        for suffix in ["-wal", "-shm"] where manager.fileExists(atPath: path + suffix) {
+            try manager.moveItem(atPath: path + suffix, toPath: aside + suffix)
+        }
+    }
+
+    /// Closes the database; further calls fail with `database` errors.
+    public func close() throws(OutboxError) {
+        try self.run("close") { try self.database.close() }
+    }
+
+    /// Runs `body`, mapping any error to an ``OutboxError`` naming `step`.
+    func run<T>(_ step: String, _ body: () throws -> T) throws(OutboxError) -> T {
+        do {
+            return try body()
+        } catch let error as OutboxError {
+            throw error
+        } catch {
+            throw OutboxError(code: .database, path: self.path, detail: "\(step): \(error)")
+        }
+    }
+}

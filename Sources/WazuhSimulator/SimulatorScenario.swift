@@ -1,0 +1,122 @@
+import Foundation
+
+/// A named pattern of manager activity for ``WazuhSimulator/run(_:until:tick:)``.
+public enum SimulatorScenario: String, Sendable, CaseIterable {
+    /// Keepalives, plus occasional stops, keepalive timeouts and reconnections.
+    case steady
+    /// One manager restart at the start (every active/pending agent disconnected with code 5),
+    /// then every agent returns (pending, then active) within `reconnectPeriod`; keepalives throughout.
+    case restartStorm = "restart-storm"
+    /// Steady activity plus registrations, removals and re-registrations.
+    case churn
+    /// A handful of agents stopping and reconnecting over and over.
+    case flapping
+}
+
+extension WazuhSimulator {
+    /// Runs `scenario` in real time until `deadline` or cancellation, then commits what is open.
+    /// Every `tick` it follows the wall clock (``now``), writes due keepalives and scheduled
+    /// returns, the scenario's random events, and commits when wazuh-db would.
+    public func run(
+        _ scenario: SimulatorScenario, until deadline: ContinuousClock.Instant, tick: Duration = .milliseconds(100)
+    ) async throws {
+        let clock = ContinuousClock()
+        var first = true
+        while clock.now < deadline, !Task.isCancelled {
+            now = max(now, Int64(Date().timeIntervalSince1970))
+            try step(scenario, starting: first)
+            first = false
+            try commitIfDue()
+            do {
+                try await Task.sleep(for: min(tick, max(deadline - clock.now, .zero)))
+            } catch {
+                break
+            }
+        }
+        try commit()
+    }
+
+    /// One deterministic step at the current ``now``: scheduled returns, due keepalives, and the
+    /// scenario's events for this step. `starting` marks the first step (the restart storm happens then).
+    public func step(_ scenario: SimulatorScenario, starting: Bool = false) throws {
+        try runSchedule()
+        try keepalivesDue()
+        let ids = agentIDs
+        guard !ids.isEmpty || scenario == .churn else { return }
+        switch scenario {
+        case .steady:
+            try randomDisconnections(ids, rate: 0.0005)
+        case .restartStorm:
+            if starting { try restartStormWithReturns() }
+        case .churn:
+            try randomDisconnections(ids, rate: 0.0005)
+            let roll = Double.random(in: 0..<1, using: &random)
+            if roll < 0.3 {
+                try apply(.register)
+            } else if roll < 0.45, let id = ids.randomElement(using: &random) {
+                try apply(.remove(agentID: id))
+            } else if roll < 0.5, let id = ids.randomElement(using: &random) {
+                try apply(.reRegister(agentID: id))
+            }
+        case .flapping:
+            for id in ids.prefix(5) {
+                switch status(of: id) {
+                case "active": if Bool.random(using: &random) { try apply(.stop(agentID: id)) }
+                case "disconnected", "never_connected": try apply(.connect(agentID: id))
+                case "pending": try apply(.activate(agentID: id))
+                default: break
+                }
+            }
+        }
+    }
+
+    /// The storm plus each agent's return: `connect` at a random moment within `reconnectPeriod`,
+    /// `activate` one to `notifyInterval` seconds later.
+    public func restartStormWithReturns() throws {
+        let affected = agents.values.filter { $0.status == "active" || $0.status == "pending" }.map(\.id).sorted()
+        try apply(.restartStorm)
+        let period = max(Int64(configuration.reconnectPeriod.components.seconds), 1)
+        let notify = max(Int64(notifyInterval.components.seconds), 1)
+        schedule.removeAll { affected.contains($0.agentID) }
+        for id in affected {
+            let back = now + Int64.random(in: 0...period, using: &random)
+            schedule.append((back, id, .connect(agentID: id)))
+            schedule.append((back + Int64.random(in: 1...notify, using: &random), id, .activate(agentID: id)))
+        }
+    }
+
+    private func runSchedule() throws {
+        guard !schedule.isEmpty else { return }
+        let due = schedule.filter { $0.due <= now }.sorted { ($0.due, $0.agentID) < ($1.due, $1.agentID) }
+        guard !due.isEmpty else { return }
+        schedule.removeAll { $0.due <= now }
+        for item in due {
+            try apply(item.action)
+        }
+    }
+
+    private func keepalivesDue() throws {
+        let notify = Int64(notifyInterval.components.seconds)
+        for (id, agent) in agents where agent.status == "active" {
+            if let last = agent.lastKeepalive, now - last < notify { continue }
+            try apply(.keepalive(agentID: id))
+        }
+    }
+
+    private func randomDisconnections(_ ids: [Int], rate: Double) throws {
+        let expected = Double(ids.count) * rate
+        var events = Int(expected)
+        if Double.random(in: 0..<1, using: &random) < expected - Double(events) { events += 1 }
+        for _ in 0..<events {
+            guard let id = ids.randomElement(using: &random) else { return }
+            switch status(of: id) {
+            case "active": try apply(Bool.random(using: &random) ? .stop(agentID: id) : .keepaliveTimeout(agentID: id))
+            case "disconnected", "never_connected":
+                try apply(.connect(agentID: id))
+                let notify = max(Int64(notifyInterval.components.seconds), 1)
+                schedule.append((now + Int64.random(in: 1...notify, using: &random), id, .activate(agentID: id)))
+            default: break
+            }
+        }
+    }
+}

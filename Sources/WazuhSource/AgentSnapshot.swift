@@ -1,0 +1,257 @@
+/// The last known state of every agent (agent 000 excluded), stored compactly.
+///
+/// One fixed-size entry per agent (48 bytes) in a contiguous array sorted by id, plus a single
+/// byte arena holding each agent's name and IP, and a small table of distinct cluster node names.
+/// At realistic name lengths this is about 80 bytes per agent, against several hundred for an
+/// array of ``AgentRecord``.
+///
+/// Names are kept as the exact bytes found in the database; ``record(at:)`` decodes them to
+/// `String`, replacing invalid UTF-8 with U+FFFD (deterministically, so two readers agree).
+public struct AgentSnapshot: Sendable, Hashable {
+    struct Entry: Sendable, Hashable {
+        var id: Int32
+        /// End offset of the name in the arena; the name starts where the previous entry's IP ends.
+        var nameEnd: UInt32
+        /// End offset of the IP in the arena; the IP starts at `nameEnd`.
+        var ipEnd: UInt32
+        var statusCode: Int32
+        /// Index into `nodeNames`, or `Entry.noNode`.
+        var nodeIndex: UInt16
+        var status: UInt8
+        var flags: UInt8
+        var dateAdd: Int64
+        var lastKeepalive: Int64
+        var disconnectionTime: Int64
+
+        static let noNode = UInt16.max
+        static let hasIP: UInt8 = 1
+        static let hasLastKeepalive: UInt8 = 2
+        static let hasDisconnectionTime: UInt8 = 4
+        static let hasStatusCode: UInt8 = 8
+    }
+
+    var entries: [Entry]
+    var arena: [UInt8]
+    var nodeNames: [String]
+
+    /// Agent counts by status.
+    public private(set) var counts: FleetCounts
+
+    /// An empty snapshot (no agents).
+    public init() {
+        self.entries = []
+        self.arena = []
+        self.nodeNames = []
+        self.counts = FleetCounts()
+    }
+
+    init(entries: [Entry], arena: [UInt8], nodeNames: [String]) {
+        self.entries = entries
+        self.arena = arena
+        self.nodeNames = nodeNames
+        self.counts = Self.count(entries)
+    }
+
+    /// Builds a snapshot from records in any order. Agent 0 and duplicate ids (the last wins) are dropped.
+    public init(records: some Sequence<AgentRecord>) {
+        var byID: [Int: AgentRecord] = [:]
+        for record in records where record.id > 0 && record.id <= Int(Int32.max) {
+            byID[record.id] = record
+        }
+        var builder = Builder(capacity: byID.count)
+        for id in byID.keys.sorted() {
+            guard let record = byID[id] else { continue }
+            let name = Array(record.name.utf8)
+            let ip = record.ip.map { Array($0.utf8) }
+            let node = record.nodeName.map { Array($0.utf8) }
+            name.withUnsafeBytes { nameBytes in
+                withOptionalBytes(ip) { ipBytes in
+                    withOptionalBytes(node) { nodeBytes in
+                        builder.append(
+                            id: Int32(id), name: nameBytes, ip: ipBytes, status: record.status,
+                            lastKeepalive: record.lastKeepalive, dateAdd: record.dateAdd,
+                            disconnectionTime: record.disconnectionTime, statusCode: record.statusCode,
+                            nodeName: nodeBytes)
+                    }
+                }
+            }
+        }
+        self = builder.finish()
+    }
+
+    /// Number of agents.
+    public var count: Int { entries.count }
+
+    /// Agent ids in ascending order.
+    public var agentIDs: [Int] { entries.map { Int($0.id) } }
+
+    /// The record of the agent at `index` (0 ..< count, ascending id order).
+    public func record(at index: Int) -> AgentRecord {
+        let entry = entries[index]
+        return AgentRecord(
+            id: Int(entry.id),
+            name: String(decoding: nameBytes(at: index), as: UTF8.self),
+            ip: entry.flags & Entry.hasIP != 0 ? String(decoding: ipBytes(at: index), as: UTF8.self) : nil,
+            status: Self.status(entry.status),
+            lastKeepalive: entry.flags & Entry.hasLastKeepalive != 0 ? entry.lastKeepalive : nil,
+            dateAdd: entry.dateAdd,
+            disconnectionTime: entry.flags & Entry.hasDisconnectionTime != 0 ? entry.disconnectionTime : nil,
+            statusCode: entry.flags & Entry.hasStatusCode != 0 ? Int(entry.statusCode) : nil,
+            nodeName: entry.nodeIndex == Entry.noNode ? nil : nodeNames[Int(entry.nodeIndex)]
+        )
+    }
+
+    /// The record of agent `id`, or `nil` when it is not in the snapshot. Binary search.
+    public func record(id: Int) -> AgentRecord? {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(entries[mid].id) < id {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        guard low < entries.count, Int(entries[low].id) == id else { return nil }
+        return record(at: low)
+    }
+
+    /// Every record, in ascending id order (allocates one `AgentRecord` per agent).
+    public var records: [AgentRecord] { (0..<entries.count).map(record(at:)) }
+
+    /// The exact name bytes of the agent at `index`, as stored in the database.
+    public func nameBytes(at index: Int) -> ArraySlice<UInt8> {
+        let start = index == 0 ? 0 : Int(entries[index - 1].ipEnd)
+        return arena[start..<Int(entries[index].nameEnd)]
+    }
+
+    func ipBytes(at index: Int) -> ArraySlice<UInt8> {
+        arena[Int(entries[index].nameEnd)..<Int(entries[index].ipEnd)]
+    }
+
+    /// Approximate heap bytes held by this snapshot (entries, arena, node names).
+    public var approximateByteCount: Int {
+        entries.capacity * MemoryLayout<Entry>.stride + arena.capacity
+            + nodeNames.reduce(0) { $0 + $1.utf8.count + 16 }
+    }
+
+    static func status(_ raw: UInt8) -> ConnectionStatus {
+        switch raw {
+        case 1: .active
+        case 2: .disconnected
+        case 3: .neverConnected
+        case 4: .pending
+        default: .unknown
+        }
+    }
+
+    static func rawStatus(_ status: ConnectionStatus) -> UInt8 {
+        switch status {
+        case .unknown: 0
+        case .active: 1
+        case .disconnected: 2
+        case .neverConnected: 3
+        case .pending: 4
+        }
+    }
+
+    static func count(_ entries: [Entry]) -> FleetCounts {
+        var counts = FleetCounts(total: entries.count)
+        for entry in entries {
+            switch entry.status {
+            case 1: counts.active += 1
+            case 2: counts.disconnected += 1
+            case 3: counts.neverConnected += 1
+            case 4: counts.pending += 1
+            default: break
+            }
+        }
+        return counts
+    }
+}
+
+extension AgentSnapshot {
+    /// Accumulates agents in ascending id order; used by the reader to fill a snapshot straight
+    /// from SQLite's column buffers without intermediate `String`s.
+    struct Builder {
+        private var entries: [Entry]
+        private var arena: [UInt8]
+        private var nodeNames: [String] = []
+        private var nodeIndex: [String: UInt16] = [:]
+        private var lastNode: (bytes: [UInt8], index: UInt16)?
+
+        init(capacity: Int) {
+            entries = []
+            entries.reserveCapacity(capacity)
+            arena = []
+            arena.reserveCapacity(capacity * 24)
+        }
+
+        /// Appends one agent; ids must be strictly ascending (the reader selects `ORDER BY id`).
+        mutating func append(
+            id: Int32, name: UnsafeRawBufferPointer, ip: UnsafeRawBufferPointer?, status: ConnectionStatus,
+            lastKeepalive: Int64?, dateAdd: Int64, disconnectionTime: Int64?, statusCode: Int?,
+            nodeName: UnsafeRawBufferPointer?
+        ) {
+            arena.append(contentsOf: name)
+            let nameEnd = UInt32(truncatingIfNeeded: arena.count)
+            if let ip {
+                arena.append(contentsOf: ip)
+            }
+            var flags: UInt8 = 0
+            if ip != nil { flags |= Entry.hasIP }
+            if lastKeepalive != nil { flags |= Entry.hasLastKeepalive }
+            if disconnectionTime != nil { flags |= Entry.hasDisconnectionTime }
+            var code: Int32 = 0
+            if let statusCode {
+                flags |= Entry.hasStatusCode
+                code = Int32(clamping: statusCode)
+            }
+            var node = Entry.noNode
+            if let nodeName { node = intern(nodeName) }
+            entries.append(
+                Entry(
+                    id: id, nameEnd: nameEnd, ipEnd: UInt32(truncatingIfNeeded: arena.count), statusCode: code,
+                    nodeIndex: node, status: AgentSnapshot.rawStatus(status),
+                    flags: flags, dateAdd: dateAdd, lastKeepalive: lastKeepalive ?? 0,
+                    disconnectionTime: disconnectionTime ?? 0))
+        }
+
+        private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
+            if let lastNode, lastNode.bytes.elementsEqual(bytes) {
+                return lastNode.index
+            }
+            let name = String(decoding: bytes, as: UTF8.self)
+            let index: UInt16
+            if let known = nodeIndex[name] {
+                index = known
+            } else if nodeNames.count < Int(Entry.noNode) {
+                index = UInt16(nodeNames.count)
+                nodeNames.append(name)
+                nodeIndex[name] = index
+            } else {
+                index = Entry.noNode
+            }
+            lastNode = (Array(bytes), index)
+            return index
+        }
+
+        /// The snapshot; buffers much larger than their contents are copied to exact size, as the
+        /// snapshot lives until the next read.
+        mutating func finish() -> AgentSnapshot {
+            if arena.capacity > arena.count + arena.count / 4 + 64 {
+                arena = arena.withUnsafeBufferPointer { Array($0) }
+            }
+            if entries.capacity > entries.count + entries.count / 4 + 64 {
+                entries = entries.withUnsafeBufferPointer { Array($0) }
+            }
+            return AgentSnapshot(entries: entries, arena: arena, nodeNames: nodeNames)
+        }
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// One read of global.db that the caller must persist: the changes since the snapshot it passed
+/// in, and the snapshot to persist with them (in the same outbox transaction).
+public struct SourceUpdate: Sendable {
+    /// Transitions since the caller's previous snapshot, ordered by agent id. Empty for a baseline.
+    public var changes: [AgentChange]
+    /// Counts by status at this read.
+    public var counts: FleetCounts
+    /// The state at this read: persist it, then pass it to the next ``AgentStatusMonitor/nextUpdate(after:)``.
+    public var snapshot: AgentSnapshot
+    /// Wall-clock time of the read (the detection time of the changes).
+    public var readAt: Date
+    /// `true` for the first read after a start without a stored snapshot.
+    public var isBaseline: Bool
+}
+
+/// Watches global.db and hands out changes, one read at a time, never losing one.
+///
+/// The caller owns the snapshot. The contract:
+/// ```swift
+/// var snapshot = try outbox.loadSnapshot()          // nil on the very first start
+/// while true {
+///     let update = try await monitor.nextUpdate(after: snapshot)
+///     try outbox.append(update.changes, snapshot: update.snapshot)   // one transaction
+///     snapshot = update.snapshot                     // only once persisted
+/// }
+/// ```
+/// Every update is the diff between the snapshot passed in and a fresh read. A caller that failed
+/// to persist simply calls again with its old snapshot: the monitor notices it did not move on,
+/// reads at once, and yields the same changes again (plus any newer ones) — nothing is lost and
+/// nothing needs confirming. With `nil` the first read is returned as a baseline with no changes.
+/// With a stored snapshot the first call reads at once, so changes made while the gateway was
+/// down are reported.
+///
+/// Between updates the monitor waits for ``DatabaseChangeWatcher`` signals (inotify, with a poll
+/// interval as safety net); reads that find no change are not returned. Read errors are logged,
+/// recorded in ``health`` and retried at the next signal; they never end the loop. Only
+/// cancellation does (`CancellationError`), and it stops the watcher thread.
+///
+/// `nextUpdate(after:)` is meant for one caller at a time; ``health`` may be read from anywhere.
+public final class AgentStatusMonitor: Sendable {
+    /// What to watch and how.
+    public struct Configuration: Sendable {
+        /// Path of global.db.
+        public var databasePath: String
+        /// Optional path of client.keys, compared with global.db as a second witness.
+        public var clientKeysPath: String?
+        /// Safety-net read interval when no file event arrives.
+        public var pollInterval: Duration
+        /// SQLite busy timeout for each read attempt.
+        public var busyTimeout: Duration
+        /// Quiet time that ends a burst of file events.
+        public var debounce: Duration
+        /// Minimum time between two reads triggered by file events.
+        public var minimumGap: Duration
+
+        public init(
+            databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
+            busyTimeout: Duration = .milliseconds(50), debounce: Duration = .milliseconds(1),
+            minimumGap: Duration = .milliseconds(10)
+        ) {
+            self.databasePath = databasePath
+            self.clientKeysPath = clientKeysPath
+            self.pollInterval = pollInterval
+            self.busyTimeout = busyTimeout
+            self.debounce = debounce
+            self.minimumGap = minimumGap
+        }
+    }
+
+    private struct State {
+        var signals: AsyncStream<DatabaseChangeWatcher.Signal>?
+        /// The snapshot of the last update handed out; when the caller passes it back, it has moved on.
+        var lastHandedOut: AgentSnapshot?
+        var handedOutAny = false
+        var keysIdentity: KeysFileIdentity?
+        var keys: ClientKeysFile?
+    }
+
+    public let configuration: Configuration
+    private let reader: GlobalDatabaseReader
+    private let watcher: DatabaseChangeWatcher
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let healthState = Mutex(SourceHealth())
+
+    public init(
+        configuration: Configuration,
+        logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.reader = GlobalDatabaseReader(
+            configuration: .init(path: configuration.databasePath, busyTimeout: configuration.busyTimeout),
+            logger: logger)
+        self.watcher = DatabaseChangeWatcher(
+            configuration: .init(
+                databasePath: configuration.databasePath, pollInterval: configuration.pollInterval,
+                debounce: configuration.debounce, minimumGap: configuration.minimumGap),
+            logger: logger)
+    }
+
+    /// The source's health right now.
+    public var health: SourceHealth { healthState.withLock { $0 } }
+
+    /// Waits for the next read that differs from `previous` (or, with `nil`, for the first
+    /// successful read, returned as a baseline). See the type's documentation for the contract.
+    /// - Throws: `CancellationError` only.
+    public func nextUpdate(after previous: AgentSnapshot?) async throws(CancellationError) -> SourceUpdate {
+        let signals = state.withLock { state in
+            if let existing = state.signals { return existing }
+            let stream = watcher.signals()
+            state.signals = stream
+            return stream
+        }
+        var readNow = state.withLock { state in
+            !state.handedOutAny || state.lastHandedOut != previous
+        }
+        var iterator = signals.makeAsyncIterator()
+        while true {
+            if Task.isCancelled { throw CancellationError() }
+            if !readNow {
+                guard await iterator.next() != nil else {
+                    if Task.isCancelled { throw CancellationError() }
+                    // The watcher stopped on its own (poll failure): start a fresh one.
+                    iterator = state.withLock { state in
+                        let stream = watcher.signals()
+                        state.signals = stream
+                        return stream
+                    }.makeAsyncIterator()
+                    continue
+                }
+            }
+            readNow = false
+            guard let read = readRecordingHealth() else { continue }
+            let changes = ChangeDetector.changes(from: previous, to: read.snapshot)
+            guard previous == nil || !changes.isEmpty else { continue }
+            state.withLock { state in
+                state.lastHandedOut = read.snapshot
+                state.handedOutAny = true
+            }
+            if !changes.isEmpty {
+                logger.debug(
+                    "agent changes detected",
+                    metadata: ["wazuh.changes": "\(changes.count)", "wazuh.agents": "\(read.snapshot.count)"])
+            }
+            return SourceUpdate(
+                changes: changes, counts: read.snapshot.counts, snapshot: read.snapshot, readAt: Date(),
+                isBaseline: previous == nil)
+        }
+    }
+
+    /// One read, with health bookkeeping and the optional client.keys comparison; `nil` on failure.
+    private func readRecordingHealth() -> GlobalDatabaseReader.Read? {
+        do throws(WazuhSourceError) {
+            let read = try reader.read()
+            let comparison = compareClientKeys(with: read.snapshot)
+            healthState.withLock { health in
+                health.lastSuccessfulRead = Date()
+                health.consecutiveFailures = 0
+                health.lastError = nil
+                health.successfulReads += 1
+                health.lastTransactionDuration = read.transactionDuration
+                health.counts = read.snapshot.counts
+                health.schema = read.schema
+                if let comparison { health.clientKeys = comparison }
+            }
+            if read.opened {
+                logger.info(
+                    "global.db opened",
+                    metadata: [
+                        "wazuh.path": "\(configuration.databasePath)", "wazuh.schema": "\(read.schema)",
+                        "wazuh.agents": "\(read.snapshot.count)",
+                    ])
+            }
+            return read
+        } catch {
+            let failures = healthState.withLock { health in
+                health.consecutiveFailures += 1
+                health.failedReads += 1
+                health.lastError = error
+                health.lastErrorAt = Date()
+                return health.consecutiveFailures
+            }
+            let metadata: Logger.Metadata = [
+                "wazuh.path": "\(configuration.databasePath)", "wazuh.error": "\(error)",
+                "wazuh.consecutive_failures": "\(failures)",
+            ]
+            if error.code == .busy {
+                logger.debug("global.db busy, will retry", metadata: metadata)
+            } else if failures == 1 || failures.isMultiple(of: 100) {
+                logger.error("reading global.db failed, will retry", metadata: metadata)
+            }
+            return nil
+        }
+    }
+
+    /// Re-parses client.keys when it changed and compares it with `snapshot`; logs a change of verdict.
+    private func compareClientKeys(with snapshot: AgentSnapshot) -> ClientKeysComparison? {
+        guard let path = configuration.clientKeysPath else { return nil }
+        let keys: ClientKeysFile
+        do throws(WazuhSourceError) {
+            let identity = KeysFileIdentity(path: path)
+            if let cached = state.withLock({ $0.keysIdentity == identity && identity != nil ? $0.keys : nil }) {
+                keys = cached
+            } else {
+                keys = try ClientKeysFile(path: path)
+                state.withLock { state in
+                    state.keys = keys
+                    state.keysIdentity = identity
+                }
+            }
+        } catch {
+            logger.warning("client.keys unreadable", metadata: ["wazuh.path": "\(path)", "wazuh.error": "\(error)"])
+            return nil
+        }
+        let comparison = ClientKeysComparison(keys: keys, snapshot: snapshot)
+        let previous = healthState.withLock { $0.clientKeys }
+        if comparison != previous, !comparison.isConsistent {
+            logger.notice(
+                "client.keys and global.db disagree",
+                metadata: [
+                    "wazuh.removed_but_in_database": "\(comparison.removedButInDatabase.count)",
+                    "wazuh.registered_but_not_in_database": "\(comparison.registeredButNotInDatabase.count)",
+                    "wazuh.in_database_but_not_in_keys": "\(comparison.inDatabaseButNotInKeys.count)",
+                ])
+        }
+        return comparison
+    }
+}
+
+/// Inode, size and modification time of client.keys: re-parse only when one of them moved.
+private struct KeysFileIdentity: Equatable, Sendable {
+    var inode: UInt64
+    var size: Int64
+    var modifiedSeconds: Int
+    var modifiedNanoseconds: Int
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedSeconds = Int(info.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+    }
+}

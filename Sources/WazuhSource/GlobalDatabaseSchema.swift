@@ -1,0 +1,59 @@
+/// What a reader found out about a global.db's schema.
+///
+/// Wazuh 4.x records its schema version in `metadata.db_version` (2 = 4.1 … 7 = 4.13+); 5.x uses
+/// `PRAGMA user_version` instead. The columns actually present (`PRAGMA table_info(agent)`) decide
+/// what is read: absent optional columns read as `nil`.
+public struct GlobalDatabaseSchema: Sendable, Hashable, CustomStringConvertible {
+    /// The manager generation, as told by where the schema version is kept.
+    public enum Generation: Sendable, Hashable {
+        /// 4.x: `metadata.db_version` (may be `nil` if the row is missing or not a number).
+        case wazuh4(dbVersion: Int?)
+        /// 5.x: no `metadata.db_version`; `PRAGMA user_version`.
+        case wazuh5(userVersion: Int)
+    }
+
+    public var generation: Generation
+    /// Every column of the `agent` table, lower-cased, in table order.
+    public var columns: [String]
+
+    public init(generation: Generation, columns: [String]) {
+        self.generation = generation
+        self.columns = columns.map { $0.lowercased() }
+    }
+
+    public func has(_ column: String) -> Bool { columns.contains(column.lowercased()) }
+
+    /// `ip` is read (else `nil`).
+    public var hasIP: Bool { has("ip") }
+    /// `last_keepalive` is read (else `nil`).
+    public var hasLastKeepalive: Bool { has("last_keepalive") }
+    /// `disconnection_time` exists (4.3+).
+    public var hasDisconnectionTime: Bool { has("disconnection_time") }
+    /// `status_code` exists (4.6+).
+    public var hasStatusCode: Bool { has("status_code") }
+    /// `node_name` exists (all 4.x, older 5.x).
+    public var hasNodeName: Bool { has("node_name") }
+
+    /// The required columns missing from `agent` (`id`, `name`, `connection_status`, `date_add`).
+    public var missingRequiredColumns: [String] {
+        ["id", "name", "connection_status", "date_add"].filter { !has($0) }
+    }
+
+    /// The SELECT the reader runs: optional columns absent from this schema become NULL.
+    /// `internal_key` is never selected; agent 000 is excluded.
+    var agentQuery: String {
+        func optional(_ column: String) -> String { has(column) ? column : "NULL" }
+        return """
+            SELECT id, name, \(optional("ip")), connection_status, \(optional("last_keepalive")), date_add, \
+            \(optional("disconnection_time")), \(optional("status_code")), \(optional("node_name")) \
+            FROM agent WHERE id > 0 ORDER BY id
+            """
+    }
+
+    public var description: String {
+        switch generation {
+        case .wazuh4(let version): "Wazuh 4.x schema (db_version \(version.map(String.init) ?? "unknown"))"
+        case .wazuh5(let version): "Wazuh 5.x schema (user_version \(version))"
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import GRDBSQLite
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A raw read-only SQLite connection to global.db.
+///
+/// Raw rather than through GRDB's queues so the reader controls exactly what runs on the
+/// connection (no pragmas that could touch the file), and can copy rows straight from SQLite's
+/// column buffers into an ``AgentSnapshot`` without building `String`s. Not thread-safe: the
+/// ``GlobalDatabaseReader`` owning it serialises every use behind its lock.
+final class SQLiteReadConnection {
+    private var handle: OpaquePointer?
+    let path: String
+
+    /// Opens `path` with `SQLITE_OPEN_READONLY` (never creating it, never changing its journal mode).
+    init(path: String, busyTimeoutMilliseconds: Int32) throws(WazuhSourceError) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw Self.error(rc, path: path, message: message)
+        }
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(db, 1)
+        handle = db
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs a statement that returns no rows of interest (`BEGIN`, `COMMIT`, `ROLLBACK`).
+    func execute(_ sql: String) throws(WazuhSourceError) {
+        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw lastError(rc) }
+    }
+
+    /// Whether a transaction is open on this connection.
+    var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Prepares `sql`, calls `row` for each result row, finalises the statement.
+    func forEachRow(_ sql: String, _ row: (OpaquePointer) throws(WazuhSourceError) -> Void) throws(WazuhSourceError) {
+        var statement: OpaquePointer?
+        let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard prepared == SQLITE_OK, let statement else { throw lastError(prepared) }
+        defer { sqlite3_finalize(statement) }
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw lastError(rc) }
+            try row(statement)
+        }
+    }
+
+    /// The first column of the first row as an integer, or `nil` when there is no row or it is NULL.
+    func integer(_ sql: String) throws(WazuhSourceError) -> Int64? {
+        var result: Int64?
+        try forEachRow(sql) { statement in
+            if result == nil, sqlite3_column_type(statement, 0) != SQLITE_NULL {
+                result = sqlite3_column_int64(statement, 0)
+            }
+        }
+        return result
+    }
+
+    private func lastError(_ rc: Int32) -> WazuhSourceError {
+        Self.error(rc, path: path, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Maps an SQLite result code to the error a caller can act on.
+    static func error(_ rc: Int32, path: String, message: String) -> WazuhSourceError {
+        let underlying = SQLiteResult(code: rc, message: message)
+        switch rc & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return WazuhSourceError(
+                code: .busy, path: path, message: "database is locked by its writer", underlying: underlying)
+        case SQLITE_NOTADB, SQLITE_CORRUPT:
+            return WazuhSourceError(
+                code: .notADatabase, path: path, message: "file is not a readable SQLite database",
+                underlying: underlying)
+        case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH:
+            return WazuhSourceError(
+                code: .permissionDenied, path: path, message: "cannot open the database file", underlying: underlying)
+        case SQLITE_READONLY:
+            return WazuhSourceError(
+                code: .busy, path: path, message: "a hot journal awaits recovery by the database's writer",
+                underlying: underlying)
+        default:
+            return WazuhSourceError(
+                code: .readFailed, path: path, message: "SQLite error \(rc)", underlying: underlying)
+        }
+    }
+}
+
+/// An SQLite result code and its message, kept as the underlying error of a ``WazuhSourceError``.
+public struct SQLiteResult: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    public var description: String { "SQLite result \(code): \(message)" }
+}
+
+extension OpaquePointer {
+    /// The bytes of a TEXT/BLOB column, or `nil` for NULL. Valid until the next step.
+    @inline(__always)
+    func columnBytes(_ index: Int32) -> UnsafeRawBufferPointer? {
+        guard sqlite3_column_type(self, index) != SQLITE_NULL else { return nil }
+        let base = sqlite3_column_blob(self, index)
+        let count = Int(sqlite3_column_bytes(self, index))
+        guard count > 0, let base else {
+            return UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        return UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    @inline(__always)
+    func columnInt64(_ index: Int32) -> Int64? {
+        guard sqlite3_column_type(self, index) != SQLITE_NULL else { return nil }
+        return sqlite3_column_int64(self, index)
+    }
+}

@@ -1,0 +1,96 @@
+/// An error reading Wazuh's state (global.db, client.keys) or decoding a stored snapshot.
+///
+/// Every error names the file it concerns and what is wrong with it. Agent data and key material
+/// never appear in `description`; `debugDescription` adds the underlying error.
+public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// What went wrong, independent of the file concerned.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Base: Sendable, Hashable {
+            case fileMissing
+            case permissionDenied
+            case notADatabase
+            case notAWazuhDatabase
+            case notARegularFile
+            case busy
+            case readFailed
+            case watchFailed
+            case snapshotCorrupt
+            case keysFileUnreadable
+        }
+
+        let base: Base
+
+        /// The file does not exist.
+        public static let fileMissing = Code(base: .fileMissing)
+        /// The process may not open the file (group `wazuh` or root is needed for global.db).
+        public static let permissionDenied = Code(base: .permissionDenied)
+        /// The file is not an SQLite database (garbage, truncated, encrypted).
+        public static let notADatabase = Code(base: .notADatabase)
+        /// An SQLite database, but without Wazuh's `agent` table or its required columns.
+        public static let notAWazuhDatabase = Code(base: .notAWazuhDatabase)
+        /// The path names a directory or another non-regular file.
+        public static let notARegularFile = Code(base: .notARegularFile)
+        /// The database stayed locked by its writer through every retry.
+        public static let busy = Code(base: .busy)
+        /// Any other SQLite failure while reading.
+        public static let readFailed = Code(base: .readFailed)
+        /// inotify could not be set up on the database or its directory.
+        public static let watchFailed = Code(base: .watchFailed)
+        /// An exported snapshot could not be decoded (wrong magic, version, or truncated).
+        public static let snapshotCorrupt = Code(base: .snapshotCorrupt)
+        /// client.keys could not be read.
+        public static let keysFileUnreadable = Code(base: .keysFileUnreadable)
+
+        public var description: String {
+            switch base {
+            case .fileMissing: "file missing"
+            case .permissionDenied: "permission denied"
+            case .notADatabase: "not an SQLite database"
+            case .notAWazuhDatabase: "not a Wazuh global.db"
+            case .notARegularFile: "not a regular file"
+            case .busy: "database busy"
+            case .readFailed: "read failed"
+            case .watchFailed: "watch failed"
+            case .snapshotCorrupt: "snapshot corrupt"
+            case .keysFileUnreadable: "client.keys unreadable"
+            }
+        }
+    }
+
+    public var code: Code
+    /// The file concerned (global.db, client.keys), or `nil` for an in-memory snapshot.
+    public var path: String?
+    /// A human-readable explanation; never contains agent data or secrets.
+    public var message: String
+    /// The underlying error (SQLite, errno), for `debugDescription`.
+    public var underlying: (any Error & Sendable)?
+    public var file: String
+    public var line: Int
+
+    public init(
+        code: Code, path: String?, message: String, underlying: (any Error & Sendable)? = nil,
+        file: String = #fileID, line: Int = #line
+    ) {
+        self.code = code
+        self.path = path
+        self.message = message
+        self.underlying = underlying
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String {
+        if let path {
+            return "\(code): \(path): \(message)"
+        }
+        return "\(code): \(message)"
+    }
+
+    public var debugDescription: String {
+        var text = "WazuhSourceError(\(description)"
+        if let underlying {
+            text += ", underlying: \(String(reflecting: underlying))"
+        }
+        return text + ", at: \(file):\(line))"
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// The `wazuh-nats-gateway` command line: a thin front over the Gateway library.
+/// Adding a subcommand is one line in `subcommands`.
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wazuh-nats-gateway",
+        abstract: "Watches Wazuh agent status and delivers every change to NATS JetStream.",
+        subcommands: [
+            CheckConfigCommand.self,
+            KeygenCommand.self,
+            ReplayCommand.self,
+            OutboxCommand.self,
+            SubscribeCommand.self,
+            SimulateCommand.self,
+            DemoCommand.self,
+            RunCommand.self,
+        ]
+    )
+}

@@ -1,1 +1,0 @@
-print("wazuh-nats-gateway: skeleton")

@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import Outbox
+import ServiceLifecycle
+import Synchronization
+import Testing
+import WazuhSimulator
+import WazuhSource
+import WireContract
+
+@testable import Gateway
+
+/// The detection service against a real simulator global.db and a real SQLite outbox.
+@Suite(.serialized)
+struct DetectionServiceTests {
+    let logger = Logger(label: "detection-test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A simulated manager, an outbox and the service's collaborators in a fresh temp directory.
+    final class Fixture {
+        let directory: String
+        let simulator: WazuhSimulator
+        let store: OutboxStore
+        let wake = DeliveryWakeSignal()
+
+        init(agents: Int = 10) throws {
+            directory = NSTemporaryDirectory() + "/detection-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            simulator = try WazuhSimulator(
+                configuration: .init(databasePath: directory + "/global.db", agentCount: agents, initiallyActive: 1.0),
+                now: 1_716_897_000)
+            store = try OutboxStore(path: directory + "/outbox.db", synchronous: .normal)
+        }
+
+        deinit {
+            try? simulator.close()
+            try? store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+
+        func makeService(logger: Logger) throws -> DetectionService {
+            let monitor = AgentStatusMonitor(
+                configuration: .init(databasePath: directory + "/global.db", pollInterval: .milliseconds(200)))
+            let encoder = DetectionEncoder(
+                mapper: AgentEventMapper(managerNode: "mgr-test"), subjects: try Subjects(prefix: "test"),
+                signingKey: try SigningKey(bytes: Array(repeating: 3, count: 32)))
+            return DetectionService(
+                monitor: monitor, store: store, encoder: encoder, wakeSignal: wake,
+                retryBackoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)), logger: logger)
+        }
+
+        /// The agent's status in the journaled snapshot, if there is one.
+        func journaledStatus(of agentID: Int) throws -> ConnectionStatus? {
+            guard let bytes = try store.loadSnapshot() else { return nil }
+            return try AgentSnapshot(exported: bytes).record(id: agentID)?.status
+        }
+
+        func journaledSubjects() throws -> [String] {
+            try store.messages(matching: OutboxQuery(limit: 10_000)).map(\.subject)
+        }
+
+        /// Runs `sql` on the outbox with the sqlite3 command-line shell (a second, independent writer).
+        func sqlite(_ sql: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            process.arguments = ["-cmd", ".timeout 5000", directory + "/outbox.db", sql]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw DeliveryFailure(code: .other, message: "sqlite3 exited with \(process.terminationStatus)")
+            }
+        }
+    }
+
+    /// Runs `service` in a service group until `body` returns, then shuts it down gracefully.
+    func withRunning(_ service: DetectionService, _ body: () async throws -> Void) async throws {
+        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+        let task = Task { try await group.run() }
+        do {
+            try await body()
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await task.value
+    }
+
+    @Test func firstStartRecordsABaselineWithoutEvents() async throws {
+        let fixture = try Fixture()
+        #expect(try fixture.store.loadSnapshot() == nil)
+        try await withRunning(try fixture.makeService(logger: logger)) {
+            let recorded = try await waitUntil { (try? fixture.store.loadSnapshot()) != nil }
+            #expect(recorded)
+            // Give a (wrong) first cycle time to journal events for the initial state.
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(try fixture.store.baselineRecordedAt() != nil)
+        #expect(try fixture.store.stats().lastSeq == 0)
+        #expect(try fixture.journaledStatus(of: 1) == .active)
+        let snapshot = try AgentSnapshot(exported: #require(try fixture.store.loadSnapshot()))
+        #expect(snapshot.count == 10)
+    }
+
+    @Test func laterChangesAreJournaledTogetherWithTheirSnapshot() async throws {
+        let fixture = try Fixture()
+        try await withRunning(try fixture.makeService(logger: logger)) {
+            #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
+            fixture.simulator.now += 10
+            try fixture.simulator.apply(.stop(agentID: 3))
+            try fixture.simulator.commit()
+            // The rows and the snapshot land in one transaction: once rows are visible, so is the new state.
+            #expect(try await waitUntil { ((try? fixture.store.stats().lastSeq) ?? 0) > 0 })
+            #expect(try fixture.journaledStatus(of: 3) == .disconnected)
+        }
+        let subjects = try fixture.journaledSubjects()
+        #expect(subjects == ["test.agent.003.status", "test.agent.003.disconnected", "test.security.agent_events"])
+        #expect(try fixture.journaledStatus(of: 4) == .active)
+        let event = try #require(try fixture.store.messages(matching: OutboxQuery(kinds: [.event])).first)
+        let json = String(decoding: event.payload, as: UTF8.self)
+        #expect(json.contains("\"current_status\":\"Disconnected\""))
+    }
+
+    @Test func failedPersistIsRetriedWithoutLosingTheDiff() async throws {
+        let fixture = try Fixture()
+        try await withRunning(try fixture.makeService(logger: logger)) {
+            #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
+            // Every journal insert now fails inside the outbox transaction.
+            try fixture.sqlite(
+                "CREATE TRIGGER inject_failure BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'injected'); END;")
+            fixture.simulator.now += 10
+            try fixture.simulator.apply(.stop(agentID: 2))
+            try fixture.simulator.commit()
+            try await Task.sleep(for: .milliseconds(700))
+            // Nothing half-written: no rows, and the snapshot still holds the old state.
+            #expect(try fixture.store.stats().lastSeq == 0)
+            #expect(try fixture.journaledStatus(of: 2) == .active)
+            try fixture.sqlite("DROP TRIGGER inject_failure;")
+            #expect(try await waitUntil { ((try? fixture.store.stats().lastSeq) ?? 0) > 0 })
+            #expect(try fixture.journaledStatus(of: 2) == .disconnected)
+        }
+        #expect(
+            try fixture.journaledSubjects() == [
+                "test.agent.002.status", "test.agent.002.disconnected", "test.security.agent_events",
+            ])
+    }
+
+    @Test func changesMadeWhileStoppedAreJournaledOnTheNextStart() async throws {
+        let fixture = try Fixture()
+        try await withRunning(try fixture.makeService(logger: logger)) {
+            let baselined = try await waitUntil { (try? fixture.store.loadSnapshot()) != nil }
+            #expect(baselined)
+        }
+        fixture.simulator.now += 10
+        try fixture.simulator.apply(.stop(agentID: 5))
+        try fixture.simulator.apply(.register)
+        try fixture.simulator.commit()
+        #expect(try fixture.store.stats().lastSeq == 0)
+        try await withRunning(try fixture.makeService(logger: logger)) {
+            let journaled = try await waitUntil { ((try? fixture.store.stats().lastSeq) ?? 0) > 0 }
+            #expect(journaled)
+        }
+        let subjects = try fixture.journaledSubjects()
+        #expect(subjects.contains("test.agent.005.status"))
+        #expect(subjects.contains("test.agent.005.disconnected"))
+        #expect(subjects.contains("test.agent.011.registered"))
+        #expect(try fixture.journaledStatus(of: 5) == .disconnected)
+        #expect(try fixture.journaledStatus(of: 11) != nil)
+    }
+
+    @Test func theDeliveryWorkerIsWokenAfterJournaling() async throws {
+        let fixture = try Fixture()
+        try await withRunning(try fixture.makeService(logger: logger)) {
+            #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
+            // The baseline holds no events: no wake-up, the wait runs into its timeout.
+            let quiet = ContinuousClock.now
+            await fixture.wake.wait(timeout: .milliseconds(300))
+            #expect(ContinuousClock.now - quiet >= .milliseconds(250))
+
+            let (wake, store) = (fixture.wake, fixture.store)
+            let waiter = Task { () -> (Duration, Int64) in
+                let start = ContinuousClock.now
+                await wake.wait(timeout: .seconds(20))
+                return (ContinuousClock.now - start, (try? store.stats().lastSeq) ?? -1)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            fixture.simulator.now += 10
+            try fixture.simulator.apply(.stop(agentID: 7))
+            try fixture.simulator.commit()
+            let (elapsed, lastSeq) = await waiter.value
+            #expect(elapsed < .seconds(10))
+            // Woken after the rows were committed, never before.
+            #expect(lastSeq == 3)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+import Outbox
+import Synchronization
+
+/// A fresh directory under the system temp dir, removed when the test is done with it.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        self.path = FileManager.default.temporaryDirectory.path + "/outbox-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: false)
+    }
+
+    var outboxPath: String { self.path + "/outbox.sqlite" }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: self.path)
+    }
+}
+
+/// A settable clock in epoch milliseconds.
+final class TestClock: Sendable {
+    private let current: Mutex<Int64>
+
+    init(_ start: Int64 = 1_716_897_300_000) {
+        self.current = Mutex(start)
+    }
+
+    var now: Int64 { self.current.withLock { $0 } }
+
+    func advance(by milliseconds: Int64) {
+        self.current.withLock { $0 += milliseconds }
+    }
+
+    var function: @Sendable () -> Int64 { { self.now } }
+}
+
+enum Fixtures {
+    static func message(_ index: Int, agent: Int? = nil, kind: OutboxMessageKind = .event, size: Int = 200)
+        -> NewOutboxMessage
+    {
+        let agentToken = String(format: "%03d", agent ?? index)
+        return NewOutboxMessage(
+            messageID: "evt_\(agentToken)_\(index)", eventID: "evt_\(agentToken)_\(index)", kind: kind,
+            subject: "wazuh.agent.\(agentToken).status", agentID: kind == .batch ? nil : agentToken,
+            payload: Array(repeating: UInt8(truncatingIfNeeded: index), count: size))
+    }
+
+    static func open(_ dir: TemporaryDirectory, clock: TestClock, synchronous: OutboxSynchronous = .full) throws
+        -> OutboxStore
+    {
+        try OutboxStore(path: dir.outboxPath, synchronous: synchronous, now: clock.function)
+    }
+
+    /// Runs SQL on the outbox file through a separate connection (to set up triggers, inspect rows).
+    static func withConnection<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.writeWithoutTransaction(body)
+    }
+}
