@@ -118,6 +118,26 @@ struct JetStreamBatchTests {
         }
     }
 
+    @Test func cancellingAWaitEndsItAtOnceAndTheAckStillArrives() async throws {
+        try await withServerAndConnection(jetStream: true) { server, connection in
+            let js = connection.jetStream(timeout: .seconds(20), maxPending: 8)
+            _ = try await js.ensureStream(Self.config)
+            await server.freeze()
+            let acks = try await js.publishBatch(Self.messages(0..<3))
+            let waiter = Task { try await acks[0].result() }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = ContinuousClock.now
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(acks[0].outcome == nil)
+            server.thaw()
+            let results = try await withDeadline(.seconds(10), "acks after the thaw") { await acks.awaitAll() }
+            #expect(try results.map { try $0.get().seq } == [1, 2, 3])
+            #expect(js.availablePermits == 8)
+        }
+    }
+
     @Test func restartMidBatchFailsOnlyTheLostMessagesAndGoBackNStoresEachOnce() async throws {
         try await withServerAndConnection(
             jetStream: true,
