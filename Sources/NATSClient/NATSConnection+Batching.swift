@@ -50,10 +50,11 @@ extension NATSConnection {
                     "more than \(self.options.reconnectBufferSize) bytes buffered while reconnecting")
             }
             return (nil, 0)
-        case .connected(let ref):
+        case .connected:
             write(&state.outbound)
             let backlog = state.outbound.readableBytes
-            if state.drainScheduled {
+            // Only copy the channel reference out (two retains) when a drain must be scheduled.
+            guard !state.drainScheduled, case .connected(let ref) = state.phase else {
                 return (nil, backlog)
             }
             state.drainScheduled = true

@@ -84,7 +84,7 @@ struct JetStreamBatchTests {
         try await withServerAndConnection(jetStream: true) { server, connection in
             let js = connection.jetStream(timeout: .seconds(20), maxPending: 16)
             _ = try await js.ensureStream(Self.config)
-            server.freeze()
+            await server.freeze()
             let publishing = Task { try await js.publishBatch(Self.messages(0..<100)) }
             try await Task.sleep(for: .milliseconds(300))
             #expect(js.availablePermits == 0)
@@ -102,7 +102,7 @@ struct JetStreamBatchTests {
         try await withServerAndConnection(jetStream: true) { server, connection in
             let js = connection.jetStream(timeout: .milliseconds(300), maxPending: 8)
             _ = try await js.ensureStream(Self.config)
-            server.freeze()
+            await server.freeze()
             let start = ContinuousClock.now
             let acks = try await js.publishBatch(Self.messages(0..<5))
             let results = await acks.awaitAll()
@@ -118,6 +118,26 @@ struct JetStreamBatchTests {
         }
     }
 
+    @Test func cancellingAWaitEndsItAtOnceAndTheAckStillArrives() async throws {
+        try await withServerAndConnection(jetStream: true) { server, connection in
+            let js = connection.jetStream(timeout: .seconds(20), maxPending: 8)
+            _ = try await js.ensureStream(Self.config)
+            await server.freeze()
+            let acks = try await js.publishBatch(Self.messages(0..<3))
+            let waiter = Task { try await acks[0].result() }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = ContinuousClock.now
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(acks[0].outcome == nil)
+            server.thaw()
+            let results = try await withDeadline(.seconds(10), "acks after the thaw") { await acks.awaitAll() }
+            #expect(try results.map { try $0.get().seq } == [1, 2, 3])
+            #expect(js.availablePermits == 8)
+        }
+    }
+
     @Test func restartMidBatchFailsOnlyTheLostMessagesAndGoBackNStoresEachOnce() async throws {
         try await withServerAndConnection(
             jetStream: true,
@@ -130,7 +150,7 @@ struct JetStreamBatchTests {
             let total = 600
             let first = try await js.publishBatch(Self.messages(0..<100, prefix: "r")).awaitAll()
             #expect(first.allSatisfy { (try? $0.get()) != nil })
-            server.freeze()
+            await server.freeze()
             let crash = Task {
                 try await Task.sleep(for: .milliseconds(200))
                 try await server.restart(killing: true)

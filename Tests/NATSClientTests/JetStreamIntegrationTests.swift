@@ -142,7 +142,7 @@ struct JetStreamIntegrationTests {
                         if !restarted, nextToSend == 1000 {
                             // Freeze the server so the acks of what is in flight now never come, then crash it.
                             restarted = true
-                            server.freeze()
+                            await server.freeze()
                             restartTask = Task {
                                 try await Task.sleep(for: .milliseconds(100))
                                 try await server.restart(killing: true)

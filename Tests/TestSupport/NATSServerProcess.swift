@@ -158,11 +158,33 @@ public final class NATSServerProcess: @unchecked Sendable {
         try await self.start()
     }
 
-    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered until it is killed.
-    public func freeze() {
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered until it is killed or thawed.
+    ///
+    /// Returns once every thread of the server is stopped (`T` in `/proc/PID/task/*/stat`, at most 2 s): `kill`
+    /// only queues the signal, and a server thread still running for a moment could answer one more message.
+    public func freeze() async {
         let process = self.lock.withLock { self.process }
         guard let process, process.isRunning else { return }
-        sendSignal(process.processIdentifier, SIGSTOP)
+        let pid = process.processIdentifier
+        sendSignal(pid, SIGSTOP)
+        let start = ContinuousClock.now
+        while !Self.isStopped(pid: pid), ContinuousClock.now - start < .seconds(2) {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Whether every thread of process `pid` is in the stopped state.
+    static func isStopped(pid: Int32) -> Bool {
+        let taskDirectory = "/proc/\(pid)/task"
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: taskDirectory), !threads.isEmpty
+        else { return false }
+        return threads.allSatisfy { thread in
+            guard let stat = try? String(contentsOfFile: "\(taskDirectory)/\(thread)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+            return state == "T" || state == "t"
+        }
     }
 
     /// Lets a frozen server run again (SIGCONT).

@@ -15,7 +15,8 @@ public struct PendingAck: Sendable {
 
     /// The server's acknowledgement, or the error for exactly this message: ``JetStreamAPIError``,
     /// ``NATSError`` with code `timeout`, `connectionLost`, `noResponders`, `connectionClosed` or
-    /// `reconnectBufferFull`.
+    /// `reconnectBufferFull`. Throws `CancellationError` when the waiting task is cancelled (the publish stays
+    /// outstanding; its outcome can still be read later).
     public func result() async throws -> PubAck {
         try await self.slot.value()
     }
@@ -29,6 +30,7 @@ public struct PendingAck: Sendable {
     ///
     /// Suspends on the last ack first (acks arrive in publish order, so the others are then normally done) and
     /// only suspends again for one that is still outstanding. Never throws: a failure belongs to its message.
+    /// When the waiting task is cancelled, acks that have not arrived yet are reported as `CancellationError`.
     public static func results(_ acks: some BidirectionalCollection<PendingAck>) async -> [Result<PubAck, any Error>] {
         guard let last = acks.last else { return [] }
         if last.slot.outcome == nil {
@@ -61,44 +63,49 @@ extension BidirectionalCollection where Element == PendingAck {
 /// Where one JetStream publish's outcome lands: completed once (ack, error, timeout, connection loss) by the
 /// connection, read by ``PendingAck``. Completing returns the message's permit to its publish window.
 final class AckSlot: Sendable {
-    private enum State {
-        case waiting([UnsafeContinuation<PubAck, any Error>])
-        case done(Result<PubAck, any Error>)
+    private struct State {
+        var result: Result<PubAck, any Error>?
+        var waiters: [(id: UInt64, continuation: UnsafeContinuation<PubAck, any Error>)] = []
+        var nextWaiterID: UInt64 = 0
+        /// Waiters cancelled before they registered their continuation.
+        var cancelled: Set<UInt64> = []
     }
 
     private let state: NIOLockedValueBox<State>
     private let window: PublishWindow?
 
     init(window: PublishWindow?) {
-        self.state = NIOLockedValueBox(.waiting([]))
+        self.state = NIOLockedValueBox(State())
         self.window = window
     }
 
     /// A slot that already holds `error` (a message that could not be sent); it holds no permit.
     init(failed error: any Error) {
-        self.state = NIOLockedValueBox(.done(.failure(error)))
+        self.state = NIOLockedValueBox(State(result: .failure(error)))
         self.window = nil
     }
 
     /// The outcome if it has arrived.
     var outcome: Result<PubAck, any Error>? {
-        self.state.withLockedValue { state in
-            if case .done(let result) = state { return result }
-            return nil
-        }
+        self.state.withLockedValue { $0.result }
     }
 
     /// Records the outcome (the first one wins), returns the permit and resumes any waiter.
     func complete(_ result: Result<PubAck, any Error>) {
-        let waiters: [UnsafeContinuation<PubAck, any Error>]? = self.state.withLockedValue { state in
-            guard case .waiting(let waiters) = state else { return nil }
-            state = .done(result)
-            return waiters
-        }
+        let waiters: [(id: UInt64, continuation: UnsafeContinuation<PubAck, any Error>)]? = self.state
+            .withLockedValue { state in
+                guard state.result == nil else { return nil }
+                state.result = result
+                defer {
+                    state.waiters = []
+                    state.cancelled = []
+                }
+                return state.waiters
+            }
         guard let waiters else { return }
         self.window?.release()
         for waiter in waiters {
-            waiter.resume(with: result)
+            waiter.continuation.resume(with: result)
         }
     }
 
@@ -111,25 +118,40 @@ final class AckSlot: Sendable {
         self.complete(Result { try JetStreamContext.decodePubAck(from: message) })
     }
 
-    /// The outcome, suspending until it arrives.
+    /// The outcome, suspending until it arrives; throws `CancellationError` when the waiting task is cancelled
+    /// (the publish itself stays outstanding and its outcome can still be read).
     func value() async throws -> PubAck {
-        if let outcome = self.outcome {
-            return try outcome.get()
+        let (done, id): (Result<PubAck, any Error>?, UInt64) = self.state.withLockedValue { state in
+            if let result = state.result { return (result, 0) }
+            state.nextWaiterID += 1
+            return (nil, state.nextWaiterID)
         }
-        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<PubAck, any Error>) in
-            let done: Result<PubAck, any Error>? = self.state.withLockedValue { state in
-                switch state {
-                case .done(let result):
-                    return result
-                case .waiting(var waiters):
-                    waiters.append(continuation)
-                    state = .waiting(waiters)
+        if let done {
+            return try done.get()
+        }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<PubAck, any Error>) in
+                let immediate: Result<PubAck, any Error>? = self.state.withLockedValue { state in
+                    if let result = state.result { return result }
+                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    state.waiters.append((id, continuation))
                     return nil
                 }
+                if let immediate {
+                    continuation.resume(with: immediate)
+                }
             }
-            if let done {
-                continuation.resume(with: done)
+        } onCancel: {
+            let waiter: UnsafeContinuation<PubAck, any Error>? = self.state.withLockedValue { state in
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) {
+                    return state.waiters.remove(at: index).continuation
+                }
+                if state.result == nil {
+                    state.cancelled.insert(id)
+                }
+                return nil
             }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 }
