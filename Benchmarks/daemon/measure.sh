@@ -58,6 +58,8 @@ total=$((warmup + duration + 5))
 simulator=$!
 pids+=($simulator)
 for _ in $(seq 100); do [ -f "$work/global.db" ] && break; sleep 0.1; done
+# Let the simulator finish populating, so the gateway's baseline is the whole fleet.
+sleep 2
 
 cat > "$work/gateway.yaml" <<CONF
 wazuh:

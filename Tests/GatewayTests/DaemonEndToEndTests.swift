@@ -61,6 +61,16 @@ struct DaemonEndToEndTests {
             #expect(
                 MetricsText.sum(
                     text, name: "wazuh_nats_gateway_last_successful_source_read_timestamp_seconds") > 0)
+            // Heartbeats (signed, not journaled) report the fleet as last read.
+            try await eventually("a heartbeat with the fleet counts") {
+                try await harness.storedMessages().contains {
+                    if case .heartbeat(let beat) = $0.opened {
+                        return beat.fleet.totalAgents == 21 && beat.managerNode == "manager-e2e"
+                            && beat.natsState == "connected"
+                    }
+                    return false
+                }
+            }
             #expect(harness.logs.contains("wazuh-nats-gateway starting"))
             #expect(
                 !harness.logs.all.contains { $0.contains(harness.signingKeyPath) && $0.contains("BEGIN") })
@@ -186,6 +196,33 @@ struct DaemonEndToEndTests {
             try await eventually("ready once NATS is up", timeout: .seconds(20)) {
                 try await daemon.get("/readyz").status == 200
             }
+        } catch {
+            _ = try? await daemon.shutdown()
+            await harness.server.stop()
+            throw error
+        }
+        try await daemon.shutdown()
+        await harness.server.stop()
+    }
+
+    @Test func movesACorruptOutboxAsideAndKeepsRunning() async throws {
+        let harness = try DaemonHarness()
+        try await harness.server.start()
+        let simulator = try harness.makeSimulator(agentCount: 10)
+        try simulator.close()
+        let outboxPath = harness.configuration.outbox.path
+        try FileManager.default.createDirectory(
+            atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(repeating: 0x5A, count: 4096).write(to: URL(fileURLWithPath: outboxPath))
+        let daemon = harness.startDaemon()
+        do {
+            try await eventually("ready", timeout: .seconds(15)) { try await daemon.get("/readyz").status == 200 }
+            let text = try await daemon.get("/metrics").body
+            #expect(MetricsText.sum(text, name: "wazuh_nats_gateway_outbox_corruption_recoveries_total") == 1)
+            #expect(harness.logs.contains("the outbox was corrupt and was moved aside"))
+            let directory = (outboxPath as NSString).deletingLastPathComponent
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            #expect(names.contains { $0.hasPrefix("outbox.db.corrupt-") })
         } catch {
             _ = try? await daemon.shutdown()
             await harness.server.stop()

@@ -153,7 +153,6 @@ struct DaemonExecutableTests {
     @Test func sigtermDrainsEveryJournaledEventAndExitsZero() async throws {
         let harness = try DaemonHarness()
         try await harness.server.start()
-        defer { Task { await harness.server.stop() } }
         let simulator = try harness.makeSimulator(agentCount: 2000)
         let configPath = try Self.writeConfiguration(harness, shutdownTimeout: "10s")
         let gateway = try GatewayProcess(configPath: configPath)

@@ -83,25 +83,33 @@ final class DaemonHarness: Sendable {
 
     /// Every message in the stream, opened and verified, in stream order.
     func storedMessages() async throws -> [StoredEvent] {
-        let connection = try await NATSConnection.connect(
-            options: NATSConnectionOptions(url: self.server.url))
-        defer { Task { await connection.close() } }
+        let connection = try await NATSConnection.connect(options: NATSConnectionOptions(url: self.server.url))
+        do {
+            let messages = try await self.storedMessages(over: connection)
+            await connection.close()
+            return messages
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func storedMessages(over connection: NATSConnection) async throws -> [StoredEvent] {
         let jetStream = connection.jetStream(timeout: .seconds(5))
         let info: StreamInfo
         do {
             info = try await jetStream.streamInfo(name: self.configuration.nats.stream)
         } catch {
+            // The stream does not exist before the first delivery.
             return []
         }
+        guard info.state.messages > 0, info.state.lastSeq >= info.state.firstSeq else { return [] }
         let opener = try self.opener()
         var result: [StoredEvent] = []
-        guard info.state.lastSeq >= info.state.firstSeq, info.state.messages > 0 else { return [] }
         for sequence in info.state.firstSeq...info.state.lastSeq {
-            let message = try await jetStream.getMessage(
-                stream: self.configuration.nats.stream, sequence: sequence)
+            let message = try await jetStream.getMessage(stream: self.configuration.nats.stream, sequence: sequence)
             let headers = message.headers.map { $0.map { ($0.name, $0.value) } } ?? []
-            let opened = try opener.open(
-                subject: message.subject, headers: headers, payload: message.payload)
+            let opened = try opener.open(subject: message.subject, headers: headers, payload: message.payload)
             result.append(
                 StoredEvent(
                     streamSequence: sequence, subject: message.subject,
