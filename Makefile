@@ -3,6 +3,8 @@
 #   make test   unit and integration tests (real nats-server, real SQLite) and a bounded fuzz run
 SWIFT ?= swift
 FUZZ_SECONDS ?= 45
+FUZZ_AUTH_SECONDS ?= 20
+DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
 .PHONY: deps build release test test-only fuzz demo bench format lint clean
@@ -18,17 +20,19 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	@if [ -x Fuzz/run.sh ]; then Fuzz/run.sh $(FUZZ_SECONDS); fi
-	$(SWIFT) test --skip-build
+	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
+	Fuzz/run.sh $(FUZZ_AUTH_SECONDS) NATSAuthFuzz
+	$(SWIFT) test --skip-build --no-parallel
 
 test-only:
 	$(SWIFT) test
 
 fuzz: deps
-	Fuzz/run.sh $(FUZZ_SECONDS)
+	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
+	Fuzz/run.sh $(FUZZ_SECONDS) NATSAuthFuzz
 
 demo: build
-	$(BIN) demo
+	$(BIN) demo $(DEMO_ARGS)
 
 bench: deps
 	Benchmarks/run.sh

@@ -38,27 +38,7 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
         case .pong:
             buffer.writeString("PONG\r\n")
         case .publish(let subject, let replyTo, let headers, let payload):
-            if let headers {
-                let headerBytes = Self.headerBlock(headers)
-                buffer.writeString("HPUB ")
-                buffer.writeString(subject)
-                if let replyTo {
-                    buffer.writeString(" ")
-                    buffer.writeString(replyTo)
-                }
-                buffer.writeString(" \(headerBytes.count) \(headerBytes.count + payload.readableBytes)\r\n")
-                buffer.writeBytes(headerBytes)
-            } else {
-                buffer.writeString("PUB ")
-                buffer.writeString(subject)
-                if let replyTo {
-                    buffer.writeString(" ")
-                    buffer.writeString(replyTo)
-                }
-                buffer.writeString(" \(payload.readableBytes)\r\n")
-            }
-            buffer.writeImmutableBuffer(payload)
-            buffer.writeString("\r\n")
+            Self.writePublish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, into: &buffer)
         case .subscribe(let subject, let queue, let sid):
             buffer.writeString("SUB ")
             buffer.writeString(subject)
@@ -76,23 +56,77 @@ public struct NATSCommandEncoder: MessageToByteEncoder, Sendable {
         }
     }
 
-    /// The `NATS/1.0` header block for `headers`, ending with the empty line.
-    static func headerBlock(_ headers: NATSHeaders) -> [UInt8] {
-        var text = "NATS/1.0\r\n"
-        for field in headers {
-            text += "\(field.name): \(field.value)\r\n"
+    /// Appends a `PUB`/`HPUB` command; the reply subject is `replyTo`, or `replyTo.J<replyAckToken>` when an
+    /// ack token is given (so the acknowledged-publish path builds no string for it).
+    static func writePublish(
+        subject: String,
+        replyTo: String?,
+        replyAckToken: UInt64? = nil,
+        headers: NATSHeaders?,
+        payload: ByteBuffer,
+        into buffer: inout ByteBuffer
+    ) {
+        let headerSize = headers.map(Self.headerBlockSize) ?? 0
+        buffer.reserveCapacity(
+            minimumWritableBytes: subject.utf8.count + (replyTo?.utf8.count ?? 0) + (replyAckToken == nil ? 0 : 22)
+                + headerSize + payload.readableBytes + 40)
+        buffer.writeStaticString(headers == nil ? "PUB " : "HPUB ")
+        buffer.writeString(subject)
+        if let replyTo {
+            buffer.writeInteger(UInt8(ascii: " "))
+            buffer.writeString(replyTo)
+            if let replyAckToken {
+                buffer.writeStaticString(".J")
+                Self.writeDecimal(replyAckToken, into: &buffer)
+            }
         }
-        text += "\r\n"
-        return Array(text.utf8)
+        buffer.writeInteger(UInt8(ascii: " "))
+        if let headers {
+            Self.writeDecimal(UInt64(headerSize), into: &buffer)
+            buffer.writeInteger(UInt8(ascii: " "))
+            Self.writeDecimal(UInt64(headerSize + payload.readableBytes), into: &buffer)
+            buffer.writeStaticString("\r\nNATS/1.0\r\n")
+            for field in headers {
+                buffer.writeString(field.name)
+                buffer.writeStaticString(": ")
+                buffer.writeString(field.value)
+                buffer.writeStaticString("\r\n")
+            }
+            buffer.writeStaticString("\r\n")
+        } else {
+            Self.writeDecimal(UInt64(payload.readableBytes), into: &buffer)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeImmutableBuffer(payload)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// Appends the decimal digits of `value` without building a string.
+    static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 {
+            divisor *= 10
+        }
+        var remaining = value
+        while divisor > 0 {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// The size of the `NATS/1.0` header block for `headers`, ending with the empty line.
+    static func headerBlockSize(_ headers: NATSHeaders) -> Int {
+        var size = "NATS/1.0\r\n".utf8.count + 2
+        for field in headers {
+            size += field.name.utf8.count + 2 + field.value.utf8.count + 2
+        }
+        return size
     }
 
     /// The number of bytes the server counts against `max_payload` for a publish (headers + payload).
     static func payloadSize(headers: NATSHeaders?, payload: ByteBuffer) -> Int {
         guard let headers else { return payload.readableBytes }
-        var size = "NATS/1.0\r\n".utf8.count + 2
-        for field in headers {
-            size += field.name.utf8.count + 2 + field.value.utf8.count + 2
-        }
-        return size + payload.readableBytes
+        return Self.headerBlockSize(headers) + payload.readableBytes
     }
 }

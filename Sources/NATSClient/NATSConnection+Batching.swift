@@ -29,12 +29,20 @@ extension NATSConnection {
         _ command: NATSClientCommand,
         to state: inout State
     ) throws -> (drainTarget: ChannelRef?, backlog: Int) {
+        try self.appendLocked(to: &state) { NATSCommandEncoder.write(command, into: &$0) }
+    }
+
+    /// Appends what `write` encodes to the batch buffer (caller holds the lock); see ``appendLocked(_:to:)``.
+    func appendLocked(
+        to state: inout State,
+        _ write: (inout ByteBuffer) -> Void
+    ) throws -> (drainTarget: ChannelRef?, backlog: Int) {
         switch state.phase {
         case .closed:
             throw NATSError(.connectionClosed, "connection is closed")
         case .connecting, .reconnecting:
             let before = state.outbound.writerIndex
-            NATSCommandEncoder.write(command, into: &state.outbound)
+            write(&state.outbound)
             if state.outbound.readableBytes > self.options.reconnectBufferSize {
                 state.outbound.moveWriterIndex(to: before)
                 throw NATSError(
@@ -43,7 +51,7 @@ extension NATSConnection {
             }
             return (nil, 0)
         case .connected(let ref):
-            NATSCommandEncoder.write(command, into: &state.outbound)
+            write(&state.outbound)
             let backlog = state.outbound.readableBytes
             if state.drainScheduled {
                 return (nil, backlog)
@@ -98,9 +106,15 @@ extension NATSConnection {
     }
 
     static func validateSubject(_ subject: String) throws {
-        guard !subject.isEmpty,
-            subject.utf8.allSatisfy({ $0 > 32 && $0 != 127 })
-        else {
+        var subject = subject
+        let valid = subject.withUTF8 { bytes in
+            guard !bytes.isEmpty else { return false }
+            for byte in bytes where byte <= 32 || byte == 127 {
+                return false
+            }
+            return true
+        }
+        guard valid else {
             throw NATSError(.invalidSubject, "subject '\(subject.prefix(64))' is empty or contains whitespace")
         }
     }

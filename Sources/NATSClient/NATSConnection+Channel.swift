@@ -15,7 +15,9 @@ extension NATSConnection {
             state.drainScheduled = false
             guard state.outbound.readableBytes > 0 else { return nil }
             let buffer = state.outbound
+            // The next batch is likely about as large: allocate it once instead of growing it step by step.
             state.outbound = ByteBuffer()
+            state.outbound.reserveCapacity(min(max(buffer.readableBytes, 4096), 1 << 20))
             return buffer
         }
     }
@@ -23,23 +25,27 @@ extension NATSConnection {
     func deliver(sid: UInt64, message: NATSMessage) {
         enum Target {
             case request(PendingRequest)
+            case ack(AckSlot)
             case subscription(AsyncStream<NATSMessage>.Continuation)
         }
         let target: Target? = self.state.withLockedValue { state in
             if sid == state.inboxSID {
-                let token = message.subject.split(separator: ".").last.map(String.init) ?? ""
+                let subject = message.subject.utf8
+                guard let dot = subject.lastIndex(of: UInt8(ascii: ".")) else { return nil }
+                let tokenStart = subject.index(after: dot)
+                if let ackToken = AckTable.token(in: subject[tokenStart...]) {
+                    return state.acks.remove(token: ackToken).map(Target.ack)
+                }
+                let token = String(message.subject[tokenStart...])
                 return state.pendingRequests.removeValue(forKey: token).map(Target.request)
             }
             return state.subscriptions[sid].map { Target.subscription($0.continuation) }
         }
         switch target {
         case .request(let pending):
-            pending.timeout?.cancel()
-            if message.status?.code == NATSStatus.noRespondersCode {
-                pending.promise.fail(NATSError(.noResponders, "no responders on the requested subject"))
-            } else {
-                pending.promise.succeed(message)
-            }
+            pending.succeed(message)
+        case .ack(let slot):
+            slot.complete(reply: message)
         case .subscription(let continuation):
             if case .dropped = continuation.yield(message) {
                 let dropped = self.state.withLockedValue { state in
@@ -71,28 +77,31 @@ extension NATSConnection {
     }
 
     func channelClosed(generation: UInt64, reason: NATSError) {
-        let (wasCurrent, pending, startReconnect) = self.state.withLockedValue {
-            state -> (Bool, [PendingRequest], Bool) in
+        let (wasCurrent, pending, acks, startReconnect) = self.state.withLockedValue {
+            state -> (Bool, [PendingRequest], [AckSlot], Bool) in
             state.lastClosedGeneration = max(state.lastClosedGeneration, generation)
             guard case .connected(let ref) = state.phase, ref.generation == generation else {
-                return (false, [], false)
+                return (false, [], [], false)
             }
             let pending = Array(state.pendingRequests.values)
             state.pendingRequests.removeAll()
+            let acks = state.acks.removeAll()
             state.drainScheduled = false
             if self.options.reconnect.enabled {
                 state.phase = .reconnecting
-                return (true, pending, true)
+                return (true, pending, acks, true)
             }
             state.phase = .closed
-            return (true, pending, false)
+            return (true, pending, acks, false)
         }
         guard wasCurrent else { return }
         self.logger.warning("NATS connection lost", metadata: ["nats.error": "\(reason)"])
         let lost = NATSError(.connectionLost, "connection lost before the reply arrived", underlying: reason)
         for request in pending {
-            request.timeout?.cancel()
-            request.promise.fail(lost)
+            request.fail(lost)
+        }
+        for slot in acks {
+            slot.complete(.failure(lost))
         }
         self.emit(.disconnected(reason))
         if startReconnect {

@@ -30,8 +30,7 @@ extension NATSConnection {
 
     func cancelRequest(token: String) {
         let pending = self.state.withLockedValue { $0.pendingRequests.removeValue(forKey: token) }
-        pending?.timeout?.cancel()
-        pending?.promise.fail(CancellationError())
+        pending?.fail(CancellationError())
     }
 
     /// Starts a request; the future completes with the reply or a typed error. Used for pipelining.
@@ -56,14 +55,7 @@ extension NATSConnection {
                     throw NATSError(.connectionClosed, "connection is closed")
                 }
                 try Self.checkSize(size, limit: state.serverInfo?.maxPayload)
-                var target: ChannelRef?
-                if state.inboxSID == nil {
-                    state.nextSID += 1
-                    state.inboxSID = state.nextSID
-                    target = try self.appendLocked(
-                        .subscribe(subject: self.inboxPrefix + ".*", queue: nil, sid: state.nextSID), to: &state
-                    ).drainTarget
-                }
+                let target = try self.ensureInboxLocked(&state)
                 let token = String(state.nextToken &+ 1, radix: 36)
                 let appended = try self.appendLocked(
                     .publish(
@@ -83,7 +75,7 @@ extension NATSConnection {
         let scheduled = self.eventLoop.scheduleTask(in: timeout.timeAmount) { [weak self] in
             guard let self else { return }
             let pending = self.state.withLockedValue { $0.pendingRequests.removeValue(forKey: token) }
-            pending?.promise.fail(NATSError(.timeout, "no reply on '\(subject)' within \(timeout)"))
+            pending?.fail(NATSError(.timeout, "no reply on '\(subject)' within \(timeout)"))
         }
         self.state.withLockedValue { $0.pendingRequests[token]?.timeout = scheduled }
         return (promise.futureResult, token)

@@ -28,9 +28,25 @@ public final class NATSConnection: Sendable {
         var address: NATSServerAddress
     }
 
+    /// A request waiting for its reply, with its own timeout timer.
     struct PendingRequest {
         var promise: EventLoopPromise<NATSMessage>
         var timeout: Scheduled<Void>?
+
+        /// Completes with `message`, or with ``NATSError/Code/noResponders`` for a 503 status.
+        func succeed(_ message: NATSMessage) {
+            self.timeout?.cancel()
+            if message.status?.code == NATSStatus.noRespondersCode {
+                self.promise.fail(NATSError(.noResponders, "no responders on the requested subject"))
+            } else {
+                self.promise.succeed(message)
+            }
+        }
+
+        func fail(_ error: any Error) {
+            self.timeout?.cancel()
+            self.promise.fail(error)
+        }
     }
 
     struct SubscriptionEntry {
@@ -58,6 +74,9 @@ public final class NATSConnection: Sendable {
         var subscriptions: [UInt64: SubscriptionEntry] = [:]
         var inboxSID: UInt64?
         var pendingRequests: [String: PendingRequest] = [:]
+        /// Outstanding acknowledged (JetStream) publishes, in publish order.
+        var acks = AckTable()
+        var ackSweepScheduled = false
         var nextToken: UInt64 = 0
         var observers: [UInt64: AsyncStream<NATSConnectionEvent>.Continuation] = [:]
         var nextObserver: UInt64 = 0
@@ -265,7 +284,9 @@ public final class NATSConnection: Sendable {
             entry.continuation.finish()
         }
         let start = ContinuousClock.now
-        while self.state.withLockedValue({ !$0.pendingRequests.isEmpty }), ContinuousClock.now - start < deadline {
+        while self.state.withLockedValue({ !$0.pendingRequests.isEmpty || !$0.acks.isEmpty }),
+            ContinuousClock.now - start < deadline
+        {
             try? await Task.sleep(for: .milliseconds(5))
         }
         await self.close()
@@ -277,12 +298,12 @@ public final class NATSConnection: Sendable {
     /// Closes the connection now; outstanding requests fail with ``NATSError/Code/connectionClosed``.
     public func close() async {
         let reason = NATSError(.connectionClosed, "connection closed by the application")
-        let (ref, pending, subscriptions, observers, task) = self.state.withLockedValue { state in
+        let (ref, pending, acks, subscriptions, observers, task) = self.state.withLockedValue { state in
             var ref: ChannelRef?
             if case .connected(let current) = state.phase { ref = current }
             state.phase = .closed
             let result = (
-                ref, Array(state.pendingRequests.values), Array(state.subscriptions.values),
+                ref, Array(state.pendingRequests.values), state.acks.removeAll(), Array(state.subscriptions.values),
                 Array(state.observers.values), state.reconnectTask
             )
             state.pendingRequests.removeAll()
@@ -294,8 +315,10 @@ public final class NATSConnection: Sendable {
         }
         task?.cancel()
         for request in pending {
-            request.timeout?.cancel()
-            request.promise.fail(reason)
+            request.fail(reason)
+        }
+        for slot in acks {
+            slot.complete(.failure(reason))
         }
         for entry in subscriptions {
             entry.continuation.finish()

@@ -65,6 +65,10 @@ public struct NATSProtocolParser: Sendable {
         guard lineEnd > 0, view[newline - 1] == UInt8(ascii: "\r") else {
             throw NATSError(.protocolViolation, "control line not terminated by CRLF")
         }
+        if let arguments = Self.fastMessageArguments(buffer, lineLength: lineEnd - 1) {
+            return try Self.finishMessage(
+                arguments, controlLength: lineEnd + 1, buffer: &buffer, maxPayloadSize: maxPayloadSize)
+        }
         let line = Array(view[view.startIndex..<(newline - 1)])
         let controlLength = lineEnd + 1
         if line.count > Self.maxControlLineLength {
@@ -134,6 +138,88 @@ public struct NATSProtocolParser: Sendable {
             }
             headerSize = size
         }
+        return try Self.finishMessage(
+            MessageArguments(
+                hasHeaders: hasHeaders, subject: subject, sid: sid, replyTo: replyTo, headerSize: headerSize,
+                totalSize: totalSize),
+            controlLength: controlLength, buffer: &buffer, maxPayloadSize: maxPayloadSize)
+    }
+
+    /// The parsed arguments of a `MSG`/`HMSG` control line.
+    private struct MessageArguments {
+        var hasHeaders: Bool
+        var subject: String
+        var sid: UInt64
+        var replyTo: String?
+        var headerSize: UInt64
+        var totalSize: UInt64
+    }
+
+    /// The arguments of a well-formed upper-case `MSG`/`HMSG` line of `lineLength` bytes at the front of
+    /// `buffer`, read in place without allocating; `nil` for anything else, which the general path then parses
+    /// (and reports errors for) exactly as before.
+    private static func fastMessageArguments(_ buffer: ByteBuffer, lineLength: Int) -> MessageArguments? {
+        buffer.withUnsafeReadableBytes { raw -> MessageArguments? in
+            let line = UnsafeRawBufferPointer(rebasing: raw[0..<lineLength])
+            let hasHeaders: Bool
+            var index: Int
+            if line.starts(with: "MSG".utf8), line.count > 3, line[3] == UInt8(ascii: " ") || line[3] == 9 {
+                hasHeaders = false
+                index = 3
+            } else if line.starts(with: "HMSG".utf8), line.count > 4, line[4] == UInt8(ascii: " ") || line[4] == 9 {
+                hasHeaders = true
+                index = 4
+            } else {
+                return nil
+            }
+            var tokens: [Range<Int>] = []
+            tokens.reserveCapacity(5)
+            while index < line.count {
+                while index < line.count, line[index] == UInt8(ascii: " ") || line[index] == 9 { index += 1 }
+                guard index < line.count else { break }
+                let start = index
+                while index < line.count, line[index] != UInt8(ascii: " "), line[index] != 9 { index += 1 }
+                guard tokens.count < 5 else { return nil }
+                tokens.append(start..<index)
+            }
+            let sizeCount = hasHeaders ? 2 : 1
+            guard tokens.count == 2 + sizeCount || tokens.count == 3 + sizeCount else { return nil }
+            func number(_ range: Range<Int>) -> UInt64? {
+                guard !range.isEmpty, range.count <= 18 else { return nil }
+                var value: UInt64 = 0
+                for byte in line[range] {
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                    value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+                }
+                return value
+            }
+            guard let sid = number(tokens[1]), let totalSize = number(tokens[tokens.count - 1]) else { return nil }
+            var headerSize: UInt64 = 0
+            if hasHeaders {
+                guard let size = number(tokens[tokens.count - 2]), size <= totalSize else { return nil }
+                headerSize = size
+            }
+            let subject = String(decoding: UnsafeRawBufferPointer(rebasing: line[tokens[0]]), as: UTF8.self)
+            let replyTo =
+                tokens.count == 3 + sizeCount
+                ? String(decoding: UnsafeRawBufferPointer(rebasing: line[tokens[2]]), as: UTF8.self) : nil
+            return MessageArguments(
+                hasHeaders: hasHeaders, subject: subject, sid: sid, replyTo: replyTo, headerSize: headerSize,
+                totalSize: totalSize)
+        }
+    }
+
+    /// Slices out the message announced by `arguments` once all of its bytes arrived.
+    private static func finishMessage(
+        _ arguments: MessageArguments,
+        controlLength: Int,
+        buffer: inout ByteBuffer,
+        maxPayloadSize: Int
+    ) throws -> NATSServerOp? {
+        let (hasHeaders, subject, sid, replyTo, headerSize, totalSize) = (
+            arguments.hasHeaders, arguments.subject, arguments.sid, arguments.replyTo, arguments.headerSize,
+            arguments.totalSize
+        )
         guard totalSize <= UInt64(maxPayloadSize) else {
             throw NATSError(.payloadTooLarge, "server announced \(totalSize) bytes, limit is \(maxPayloadSize)")
         }

@@ -10,6 +10,12 @@ struct GatewayCommand: AsyncParsableCommand {
         subcommands: [
             CheckConfigCommand.self,
             KeygenCommand.self,
+            ReplayCommand.self,
+            OutboxCommand.self,
+            SubscribeCommand.self,
+            SimulateCommand.self,
+            DemoCommand.self,
+            RunCommand.self,
         ]
     )
 }

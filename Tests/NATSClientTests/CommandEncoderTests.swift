@@ -84,12 +84,31 @@ struct CommandEncoderTests {
         #expect(error.code == .authenticationSetup)
     }
 
-    @Test func payloadSizeMatchesTheEncodedHeaderBlock() {
+    @Test func decimalNumbersAreWrittenWithoutStrings() {
+        for value: UInt64 in [0, 7, 9, 10, 99, 100, 400, 65_535, 1_000_000, UInt64.max] {
+            var buffer = ByteBuffer()
+            NATSCommandEncoder.writeDecimal(value, into: &buffer)
+            #expect(String(buffer: buffer) == String(value))
+        }
+    }
+
+    @Test func payloadSizeMatchesTheEncodedHeaderBlock() throws {
         let headers: NATSHeaders = ["Nats-Msg-Id": "évènement-1", "Content-Type": "application/json"]
         let payload = ByteBuffer(string: "0123456789")
-        #expect(
-            NATSCommandEncoder.payloadSize(headers: headers, payload: payload)
-                == NATSCommandEncoder.headerBlock(headers).count + 10)
+        var encoded = ByteBuffer()
+        NATSCommandEncoder.write(
+            .publish(subject: "s", replyTo: "r", headers: headers, payload: payload), into: &encoded)
+        let bytes = Array(encoded.readableBytesView)
+        let lineEnd = try #require(bytes.firstIndex(of: UInt8(ascii: "\r")))
+        let fields = String(decoding: bytes[..<lineEnd], as: UTF8.self).split(separator: " ")
+        #expect(fields.count == 5)
+        let headerSize = try #require(Int(fields[3]))
+        let block = String(decoding: bytes[(lineEnd + 2)..<(lineEnd + 2 + headerSize)], as: UTF8.self)
+        #expect(block.hasPrefix("NATS/1.0\r\n"))
+        #expect(block.hasSuffix("\r\n\r\n"))
+        #expect(NATSCommandEncoder.payloadSize(headers: headers, payload: payload) == headerSize + 10)
+        #expect(Int(fields[4]) == headerSize + 10)
+        #expect(bytes.count == lineEnd + 2 + headerSize + 10 + 2)
         #expect(NATSCommandEncoder.payloadSize(headers: nil, payload: payload) == 10)
         #expect(NATSCommandEncoder.payloadSize(headers: NATSHeaders(), payload: payload) == 12 + 10)
     }

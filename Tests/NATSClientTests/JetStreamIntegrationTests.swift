@@ -140,8 +140,13 @@ struct JetStreamIntegrationTests {
                         inFlight.append((nextToSend, pending))
                         nextToSend += 1
                         if !restarted, nextToSend == 1000 {
+                            // Freeze the server so the acks of what is in flight now never come, then crash it.
                             restarted = true
-                            restartTask = Task { try await server.restart() }
+                            server.freeze()
+                            restartTask = Task {
+                                try await Task.sleep(for: .milliseconds(100))
+                                try await server.restart(killing: true)
+                            }
                         }
                     }
                     let (index, pending) = inFlight.removeFirst()

@@ -103,7 +103,7 @@ public final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Writes the configuration, starts the server and waits (up to `timeout`) until it accepts connections.
-    public func start(timeout: Duration = .seconds(10)) async throws {
+    public func start(timeout: Duration = .seconds(30)) async throws {
         try self.configText.write(toFile: self.configPath, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executablePath)
@@ -140,17 +140,51 @@ public final class NATSServerProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            sendSignal(process.processIdentifier, SIGKILL)
             while process.isRunning, ContinuousClock.now - start < .seconds(10) {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
     }
 
-    /// Stops and starts the server on the same port and store directory.
-    public func restart() async throws {
-        await self.stop()
+    /// Stops and starts the server on the same port and store directory; with `killing`, stops it with SIGKILL
+    /// at once (a crash, and the way to end a frozen server).
+    public func restart(killing: Bool = false) async throws {
+        if killing {
+            await self.kill()
+        } else {
+            await self.stop()
+        }
         try await self.start()
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered until it is killed.
+    public func freeze() {
+        let process = self.lock.withLock { self.process }
+        guard let process, process.isRunning else { return }
+        sendSignal(process.processIdentifier, SIGSTOP)
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    public func thaw() {
+        let process = self.lock.withLock { self.process }
+        guard let process, process.isRunning else { return }
+        sendSignal(process.processIdentifier, SIGCONT)
+    }
+
+    /// Kills the server with SIGKILL and waits until it is gone.
+    public func kill() async {
+        let process = self.lock.withLock { () -> Process? in
+            let current = self.process
+            self.process = nil
+            return current
+        }
+        guard let process, process.isRunning else { return }
+        sendSignal(process.processIdentifier, SIGKILL)
+        let start = ContinuousClock.now
+        while process.isRunning, ContinuousClock.now - start < .seconds(10) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// The last lines of the server log, for failure messages.
@@ -211,4 +245,9 @@ public final class NATSServerProcess: @unchecked Sendable {
 public struct NATSServerProcessError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "NATSServerProcessError: \(self.message)" }
+}
+
+/// Sends `signal` to process `pid` (the C `kill`, out of reach of ``NATSServerProcess/kill()`` inside the class).
+private func sendSignal(_ pid: Int32, _ signal: Int32) {
+    _ = kill(pid, signal)
 }

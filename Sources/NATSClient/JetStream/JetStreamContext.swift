@@ -1,18 +1,27 @@
 import Foundation
 import NIOCore
 
-/// The outcome of one pipelined publish; await ``result()`` in publish order to get acks in publish order.
-public struct PendingAck: Sendable {
-    /// The `Nats-Msg-Id` sent with the message, if any.
-    public let messageID: String?
-    /// The subject published to.
-    public let subject: String
-    let future: EventLoopFuture<PubAck>
+/// One message of ``JetStreamContext/publishBatch(_:)``.
+public struct JetStreamOutgoingMessage: Sendable {
+    public var subject: String
+    public var payload: ByteBuffer
+    public var headers: NATSHeaders?
+    /// Sent as `Nats-Msg-Id`: the stream drops a resent message with the same id within its duplicate window.
+    public var messageID: String?
+    public var expectations: JetStreamPublishExpectations
 
-    /// The server's acknowledgement, or the error for exactly this message: ``JetStreamAPIError``,
-    /// ``NATSError`` with code `timeout`, `connectionLost`, `noResponders` or `connectionClosed`.
-    public func result() async throws -> PubAck {
-        try await self.future.get()
+    public init(
+        subject: String,
+        payload: ByteBuffer,
+        headers: NATSHeaders? = nil,
+        messageID: String? = nil,
+        expectations: JetStreamPublishExpectations = JetStreamPublishExpectations()
+    ) {
+        self.subject = subject
+        self.payload = payload
+        self.headers = headers
+        self.messageID = messageID
+        self.expectations = expectations
     }
 }
 
@@ -48,9 +57,12 @@ public struct JetStreamContext: Sendable {
         messageID: String? = nil,
         expectations: JetStreamPublishExpectations = JetStreamPublishExpectations()
     ) async throws -> PubAck {
-        let future = try self.startPublish(
+        let message = JetStreamOutgoingMessage(
             subject: subject, payload: payload, headers: headers, messageID: messageID, expectations: expectations)
-        return try await future.get()
+        let slot = AckSlot(window: nil)
+        let request = try self.prepare(message, slot: slot, limit: self.connection.maxPayload)
+        self.connection.startAckRequests(CollectionOfOne(request), timeout: self.timeout)
+        return try await slot.value()
     }
 
     /// Sends a publish without waiting for its acknowledgement; suspends while `maxPending` are outstanding.
@@ -58,6 +70,7 @@ public struct JetStreamContext: Sendable {
     /// Messages go out in call order. Await each ``PendingAck/result()`` in the same order to read acks in
     /// publish order; a failure is reported on the message it concerns, so the caller can go back to the first
     /// unacknowledged message and resend from there (the stream drops resent duplicates by `Nats-Msg-Id`).
+    /// Throws at once when the message is invalid or cannot be sent (connection closed, reconnect buffer full).
     public func publishPipelined(
         subject: String,
         payload: ByteBuffer,
@@ -65,18 +78,72 @@ public struct JetStreamContext: Sendable {
         messageID: String? = nil,
         expectations: JetStreamPublishExpectations = JetStreamPublishExpectations()
     ) async throws -> PendingAck {
+        let message = JetStreamOutgoingMessage(
+            subject: subject, payload: payload, headers: headers, messageID: messageID, expectations: expectations)
         try await self.window.acquire()
-        let future: EventLoopFuture<PubAck>
+        let slot = AckSlot(window: self.window)
+        let request: AckRequest
         do {
-            future = try self.startPublish(
-                subject: subject, payload: payload, headers: headers, messageID: messageID, expectations: expectations)
+            request = try self.prepare(message, slot: slot, limit: self.connection.maxPayload)
         } catch {
             self.window.release()
             throw error
         }
-        let window = self.window
-        future.whenComplete { _ in window.release() }
-        return PendingAck(messageID: messageID, subject: subject, future: future)
+        self.connection.startAckRequests(CollectionOfOne(request), timeout: self.timeout)
+        if case .failure(let error) = slot.outcome, let error = error as? NATSError,
+            error.code == .connectionClosed || error.code == .reconnectBufferFull
+        {
+            throw error
+        }
+        return PendingAck(messageID: messageID, subject: subject, slot: slot)
+    }
+
+    /// Sends `messages` in order without waiting for their acknowledgements and returns one ``PendingAck`` per
+    /// message, in the same order.
+    ///
+    /// Messages are registered and encoded under one lock per group and written with one system call per group;
+    /// a group is as large as the free permits of the window (`maxPending`), so a batch larger than the window
+    /// suspends until earlier acks free permits. Throws before sending anything when a message is invalid
+    /// (subject, headers, larger than `max_payload`), and `CancellationError` when cancelled while waiting for
+    /// permits before the first message went out. Every other failure belongs to its message: a message that
+    /// could not be sent (connection closed, reconnect buffer full, cancelled mid-batch) gets an ack already
+    /// failed with that error. Await the acks with ``PendingAck/results(_:)``.
+    public func publishBatch(_ messages: [JetStreamOutgoingMessage]) async throws -> [PendingAck] {
+        var requests: [AckRequest] = []
+        requests.reserveCapacity(messages.count)
+        let limit = self.connection.maxPayload
+        for message in messages {
+            let request = try self.prepare(message, slot: AckSlot(window: self.window), limit: limit)
+            requests.append(request)
+        }
+        var acks: [PendingAck] = []
+        acks.reserveCapacity(messages.count)
+        var next = 0
+        while next < requests.count {
+            let granted: Int
+            do {
+                granted = try await self.window.acquire(upTo: requests.count - next)
+            } catch {
+                if next == 0 { throw error }
+                for index in next..<requests.count {
+                    acks.append(
+                        PendingAck(
+                            messageID: messages[index].messageID, subject: messages[index].subject,
+                            slot: AckSlot(failed: error)))
+                }
+                return acks
+            }
+            let group = requests[next..<(next + granted)]
+            self.connection.startAckRequests(group, timeout: self.timeout)
+            for index in next..<(next + granted) {
+                acks.append(
+                    PendingAck(
+                        messageID: messages[index].messageID, subject: messages[index].subject,
+                        slot: requests[index].slot))
+            }
+            next += granted
+        }
+        return acks
     }
 
     /// Permits of the pipelining window currently free.
@@ -84,24 +151,29 @@ public struct JetStreamContext: Sendable {
         self.window.available
     }
 
-    private func startPublish(
-        subject: String,
-        payload: ByteBuffer,
-        headers: NATSHeaders?,
-        messageID: String?,
-        expectations: JetStreamPublishExpectations
-    ) throws -> EventLoopFuture<PubAck> {
-        var allHeaders = headers ?? NATSHeaders()
-        if let messageID {
-            allHeaders.set(name: "Nats-Msg-Id", value: messageID)
+    /// Validates `message` and builds its headers (`Nats-Msg-Id`, expectations).
+    private func prepare(_ message: JetStreamOutgoingMessage, slot: AckSlot, limit: Int) throws -> AckRequest {
+        try NATSConnection.validateSubject(message.subject)
+        var headers = message.headers
+        if let messageID = message.messageID {
+            if headers == nil {
+                headers = NATSHeaders([NATSHeaders.Field(name: "Nats-Msg-Id", value: messageID)])
+            } else {
+                headers?.set(name: "Nats-Msg-Id", value: messageID)
+            }
         }
-        expectations.apply(to: &allHeaders)
-        let reply = try self.connection.startRequest(
-            subject: subject, headers: allHeaders.isEmpty ? nil : allHeaders, payload: payload, timeout: self.timeout
-        ).future
-        return reply.flatMapThrowing { message in
-            try Self.decodePubAck(from: message)
+        if message.expectations != JetStreamPublishExpectations() {
+            var all = headers ?? NATSHeaders()
+            message.expectations.apply(to: &all)
+            headers = all
         }
+        if headers?.isEmpty == true {
+            headers = nil
+        }
+        try NATSConnection.validateHeaders(headers)
+        let size = NATSCommandEncoder.payloadSize(headers: headers, payload: message.payload)
+        try NATSConnection.checkSize(size, limit: limit)
+        return AckRequest(subject: message.subject, headers: headers, payload: message.payload, size: size, slot: slot)
     }
 
     // MARK: Streams
@@ -175,8 +247,16 @@ public struct JetStreamContext: Sendable {
         return try Self.decodeReply(Reply.self, from: message)
     }
 
-    /// Decodes a publish reply in one pass: either a ``PubAck`` or a ``JetStreamAPIError``.
+    /// Decodes a publish reply: either a ``PubAck`` or a ``JetStreamAPIError``.
+    ///
+    /// The server's usual compact reply (`{"stream":"S","seq":N}`, optionally with `"duplicate":true` and/or
+    /// `"domain":"D"`) is read by a small scanner; anything else goes through the full JSON decoder.
     static func decodePubAck(from message: NATSMessage) throws -> PubAck {
+        if let ack = message.payload.readableBytesView.withContiguousStorageIfAvailable({ PubAckScanner.scan($0) })
+            ?? nil
+        {
+            return ack
+        }
         struct Reply: Decodable {
             var stream: String?
             var seq: UInt64?

@@ -62,3 +62,117 @@ public struct JetStreamPublishExpectations: Sendable, Equatable {
         if let lastMessageID { headers.set(name: "Nats-Expected-Last-Msg-Id", value: lastMessageID) }
     }
 }
+
+/// Reads a publish reply that is a flat JSON object of `stream` and `seq` with optional `duplicate` and
+/// `domain` members (any order, optional spaces, as nats-server writes it: `{"stream":"S", "seq":N}`) without a
+/// JSON decoder. Returns `nil` for anything else (an `error` member, escapes, nesting, other members, missing
+/// members), which the caller then decodes fully.
+enum PubAckScanner {
+    private enum Value {
+        case string(String)
+        case number(UInt64)
+        case bool(Bool)
+    }
+
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> PubAck? {
+        var scanner = Scanner(bytes: bytes)
+        scanner.skipSpaces()
+        guard scanner.take(UInt8(ascii: "{")) else { return nil }
+        var stream: String?
+        var seq: UInt64?
+        var duplicate = false
+        var domain: String?
+        while true {
+            scanner.skipSpaces()
+            guard scanner.take(UInt8(ascii: "\"")), let key = scanner.stringBody() else { return nil }
+            scanner.skipSpaces()
+            guard scanner.take(UInt8(ascii: ":")) else { return nil }
+            scanner.skipSpaces()
+            guard let value = scanner.value() else { return nil }
+            switch (key, value) {
+            case ("stream", .string(let text)): stream = text
+            case ("seq", .number(let number)): seq = number
+            case ("duplicate", .bool(let flag)): duplicate = flag
+            case ("domain", .string(let text)): domain = text
+            default: return nil
+            }
+            scanner.skipSpaces()
+            if scanner.take(UInt8(ascii: ",")) { continue }
+            guard scanner.take(UInt8(ascii: "}")) else { return nil }
+            break
+        }
+        scanner.skipSpaces()
+        guard scanner.atEnd, let stream, let seq else { return nil }
+        return PubAck(stream: stream, seq: seq, duplicate: duplicate, domain: domain)
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        var atEnd: Bool { self.index == self.bytes.count }
+
+        mutating func skipSpaces() {
+            while self.index < self.bytes.count,
+                self.bytes[self.index] == UInt8(ascii: " ") || self.bytes[self.index] == UInt8(ascii: "\t")
+                    || self.bytes[self.index] == UInt8(ascii: "\r") || self.bytes[self.index] == UInt8(ascii: "\n")
+            {
+                self.index += 1
+            }
+        }
+
+        mutating func take(_ byte: UInt8) -> Bool {
+            guard self.index < self.bytes.count, self.bytes[self.index] == byte else { return false }
+            self.index += 1
+            return true
+        }
+
+        mutating func take(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard self.bytes.count - self.index >= count else { return false }
+            for offset in 0..<count where self.bytes[self.index + offset] != literal.utf8Start[offset] {
+                return false
+            }
+            self.index += count
+            return true
+        }
+
+        /// The rest of a string after its opening quote; `nil` when it holds an escape or a control byte.
+        mutating func stringBody() -> String? {
+            let start = self.index
+            while self.index < self.bytes.count {
+                let byte = self.bytes[self.index]
+                if byte == UInt8(ascii: "\"") {
+                    let text = String(
+                        decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.index]), as: UTF8.self)
+                    self.index += 1
+                    return text
+                }
+                guard byte != UInt8(ascii: "\\"), byte >= 0x20 else { return nil }
+                self.index += 1
+            }
+            return nil
+        }
+
+        mutating func value() -> Value? {
+            if self.take(UInt8(ascii: "\"")) {
+                return self.stringBody().map(Value.string)
+            }
+            if self.take("true") { return .bool(true) }
+            if self.take("false") { return .bool(false) }
+            var number: UInt64 = 0
+            let start = self.index
+            while self.index < self.bytes.count, self.bytes[self.index] >= UInt8(ascii: "0"),
+                self.bytes[self.index] <= UInt8(ascii: "9")
+            {
+                let (times, overflowTimes) = number.multipliedReportingOverflow(by: 10)
+                let (sum, overflowSum) = times.addingReportingOverflow(
+                    UInt64(self.bytes[self.index] - UInt8(ascii: "0")))
+                guard !overflowTimes, !overflowSum else { return nil }
+                number = sum
+                self.index += 1
+            }
+            return self.index > start ? .number(number) : nil
+        }
+    }
+}

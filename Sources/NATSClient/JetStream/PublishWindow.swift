@@ -4,18 +4,34 @@ import NIOConcurrencyHelpers
 ///
 /// Every permit is released when its request completes, and every request has a deadline, so a waiter never
 /// waits longer than the oldest outstanding request's timeout.
+///
+/// Hysteresis: once a waiter is queued, releases only wake it when at least ``wakeThreshold`` permits are free
+/// (or nothing is outstanding), so a publisher held at a full window resumes once per group of acks, not once
+/// per ack.
 final class PublishWindow: Sendable {
+    private struct Waiter {
+        var id: UInt64
+        var wanted: Int
+        var continuation: CheckedContinuation<Int, any Error>
+    }
+
     private struct State {
         var available: Int
-        var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var waiters: [Waiter] = []
         var cancelled: Set<UInt64> = []
         var nextID: UInt64 = 0
     }
 
     private let state: NIOLockedValueBox<State>
+    /// The number of permits.
+    let size: Int
+    /// Free permits needed before queued waiters are woken.
+    let wakeThreshold: Int
 
     init(size: Int) {
-        self.state = NIOLockedValueBox(State(available: max(1, size)))
+        self.size = max(1, size)
+        self.wakeThreshold = max(1, self.size / 8)
+        self.state = NIOLockedValueBox(State(available: self.size))
     }
 
     /// Permits currently free.
@@ -25,53 +41,69 @@ final class PublishWindow: Sendable {
 
     /// Takes one permit, suspending while none is free. Throws `CancellationError` when the task is cancelled.
     func acquire() async throws {
-        let (acquired, id): (Bool, UInt64) = self.state.withLockedValue { state in
+        _ = try await self.acquire(upTo: 1)
+    }
+
+    /// Takes between 1 and `wanted` permits (as many as are free), suspending while none is free.
+    /// Throws `CancellationError` when the task is cancelled while waiting.
+    func acquire(upTo wanted: Int) async throws -> Int {
+        let wanted = max(1, wanted)
+        let (granted, id): (Int, UInt64) = self.state.withLockedValue { state in
             if state.available > 0, state.waiters.isEmpty {
-                state.available -= 1
-                return (true, 0)
+                let granted = min(wanted, state.available)
+                state.available -= granted
+                return (granted, 0)
             }
             state.nextID += 1
-            return (false, state.nextID)
+            return (0, state.nextID)
         }
-        if acquired { return }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Bool? = self.state.withLockedValue { state in
-                    if state.cancelled.remove(id) != nil { return false }
+        if granted > 0 { return granted }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                let outcome: Result<Int, any Error>? = self.state.withLockedValue { state in
+                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
                     if state.available > 0, state.waiters.isEmpty {
-                        state.available -= 1
-                        return true
+                        let granted = min(wanted, state.available)
+                        state.available -= granted
+                        return .success(granted)
                     }
-                    state.waiters.append((id, continuation))
+                    state.waiters.append(Waiter(id: id, wanted: wanted, continuation: continuation))
                     return nil
                 }
-                switch outcome {
-                case .some(true): continuation.resume()
-                case .some(false): continuation.resume(throwing: CancellationError())
-                case .none: break
+                if let outcome {
+                    continuation.resume(with: outcome)
                 }
             }
         } onCancel: {
-            let waiter: CheckedContinuation<Void, any Error>? = self.state.withLockedValue { state in
+            let waiter: Waiter? = self.state.withLockedValue { state in
                 if let index = state.waiters.firstIndex(where: { $0.id == id }) {
-                    return state.waiters.remove(at: index).continuation
+                    return state.waiters.remove(at: index)
                 }
                 state.cancelled.insert(id)
                 return nil
             }
-            waiter?.resume(throwing: CancellationError())
+            waiter?.continuation.resume(throwing: CancellationError())
         }
     }
 
-    /// Returns one permit, waking the longest waiter.
-    func release() {
-        let waiter: CheckedContinuation<Void, any Error>? = self.state.withLockedValue { state in
-            if !state.waiters.isEmpty {
-                return state.waiters.removeFirst().continuation
+    /// Returns `count` permits; wakes waiters in order once enough are free.
+    func release(_ count: Int = 1) {
+        let woken: [(CheckedContinuation<Int, any Error>, Int)] = self.state.withLockedValue { state in
+            state.available += count
+            guard !state.waiters.isEmpty,
+                state.available >= self.wakeThreshold || state.available >= self.size
+            else { return [] }
+            var woken: [(CheckedContinuation<Int, any Error>, Int)] = []
+            while state.available > 0, !state.waiters.isEmpty {
+                let waiter = state.waiters.removeFirst()
+                let granted = min(waiter.wanted, state.available)
+                state.available -= granted
+                woken.append((waiter.continuation, granted))
             }
-            state.available += 1
-            return nil
+            return woken
         }
-        waiter?.resume()
+        for (continuation, granted) in woken {
+            continuation.resume(returning: granted)
+        }
     }
 }

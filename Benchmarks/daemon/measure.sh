@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Resident memory and idle CPU of the release `wazuh-nats-gateway run` with simulated agents and
+# keepalive churn, against a local JetStream nats-server (loopback only).
+#
+#   swift build -c release --product wazuh-nats-gateway
+#   Benchmarks/daemon/measure.sh [--agents 1000] [--warmup 10] [--duration 60] [--gateway PATH]
+#
+# The simulator (`wazuh-nats-gateway simulate`, steady scenario: keepalives plus rare
+# disconnections, commit timers 200ms idle / 1s max) writes global.db; the gateway watches it. After
+# the warm-up, /proc/PID/stat (utime+stime) and /proc/PID/status (VmRSS, VmHWM) of the gateway are
+# sampled every second for the duration. Only the gateway process is measured.
+set -euo pipefail
+
+agents=1000
+warmup=10
+duration=60
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+gateway="$root/.build/release/wazuh-nats-gateway"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --agents) agents="$2"; shift 2 ;;
+        --warmup) warmup="$2"; shift 2 ;;
+        --duration) duration="$2"; shift 2 ;;
+        --gateway) gateway="$2"; shift 2 ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+[ -x "$gateway" ] || { echo "no gateway executable at $gateway (build it in release first)" >&2; exit 2; }
+nats_server="$(command -v nats-server || true)"
+[ -n "$nats_server" ] || nats_server=/usr/sbin/nats-server
+[ -x "$nats_server" ] || { echo "nats-server is not installed" >&2; exit 2; }
+
+work="$(mktemp -d /tmp/daemon-footprint.XXXXXX)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+nats_port="$(free_port)"
+cat > "$work/nats.conf" <<CONF
+listen: 127.0.0.1:$nats_port
+jetstream { store_dir: "$work/jetstream" }
+CONF
+"$nats_server" -c "$work/nats.conf" > "$work/nats.log" 2>&1 &
+pids+=($!)
+
+mkdir -m 700 "$work/keys"
+"$gateway" keygen --out "$work/keys/signing.key" 2>/dev/null
+
+total=$((warmup + duration + 5))
+"$gateway" simulate --db "$work/global.db" --agents "$agents" --scenario steady \
+    --commit-idle 200ms --commit-max 1s --duration "${total}s" > "$work/simulate.log" 2>&1 &
+simulator=$!
+pids+=($simulator)
+for _ in $(seq 100); do [ -f "$work/global.db" ] && break; sleep 0.1; done
+
+cat > "$work/gateway.yaml" <<CONF
+wazuh:
+  db_path: "$work/global.db"
+  poll_interval: "5s"
+  manager_node: "bench-manager"
+nats:
+  url: "nats://127.0.0.1:$nats_port"
+security:
+  signing_key_path: "$work/keys/signing.key"
+  encrypt_messages: false
+outbox:
+  path: "$work/state/outbox.db"
+monitoring:
+  enable_metrics: true
+  metrics_address: "127.0.0.1"
+  metrics_port: 0
+  log_level: "info"
+CONF
+"$gateway" run --config "$work/gateway.yaml" 2> "$work/gateway.log" &
+gw=$!
+pids+=($gw)
+
+http_port=""
+for _ in $(seq 200); do
+    http_port="$(grep -o '"http.port":"[0-9]*"' "$work/gateway.log" | head -1 | grep -o '[0-9]*' || true)"
+    [ -n "$http_port" ] && break
+    sleep 0.1
+done
+[ -n "$http_port" ] || { echo "the gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+
+sleep "$warmup"
+ticks_per_second="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$gw/stat"; }
+status_kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$gw/status"; }
+
+start_ticks="$(cpu_ticks)"
+start_ns="$(date +%s%N)"
+max_rss=0
+for _ in $(seq "$duration"); do
+    sleep 1
+    rss="$(status_kib VmRSS)"
+    [ "$rss" -gt "$max_rss" ] && max_rss="$rss"
+done
+end_ticks="$(cpu_ticks)"
+end_ns="$(date +%s%N)"
+hwm="$(status_kib VmHWM)"
+last_rss="$(status_kib VmRSS)"
+curl -s "http://127.0.0.1:$http_port/metrics" > "$work/metrics.txt" || true
+
+kill -TERM "$gw"
+exit_status=0
+wait "$gw" || exit_status=$?
+
+python3 - "$start_ticks" "$end_ticks" "$start_ns" "$end_ns" "$ticks_per_second" "$max_rss" "$last_rss" "$hwm" \
+    "$agents" "$warmup" "$exit_status" "$work/metrics.txt" <<'PY'
+import sys
+start_ticks, end_ticks, start_ns, end_ns, hz, max_rss, last_rss, hwm, agents, warmup, status, path = sys.argv[1:13]
+metrics = open(path).read()
+def total(name):
+    s = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("#"): continue
+        parts = line.split()
+        if len(parts) >= 2 and (parts[0] == name or parts[0].startswith(name + "{")):
+            s += float(parts[1])
+    return s
+seconds = (int(end_ns) - int(start_ns)) / 1e9
+cpu = (int(end_ticks) - int(start_ticks)) / int(hz)
+print(f"agents: {agents}, steady scenario, measured over {seconds:.1f} s after {warmup} s warm-up")
+print(f"CPU: {cpu:.2f} s over {seconds:.1f} s = {cpu / seconds * 100:.2f} % of one core")
+print(f"VmRSS: max {int(max_rss) / 1024:.1f} MiB, last {int(last_rss) / 1024:.1f} MiB; VmHWM {int(hwm) / 1024:.1f} MiB")
+print(f"source reads ok/errors: {total('wazuh_nats_gateway_source_read_duration_seconds_count'):.0f}/{total('wazuh_nats_gateway_source_read_errors_total'):.0f}, "
+      f"events detected: {total('wazuh_nats_gateway_events_detected_total'):.0f}, "
+      f"messages published: {total('wazuh_nats_gateway_messages_published_total'):.0f}")
+print(f"gateway exit status after SIGTERM: {status}")
+PY

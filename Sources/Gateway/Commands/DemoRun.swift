@@ -1,0 +1,373 @@
+import Foundation
+import Logging
+import NATSClient
+import Outbox
+import Synchronization
+import WazuhSimulator
+import WireContract
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The `demo` command's logic: a simulated manager, a local nats-server, the gateway and the sample
+/// subscriber on one machine.
+///
+/// Steps: create the state directory (keys are kept between runs; the simulated database, outbox,
+/// stream store and logs are started afresh), generate signing and encryption keys (0600), write
+/// `gateway.yaml` (from `config/demo.yaml`, absolute paths, a free port), start `nats-server` with
+/// JetStream on 127.0.0.1, create the simulated global.db and drive it with ``DemoScript``, start the
+/// gateway as a child process (`<gatewayExecutable> run --config gateway.yaml`), print every verified
+/// message as it arrives, and after `duration` or cancellation stop everything in order: simulator,
+/// gateway (SIGTERM, so it drains), subscriber, nats-server. Children run in their own process group.
+public struct DemoRun: Sendable {
+    public var stateDirectory: String
+    public var agents: Int
+    /// `nil` runs until the task is cancelled (Ctrl-C).
+    public var duration: Duration?
+    /// The executable that has the `run` subcommand (normally this program, `/proc/self/exe`).
+    public var gatewayExecutable: String
+    public var format: SubscriberRun.OutputFormat
+    public var environment: [String: String]
+    public var logger: Logger
+
+    public init(
+        stateDirectory: String = "demo-state", agents: Int = 20, duration: Duration? = nil,
+        gatewayExecutable: String, format: SubscriberRun.OutputFormat = .compact,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "demo", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.stateDirectory = stateDirectory
+        self.agents = agents
+        self.duration = duration
+        self.gatewayExecutable = gatewayExecutable
+        self.format = format
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// What the demo did.
+    public struct Report: Sendable, Hashable {
+        /// Agent events journaled by the gateway (outbox rows of kind `event`).
+        public var eventsDetected = 0
+        /// Outbox rows the server acknowledged.
+        public var messagesPublished = 0
+        /// Messages the subscriber received and verified / failed to verify.
+        public var messagesVerified = 0
+        public var messagesFailed = 0
+        /// Verified agent events on `{prefix}.agent.{id}.status`.
+        public var statusEventsVerified = 0
+        public var gatewayExitStatus: Int32?
+        public var natsServerExitStatus: Int32?
+        /// Process ids of the children (all stopped when ``DemoRun/run(output:notice:)`` returns).
+        public var childProcessIDs: [Int32] = []
+
+        public init() {}
+    }
+
+    /// Paths inside the state directory.
+    struct Layout {
+        var root: String
+        var signingKey: String { self.root + "/signing.key" }
+        var encryptionKey: String { self.root + "/encryption.key" }
+        var database: String { self.root + "/ossec/queue/db/global.db" }
+        var outbox: String { self.root + "/outbox.db" }
+        var jetStream: String { self.root + "/jetstream" }
+        var natsConfig: String { self.root + "/nats-server.conf" }
+        var natsLog: String { self.root + "/nats-server.log" }
+        var gatewayConfig: String { self.root + "/gateway.yaml" }
+        var gatewayLog: String { self.root + "/gateway.log" }
+    }
+
+    /// The gateway configuration the demo writes: `config/demo.yaml` with absolute paths and the port.
+    static func gatewayConfiguration(_ layout: Layout, natsPort: Int) -> String {
+        """
+        # Written by `wazuh-nats-gateway demo` (based on config/demo.yaml).
+        wazuh:
+          install_root: "\(layout.root)/ossec"
+          db_path: "\(layout.database)"
+          poll_interval: "1s"
+          manager_node: "demo-manager"
+        nats:
+          url: "nats://127.0.0.1:\(natsPort)"
+          subject_prefix: "wazuh"
+          delivery: jetstream
+          stream: "WAZUH"
+          duplicate_window: "10m"
+        security:
+          signing_key_path: "\(layout.signingKey)"
+          encrypt_messages: true
+          encryption_key_path: "\(layout.encryptionKey)"
+        outbox:
+          path: "\(layout.outbox)"
+          retention: "1d"
+          max_bytes: "64MiB"
+          synchronous: normal
+        monitoring:
+          enable_metrics: true
+          metrics_address: "127.0.0.1"
+          metrics_port: 0
+          log_level: "info"
+          log_format: text
+          heartbeat_interval: "10s"
+
+        """
+    }
+
+    /// Runs the demo. `output` gets the subscriber's lines, `notice` progress and the summary.
+    public func run(output: @escaping @Sendable (String) -> Void, notice: @escaping @Sendable (String) -> Void)
+        async throws(OperatorCommandError) -> Report
+    {
+        guard (1...10_000).contains(self.agents) else {
+            throw OperatorCommandError(.invalidArgument, "--agents must be between 1 and 10000")
+        }
+        guard let natsServer = DemoNATSServer.locate(environment: self.environment) else {
+            throw OperatorCommandError(.processFailure, DemoNATSServer.installAdvice)
+        }
+        guard access(self.gatewayExecutable, X_OK) == 0 else {
+            throw OperatorCommandError(.processFailure, "gateway executable \(self.gatewayExecutable) is not runnable")
+        }
+        let layout = Layout(root: Self.absolute(self.stateDirectory))
+        try self.prepare(layout)
+        let port = try DemoNATSServer.freePort()
+        do {
+            try DemoNATSServer.configuration(port: port, storeDirectory: layout.jetStream)
+                .write(toFile: layout.natsConfig, atomically: true, encoding: .utf8)
+            try Self.gatewayConfiguration(layout, natsPort: port)
+                .write(toFile: layout.gatewayConfig, atomically: true, encoding: .utf8)
+        } catch {
+            throw OperatorCommandError(.processFailure, "cannot write the demo configuration: \(error)")
+        }
+
+        var report = Report()
+        let nats = try DemoChildProcess.spawn(
+            name: "nats-server", executable: natsServer, arguments: ["-c", layout.natsConfig], logPath: layout.natsLog)
+        report.childProcessIDs.append(nats.pid)
+        notice("demo: nats-server (pid \(nats.pid)) on nats://127.0.0.1:\(port), log \(layout.natsLog)")
+
+        // Everything after this point must end with the cleanup below, whatever happens.
+        let stages = Stages(nats: nats)
+        do throws(OperatorCommandError) {
+            try await self.runStages(
+                layout: layout, port: port, stages: stages, report: &report, output: output, notice: notice)
+        } catch {
+            report = await self.cleanup(stages, layout: layout, report: report, notice: notice)
+            throw error
+        }
+        return await self.cleanup(stages, layout: layout, report: report, notice: notice)
+    }
+
+    /// What is running, for the cleanup (which must also stop what was started before an error).
+    final class Stages: Sendable {
+        private struct Running {
+            var gateway: DemoChildProcess?
+            var simulator: Task<Void, any Error>?
+            var subscriber: Task<SubscriberRun.Report, any Error>?
+            var connection: NATSConnection?
+        }
+
+        private let running = Mutex(Running())
+        let nats: DemoChildProcess
+
+        init(nats: DemoChildProcess) { self.nats = nats }
+
+        var gateway: DemoChildProcess? {
+            get { self.running.withLock { $0.gateway } }
+            set { self.running.withLock { $0.gateway = newValue } }
+        }
+        var simulator: Task<Void, any Error>? {
+            get { self.running.withLock { $0.simulator } }
+            set { self.running.withLock { $0.simulator = newValue } }
+        }
+        var subscriber: Task<SubscriberRun.Report, any Error>? {
+            get { self.running.withLock { $0.subscriber } }
+            set { self.running.withLock { $0.subscriber = newValue } }
+        }
+        var connection: NATSConnection? {
+            get { self.running.withLock { $0.connection } }
+            set { self.running.withLock { $0.connection = newValue } }
+        }
+    }
+
+    private func runStages(
+        layout: Layout, port: Int, stages: Stages, report: inout Report, output: @escaping @Sendable (String) -> Void,
+        notice: @escaping @Sendable (String) -> Void
+    ) async throws(OperatorCommandError) {
+        let clock = ContinuousClock()
+        let natsDeadline = clock.now + .seconds(10)
+        while !DemoNATSServer.accepts(port: port) {
+            if let status = stages.nats.exitStatus() {
+                throw OperatorCommandError(
+                    .processFailure, "nats-server exited with status \(status); see \(layout.natsLog)")
+            }
+            guard clock.now < natsDeadline else {
+                throw OperatorCommandError(
+                    .processFailure, "nats-server did not listen within 10s; see \(layout.natsLog)")
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+
+        // The simulated manager: created before the gateway starts, then driven in the background.
+        let (created, createdContinuation) = AsyncStream<Result<Void, OperatorCommandError>>.makeStream()
+        let agents = self.agents
+        let database = layout.database
+        let logger = self.logger
+        stages.simulator = Task {
+            let simulator: WazuhSimulator
+            do {
+                simulator = try WazuhSimulator(
+                    configuration: WazuhSimulator.Configuration(
+                        databasePath: database, agentCount: agents, seed: UInt64(Date().timeIntervalSince1970),
+                        commitIdle: .milliseconds(500), commitMaxAge: .seconds(2), reconnectPeriod: .seconds(20),
+                        managerName: "demo-manager"),
+                    logger: logger)
+            } catch {
+                createdContinuation.yield(
+                    .failure(OperatorCommandError(.processFailure, "cannot create the simulated global.db: \(error)")))
+                createdContinuation.finish()
+                return
+            }
+            createdContinuation.yield(.success(()))
+            createdContinuation.finish()
+            var script = DemoScript()
+            let start = ContinuousClock.now
+            defer { try? simulator.close() }
+            while !Task.isCancelled {
+                let elapsed = Int((ContinuousClock.now - start).components.seconds)
+                try script.advance(simulator, elapsedSeconds: elapsed)
+                do {
+                    try await Task.sleep(for: .milliseconds(200))
+                } catch {
+                    break
+                }
+            }
+            try simulator.commit()
+        }
+        for await result in created {
+            try result.get()
+        }
+        notice("demo: simulated Wazuh 4.14 manager with \(self.agents) agents at \(layout.database)")
+
+        // The subscriber listens before the gateway starts, so it sees the first message.
+        let configuration = try SubscriberConnection.loadConfiguration(
+            path: layout.gatewayConfig, environment: [:])
+        let connection = try await SubscriberConnection.connect(
+            configuration, clientName: "wazuh-nats-gateway demo subscriber", logger: self.logger)
+        stages.connection = connection
+        let subscriber = try SubscriberRun(
+            configuration: configuration, options: SubscriberRun.Options(format: self.format), logger: self.logger)
+        let (subscribed, subscribedContinuation) = AsyncStream<Void>.makeStream()
+        stages.subscriber = Task {
+            defer { subscribedContinuation.finish() }
+            return try await subscriber.run(
+                on: connection, output: output, onSubscribed: { subscribedContinuation.finish() })
+        }
+        for await _ in subscribed {}
+
+        let gateway = try DemoChildProcess.spawn(
+            name: "gateway", executable: self.gatewayExecutable, arguments: ["run", "--config", layout.gatewayConfig],
+            logPath: layout.gatewayLog)
+        stages.gateway = gateway
+        report.childProcessIDs.append(gateway.pid)
+        notice("demo: gateway (pid \(gateway.pid)) started, log \(layout.gatewayLog)")
+        notice("demo: verified messages follow\(self.duration == nil ? "; Ctrl-C stops the demo" : "")")
+
+        let end = self.duration.map { clock.now + $0 }
+        while !Task.isCancelled {
+            if let status = gateway.exitStatus() {
+                report.gatewayExitStatus = status
+                throw OperatorCommandError(
+                    .processFailure, "the gateway exited early with status \(status); see \(layout.gatewayLog)")
+            }
+            if let end, clock.now >= end { break }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Stops everything in order and completes the report. Runs in a fresh task so that waiting works
+    /// even when the demo's task was cancelled by Ctrl-C.
+    private func cleanup(
+        _ stages: Stages, layout: Layout, report: Report, notice: @escaping @Sendable (String) -> Void
+    ) async -> Report {
+        await Task {
+            var report = report
+            if let simulator = stages.simulator {
+                simulator.cancel()
+                _ = try? await simulator.value
+            }
+            if let gateway = stages.gateway {
+                var status = report.gatewayExitStatus ?? -1
+                if report.gatewayExitStatus == nil {
+                    status = await gateway.stop(grace: .seconds(20))
+                }
+                report.gatewayExitStatus = status
+                notice("demo: gateway stopped (exit status \(status))")
+            }
+            if let subscriber = stages.subscriber {
+                // The gateway's last deliveries are on their way: give them a moment.
+                try? await Task.sleep(for: .milliseconds(500))
+                subscriber.cancel()
+                if let seen = try? await subscriber.value {
+                    report.messagesVerified = seen.verified
+                    report.messagesFailed = seen.failed
+                    report.statusEventsVerified = seen.eventsByChannel["status"] ?? 0
+                }
+            }
+            if let connection = stages.connection {
+                await connection.close()
+            }
+            report.natsServerExitStatus = await stages.nats.stop(grace: .seconds(5))
+            if FileManager.default.fileExists(atPath: layout.outbox),
+                let store = try? OutboxStore(path: layout.outbox, synchronous: .normal)
+            {
+                if let stats = try? store.stats() {
+                    report.messagesPublished = stats.delivered
+                }
+                var selection = ReplaySelection(kinds: [.event], includeUndelivered: true)
+                selection.agents = []
+                report.eventsDetected = (try? selection.entries(in: store, deliveredOnly: false).count) ?? 0
+                try? store.close()
+            }
+            notice(
+                "demo: \(report.eventsDetected) events detected, \(report.messagesPublished) messages published, "
+                    + "\(report.messagesVerified) verified by the subscriber (\(report.messagesFailed) failed); "
+                    + "state in \(layout.root)")
+            return report
+        }.value
+    }
+
+    /// Creates the state directory and keys, and removes the previous run's database, outbox, stream
+    /// store and logs.
+    private func prepare(_ layout: Layout) throws(OperatorCommandError) {
+        let files = FileManager.default
+        do {
+            try files.createDirectory(
+                atPath: layout.root + "/ossec/queue/db", withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            for stale in [
+                layout.database, layout.database + "-journal", layout.outbox, layout.outbox + "-wal",
+                layout.outbox + "-shm", layout.jetStream, layout.natsLog, layout.gatewayLog,
+            ] where files.fileExists(atPath: stale) {
+                try files.removeItem(atPath: stale)
+            }
+        } catch {
+            throw OperatorCommandError(.processFailure, "cannot prepare the state directory \(layout.root): \(error)")
+        }
+        for (path, what) in [(layout.signingKey, "signing"), (layout.encryptionKey, "encryption")]
+        where !files.fileExists(atPath: path) {
+            do {
+                _ = try KeyFile.generate(path: path, bytes: 32)
+            } catch {
+                throw OperatorCommandError(.keyUnavailable, "cannot create the \(what) key: \(error)")
+            }
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        if trimmed.hasPrefix("/") { return trimmed }
+        return FileManager.default.currentDirectoryPath + "/" + trimmed
+    }
+}

@@ -1,0 +1,30 @@
+/// Why the daemon could not start (it never stops on its own once running: NATS and the database
+/// being unavailable are retried, not fatal).
+public struct DaemonError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The outbox directory could not be created or the outbox could not be opened.
+        case outboxUnavailable = "outbox_unavailable"
+        /// A signing or encryption key could not be loaded.
+        case keyUnavailable = "key_unavailable"
+        /// The NATS connection options could not be built (e.g. an unreadable password file).
+        case natsOptions = "nats_options"
+        /// The subject prefix is not usable.
+        case invalidSubjectPrefix = "invalid_subject_prefix"
+    }
+
+    public var code: Code
+    /// What went wrong, naming the file or key; never holds secret material.
+    public var message: String
+    /// The underlying error's description (already secret-free by the project's error conventions).
+    public var underlying: String?
+
+    public init(code: Code, message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying.map { "\($0)" }
+    }
+
+    public var description: String {
+        "\(self.code.rawValue): \(self.message)" + (self.underlying.map { " (\($0))" } ?? "")
+    }
+}

@@ -1,0 +1,111 @@
+import Logging
+import Outbox
+import ServiceLifecycle
+import WazuhSource
+import WireContract
+
+extension GatewayDaemon {
+    /// The keys, subjects and sealer the pipeline needs, loaded once at start.
+    struct WireSetup {
+        var subjects: Subjects
+        var signingKey: SigningKey
+        var sealer: MessageSealer
+    }
+
+    func loadWireSetup() throws(DaemonError) -> WireSetup {
+        let security = self.configuration.security
+        let subjects: Subjects
+        do {
+            subjects = try Subjects(prefix: self.configuration.nats.subjectPrefix)
+        } catch {
+            throw DaemonError(
+                code: .invalidSubjectPrefix, message: "nats.subject_prefix cannot be used in subjects",
+                underlying: error)
+        }
+        guard let signingPath = security.signingKeyPath else {
+            throw DaemonError(
+                code: .keyUnavailable,
+                message: "security.signing_key_path is required: every event and batch is signed")
+        }
+        let signingKey: SigningKey
+        do {
+            signingKey = try SigningKey(path: signingPath)
+        } catch {
+            throw DaemonError(
+                code: .keyUnavailable, message: "cannot load the signing key \(signingPath)", underlying: error)
+        }
+        var encryptionKey: EncryptionKey?
+        if security.encryptMessages {
+            guard let encryptionPath = security.encryptionKeyPath else {
+                throw DaemonError(
+                    code: .keyUnavailable, message: "security.encrypt_messages needs security.encryption_key_path")
+            }
+            do {
+                encryptionKey = try EncryptionKey(path: encryptionPath)
+            } catch {
+                throw DaemonError(
+                    code: .keyUnavailable, message: "cannot load the encryption key \(encryptionPath)",
+                    underlying: error)
+            }
+        }
+        let sealer = MessageSealer(
+            compressionMinBytes: self.configuration.delivery.compressionMinBytes, encryptionKey: encryptionKey)
+        return WireSetup(subjects: subjects, signingKey: signingKey, sealer: sealer)
+    }
+
+    /// How the worker publishes, from `nats.delivery`.
+    func deliveryMode(subjects: Subjects) -> DeliveryMode {
+        let nats = self.configuration.nats
+        switch nats.delivery {
+        case .jetstream:
+            return .jetstream(
+                JetStreamSettings(
+                    streamName: nats.stream, subjects: [subjects.all], replicas: nats.streamReplicas,
+                    duplicateWindow: nats.duplicateWindow))
+        case .request:
+            return .request
+        case .publish:
+            return .publish
+        }
+    }
+
+    func makeDeliveryWorker(
+        outbox: OutboxStore, link: NATSLink, monitor: AgentStatusMonitor, wire: WireSetup,
+        startedAt: ContinuousClock.Instant
+    ) -> (worker: DeliveryWorker, transport: LinkedDeliveryTransport) {
+        let delivery = self.configuration.delivery
+        let transport = LinkedDeliveryTransport(
+            link: link, mode: self.deliveryMode(subjects: wire.subjects),
+            ackTimeout: self.configuration.nats.requestTimeout, logger: self.logger.tagged(component: "delivery"))
+        let heartbeat = DaemonHeartbeat(
+            subjects: wire.subjects, managerNode: self.configuration.wazuh.managerNode, signingKey: wire.signingKey,
+            sealer: wire.sealer, monitor: monitor, outbox: outbox, startedAt: startedAt)
+        let workerConfiguration = DeliveryWorkerConfiguration(
+            maxInFlight: delivery.maxInFlight, pageSize: delivery.batchSize,
+            backoff: Backoff(base: delivery.backoffBase, cap: delivery.backoffMax),
+            breakerFailureThreshold: delivery.breakerFailureThreshold, breakerCooldown: delivery.breakerCooldown,
+            shutdownTimeout: delivery.shutdownTimeout,
+            heartbeatInterval: self.configuration.monitoring.heartbeatInterval,
+            retention: self.configuration.outbox.retention, maxOutboxBytes: self.configuration.outbox.maxBytes)
+        let worker = DeliveryWorker(
+            journal: outbox, transport: transport, sealer: WireDeliverySealer(sealer: wire.sealer),
+            configuration: workerConfiguration,
+            observer: MetricsDeliveryObserver(metrics: self.metrics),
+            heartbeat: { status in try heartbeat.message(for: status) },
+            logger: self.logger.tagged(component: "delivery"))
+        return (worker, transport)
+    }
+
+    /// Source → outbox: reads `global.db` on change notifications (poll fallback), journals each
+    /// diff with its snapshot in one transaction, wakes the worker.
+    func makeDetectionService(
+        monitor: AgentStatusMonitor, outbox: OutboxStore, wire: WireSetup, wakeSignal: DeliveryWakeSignal
+    ) -> DetectionService {
+        let encoder = DetectionEncoder(
+            mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,
+            signingKey: wire.signingKey)
+        return DetectionService(
+            monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
+            logger: self.logger.tagged(component: "detection"))
+    }
+}

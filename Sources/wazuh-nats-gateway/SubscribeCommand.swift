@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Gateway
+
+/// `subscribe`: the sample consumer; prints every message verified, or why it is not.
+struct SubscribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subscribe",
+        abstract: "Receive, decrypt, decompress and verify messages; print one JSON object per line.",
+        discussion: """
+            Connects with the configuration's NATS settings and keys. Each line: \
+            {"subject":..,"verified":true,"kind":..,"message":{..}} or {"subject":..,"verified":false,"error":..}. \
+            Exit status: 0 normally; 1 with --strict when a message fails verification, or when --count \
+            was not reached within --timeout.
+            """
+    )
+
+    @Option(name: .long, help: "Path of the YAML configuration file.")
+    var config: String
+
+    @Option(name: .long, help: "Subject filter (default: <prefix>.>).")
+    var subject: String?
+
+    @Option(name: .long, help: "Stop after this many messages.")
+    var count: Int?
+
+    @Option(name: .long, help: "Stop after this long (e.g. 30s).")
+    var timeout: String?
+
+    @Flag(name: .long, help: "Exit with status 1 at the first message that fails verification.")
+    var strict = false
+
+    @Flag(name: .long, help: "Read the JetStream stream from its first message instead of subscribing live.")
+    var stream = false
+
+    func run() async throws {
+        do {
+            let configuration = try SubscriberConnection.loadConfiguration(
+                path: self.config, environment: ProcessInfo.processInfo.environment)
+            if let count, count < 1 {
+                throw OperatorCommandError(.invalidArgument, "--count must be at least 1")
+            }
+            let options = SubscriberRun.Options(
+                subject: self.subject, count: self.count,
+                timeout: try self.timeout.map { text throws(OperatorCommandError) in
+                    try SimulateRun.parseDuration(text, option: "--timeout")
+                },
+                strict: self.strict, fromStream: self.stream, format: .json)
+            let logger = OperatorCommandSupport.logger("subscribe")
+            let report = try await CommandInterruption.cancellingOnSignals {
+                try await SubscriberRun.run(
+                    configuration: configuration, options: options, logger: logger,
+                    output: CommandInterruption.printLine)
+            }
+            CommandInterruption.printError(
+                "subscribe: \(report.received) received, \(report.verified) verified, \(report.failed) failed")
+            if report.stoppedOnFailure || (self.count != nil && !report.reachedCount && self.timeout != nil) {
+                throw ExitCode.failure
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            throw OperatorCommandSupport.fail("subscribe", error)
+        }
+    }
+}
