@@ -33,7 +33,7 @@ struct DeliveryWorkerTests {
     }
 
     func jetStream(
-        _ connection: NATSConnection, publishPath: JetStreamPublishPath = .replyInbox,
+        _ connection: NATSConnection, publishPath: JetStreamPublishPath = .pipelinedContext,
         ackTimeout: Duration = .seconds(2)
     ) -> NATSDeliveryTransport {
         NATSDeliveryTransport(
