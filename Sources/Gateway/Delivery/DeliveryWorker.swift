@@ -414,6 +414,14 @@ public final class DeliveryWorker: Service, Sendable {
             $0.lastError = nil
         }
         observer?.delivered(count: delivered.count, ackLatencies: latencies)
+        if let first = delivered.first?.seq, let last = delivered.last?.seq {
+            logger.debug(
+                "messages acknowledged and marked delivered",
+                metadata: [
+                    "gateway.correlation_id": "delivery-\(first)-\(last)", "outbox.first_seq": "\(first)",
+                    "outbox.last_seq": "\(last)", "outbox.count": "\(delivered.count)",
+                ])
+        }
     }
 
     private func report(_ transition: BreakerTransition, _ state: inout LoopState) {

@@ -86,9 +86,15 @@ public final class DetectionService: Service, Sendable {
         let rows = encoder.messages(for: update.changes, counts: update.counts, detectedAtMilliseconds: now)
         let inserted = try store.appendDetection(messages: rows, snapshot: snapshot)
         if !update.changes.isEmpty {
+            // The cycle's batch id is deterministic and travels in the stream as the batch's Nats-Msg-Id,
+            // so it correlates this log line with the delivery logs and with what consumers receive.
+            let correlationID = rows.first(where: { $0.kind == .batch })?.eventID ?? "cycle-\(now)"
             logger.info(
                 "journaled detected changes",
-                metadata: ["detection.changes": "\(update.changes.count)", "outbox.inserted": "\(inserted)"])
+                metadata: [
+                    "gateway.correlation_id": "\(correlationID)", "detection.changes": "\(update.changes.count)",
+                    "outbox.inserted": "\(inserted)",
+                ])
         }
     }
 }
