@@ -4,6 +4,7 @@
 #
 #   swift build -c release --product wazuh-nats-gateway
 #   Benchmarks/daemon/measure.sh [--agents 1000] [--warmup 10] [--duration 60] [--gateway PATH]
+#       [--scenario steady|keepalive|churn] [--simulator PATH (default: the gateway binary)]
 #
 # The simulator (`wazuh-nats-gateway simulate`, steady scenario: keepalives plus rare
 # disconnections, commit timers 200ms idle / 1s max) writes global.db; the gateway watches it. After
@@ -22,6 +23,8 @@ while [ $# -gt 0 ]; do
         --warmup) warmup="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
         --gateway) gateway="$2"; shift 2 ;;
+        --simulator) simulator_bin="$2"; shift 2 ;;
+        --scenario) scenario="$2"; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -53,7 +56,7 @@ mkdir -m 700 "$work/keys"
 "$gateway" keygen --out "$work/keys/signing.key" 2>/dev/null
 
 total=$((warmup + duration + 5))
-"$gateway" simulate --db "$work/global.db" --agents "$agents" --scenario steady \
+"${simulator_bin:-$gateway}" simulate --db "$work/global.db" --agents "$agents" --scenario "${scenario:-steady}" \
     --commit-idle 200ms --commit-max 1s --duration "${total}s" > "$work/simulate.log" 2>&1 &
 simulator=$!
 pids+=($simulator)
@@ -114,6 +117,7 @@ kill -TERM "$gw"
 exit_status=0
 wait "$gw" || exit_status=$?
 
+echo "scenario: ${scenario:-steady}"
 python3 - "$start_ticks" "$end_ticks" "$start_ns" "$end_ns" "$ticks_per_second" "$max_rss" "$last_rss" "$hwm" \
     "$agents" "$warmup" "$exit_status" "$work/metrics.txt" <<'PY'
 import sys
@@ -129,7 +133,7 @@ def total(name):
     return s
 seconds = (int(end_ns) - int(start_ns)) / 1e9
 cpu = (int(end_ticks) - int(start_ticks)) / int(hz)
-print(f"agents: {agents}, steady scenario, measured over {seconds:.1f} s after {warmup} s warm-up")
+print(f"agents: {agents}, measured over {seconds:.1f} s after {warmup} s warm-up")
 print(f"CPU: {cpu:.2f} s over {seconds:.1f} s = {cpu / seconds * 100:.2f} % of one core")
 print(f"VmRSS: max {int(max_rss) / 1024:.1f} MiB, last {int(last_rss) / 1024:.1f} MiB; VmHWM {int(hwm) / 1024:.1f} MiB")
 print(f"source reads ok/errors: {total('wazuh_nats_gateway_source_read_duration_seconds_count'):.0f}/{total('wazuh_nats_gateway_source_read_errors_total'):.0f}, "

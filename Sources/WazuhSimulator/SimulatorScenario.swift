@@ -4,6 +4,8 @@ import Foundation
 public enum SimulatorScenario: String, Sendable, CaseIterable {
     /// Keepalives, plus occasional stops, keepalive timeouts and reconnections.
     case steady
+    /// Keepalives only: a quiet fleet whose rows change at every notify interval without any status change.
+    case keepalive
     /// One manager restart at the start (every active/pending agent disconnected with code 5),
     /// then every agent returns (pending, then active) within `reconnectPeriod`; keepalives throughout.
     case restartStorm = "restart-storm"
@@ -46,6 +48,8 @@ extension WazuhSimulator {
         switch scenario {
         case .steady:
             try randomDisconnections(ids, rate: 0.0005)
+        case .keepalive:
+            break
         case .restartStorm:
             if starting { try restartStormWithReturns() }
         case .churn:
