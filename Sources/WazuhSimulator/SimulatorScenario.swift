@@ -4,8 +4,6 @@ import Foundation
 public enum SimulatorScenario: String, Sendable, CaseIterable {
     /// Keepalives, plus occasional stops, keepalive timeouts and reconnections.
     case steady
-    /// Keepalives only: a quiet fleet whose rows change at every notify interval without any status change.
-    case keepalive
     /// One manager restart at the start (every active/pending agent disconnected with code 5),
     /// then every agent returns (pending, then active) within `reconnectPeriod`; keepalives throughout.
     case restartStorm = "restart-storm"
@@ -13,6 +11,8 @@ public enum SimulatorScenario: String, Sendable, CaseIterable {
     case churn
     /// A handful of agents stopping and reconnecting over and over.
     case flapping
+    /// Keepalives only: a quiet fleet whose rows change at every notify interval without any status change.
+    case keepalive
 }
 
 extension WazuhSimulator {
