@@ -229,8 +229,8 @@ struct DeliveryWorkerTests {
         let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
         #expect(firstDone)
         // A frozen server: the connection stays up, acknowledgements never come.
-        let pid = try #require(server.processIdentifier)
-        kill(pid, SIGSTOP)
+        // freeze() returns only once the process is really stopped, so no ack can slip through.
+        await server.freeze()
         fill(journal, count: 20, from: 6)
         worker.wakeSignal.wake()
         try await Task.sleep(for: .milliseconds(200))
@@ -238,7 +238,7 @@ struct DeliveryWorkerTests {
         await group.triggerGracefulShutdown()
         try await task.value
         let shutdown = ContinuousClock.now - started
-        kill(pid, SIGCONT)
+        server.thaw()
         #expect(shutdown < .seconds(3))
         #expect(journal.snapshot.filter(\.delivered).count == 5)
         #expect(try journal.pendingCount() == 20)
