@@ -170,53 +170,57 @@ struct CoreIntegrationTests {
     }
 
     @Test func reconnectsAfterServerRestartAndReplaysSubscriptions() async throws {
-        try await withServerAndConnection(configure: {
-            $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-        }) { server, connection in
-            let events = connection.stateChanges
-            _ = try await waitForEvent(events) { $0 == .connected }
-            let subscription = try await connection.subscribe(subject: "survive")
-            try await connection.flush()
-            try await server.restart()
-            let disconnected = try await waitForEvent(events) {
-                if case .disconnected = $0 { return true }
-                return false
-            }
-            guard case .disconnected(let reason) = disconnected else { return }
-            #expect(reason.code == .connectionLost)
-            _ = try await waitForEvent(events) { $0 == .reconnected }
-            try await connection.flush()
-            try await connection.publish(subject: "survive", payload: ByteBuffer(string: "after"))
-            #expect(try await collect(subscription, count: 1).first?.payload.text == "after")
-        }
-    }
-
-    @Test func unansweredPingsDeclareTheConnectionStaleAndReconnect() async throws {
-        try await withServerAndConnection(configure: {
-            $0.pingInterval = .milliseconds(100)
-            $0.maxPingsOut = 2
-            $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(100))
-            $0.connectTimeout = .milliseconds(300)
-        }) { server, connection in
-            let events = connection.stateChanges
-            let pid = try #require(server.processIdentifier)
-            kill(pid, SIGSTOP)
-            let event: NATSConnectionEvent
-            do {
-                event = try await waitForEvent(events, within: .seconds(5)) {
+        try await withServerAndConnection(
+            configure: {
+                $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+            },
+            body: { server, connection in
+                let events = connection.stateChanges
+                _ = try await waitForEvent(events) { $0 == .connected }
+                let subscription = try await connection.subscribe(subject: "survive")
+                try await connection.flush()
+                try await server.restart()
+                let disconnected = try await waitForEvent(events) {
                     if case .disconnected = $0 { return true }
                     return false
                 }
-            } catch {
+                guard case .disconnected(let reason) = disconnected else { return }
+                #expect(reason.code == .connectionLost)
+                _ = try await waitForEvent(events) { $0 == .reconnected }
+                try await connection.flush()
+                try await connection.publish(subject: "survive", payload: ByteBuffer(string: "after"))
+                #expect(try await collect(subscription, count: 1).first?.payload.text == "after")
+            })
+    }
+
+    @Test func unansweredPingsDeclareTheConnectionStaleAndReconnect() async throws {
+        try await withServerAndConnection(
+            configure: {
+                $0.pingInterval = .milliseconds(100)
+                $0.maxPingsOut = 2
+                $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(100))
+                $0.connectTimeout = .milliseconds(300)
+            },
+            body: { server, connection in
+                let events = connection.stateChanges
+                let pid = try #require(server.processIdentifier)
+                kill(pid, SIGSTOP)
+                let event: NATSConnectionEvent
+                do {
+                    event = try await waitForEvent(events, within: .seconds(5)) {
+                        if case .disconnected = $0 { return true }
+                        return false
+                    }
+                } catch {
+                    kill(pid, SIGCONT)
+                    throw error
+                }
                 kill(pid, SIGCONT)
-                throw error
-            }
-            kill(pid, SIGCONT)
-            guard case .disconnected(let reason) = event else { return }
-            #expect(reason.code == .staleConnection)
-            _ = try await waitForEvent(events) { $0 == .reconnected }
-            try await connection.flush()
-        }
+                guard case .disconnected(let reason) = event else { return }
+                #expect(reason.code == .staleConnection)
+                _ = try await waitForEvent(events) { $0 == .reconnected }
+                try await connection.flush()
+            })
     }
 
     @Test func closeFailsOutstandingRequestsAndEmitsClosed() async throws {

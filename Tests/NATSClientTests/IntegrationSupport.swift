@@ -62,7 +62,7 @@ func withServerAndConnection<T: Sendable>(
     jetStream: Bool = false,
     extraConfig: String = "",
     configure: (inout NATSConnectionOptions) -> Void = { _ in },
-    _ body: (NATSServerProcess, NATSConnection) async throws -> T
+    body: (NATSServerProcess, NATSConnection) async throws -> T
 ) async throws -> T {
     let server = try NATSServerProcess(jetStream: jetStream, extraConfig: extraConfig)
     try await server.start()

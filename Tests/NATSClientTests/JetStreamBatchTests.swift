@@ -143,35 +143,35 @@ struct JetStreamBatchTests {
             jetStream: true,
             configure: {
                 $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-            }
-        ) { server, connection in
-            let js = connection.jetStream(timeout: .seconds(5), maxPending: 64)
-            _ = try await js.ensureStream(Self.config)
-            let total = 600
-            let first = try await js.publishBatch(Self.messages(0..<100, prefix: "r")).awaitAll()
-            #expect(first.allSatisfy { (try? $0.get()) != nil })
-            await server.freeze()
-            let crash = Task {
-                try await Task.sleep(for: .milliseconds(200))
-                try await server.restart(killing: true)
-            }
-            let results = try await js.publishBatch(Self.messages(100..<total, prefix: "r")).awaitAll()
-            try await crash.value
-            let failed = results.indices.filter { (try? results[$0].get()) == nil }.map { $0 + 100 }
-            #expect(!failed.isEmpty, "the crash should have lost some acks")
-            for index in failed {
-                let error = try #require(throws: NATSError.self) { try results[index - 100].get() }
-                #expect(error.code == .connectionLost, "message \(index): \(error)")
-            }
-            // Go back to the first unacknowledged message and resend everything from there.
-            let resendFrom = try #require(failed.first)
-            let resent = try await withDeadline(.seconds(20), "the resent batch") {
-                try await js.publishBatch(Self.messages(resendFrom..<total, prefix: "r")).awaitAll()
-            }
-            #expect(resent.allSatisfy { (try? $0.get()) != nil })
-            #expect(try await js.streamInfo(name: "BATCH").state.messages == UInt64(total))
-            #expect(js.availablePermits == 64)
-        }
+            },
+            body: { server, connection in
+                let js = connection.jetStream(timeout: .seconds(5), maxPending: 64)
+                _ = try await js.ensureStream(Self.config)
+                let total = 600
+                let first = try await js.publishBatch(Self.messages(0..<100, prefix: "r")).awaitAll()
+                #expect(first.allSatisfy { (try? $0.get()) != nil })
+                await server.freeze()
+                let crash = Task {
+                    try await Task.sleep(for: .milliseconds(200))
+                    try await server.restart(killing: true)
+                }
+                let results = try await js.publishBatch(Self.messages(100..<total, prefix: "r")).awaitAll()
+                try await crash.value
+                let failed = results.indices.filter { (try? results[$0].get()) == nil }.map { $0 + 100 }
+                #expect(!failed.isEmpty, "the crash should have lost some acks")
+                for index in failed {
+                    let error = try #require(throws: NATSError.self) { try results[index - 100].get() }
+                    #expect(error.code == .connectionLost, "message \(index): \(error)")
+                }
+                // Go back to the first unacknowledged message and resend everything from there.
+                let resendFrom = try #require(failed.first)
+                let resent = try await withDeadline(.seconds(20), "the resent batch") {
+                    try await js.publishBatch(Self.messages(resendFrom..<total, prefix: "r")).awaitAll()
+                }
+                #expect(resent.allSatisfy { (try? $0.get()) != nil })
+                #expect(try await js.streamInfo(name: "BATCH").state.messages == UInt64(total))
+                #expect(js.availablePermits == 64)
+            })
     }
 
     @Test func batchOnAClosedConnectionFailsEveryMessage() async throws {

@@ -116,63 +116,63 @@ struct JetStreamIntegrationTests {
             jetStream: true,
             configure: {
                 $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-            }
-        ) { server, connection in
-            let js = connection.jetStream(timeout: .seconds(2), maxPending: 128)
-            _ = try await js.ensureStream(Self.config)
-            let total = 3000
-            var acknowledged: [Int: UInt64] = [:]
-            var failures = 0
-            var restarted = false
-            var firstUnacknowledged = 0
-            var nextToSend = 0
-            var inFlight: [(index: Int, ack: PendingAck)] = []
-            let deadline = ContinuousClock.now + .seconds(60)
-            var restartTask: Task<Void, any Error>?
-            while firstUnacknowledged < total {
-                #expect(ContinuousClock.now < deadline, "go-back-N did not finish in time")
-                if ContinuousClock.now >= deadline { break }
-                do {
-                    while nextToSend < total, inFlight.count < 128 {
-                        let pending = try await js.publishPipelined(
-                            subject: "events.r", payload: ByteBuffer(string: "payload-\(nextToSend)"),
-                            messageID: "restart-\(nextToSend)")
-                        inFlight.append((nextToSend, pending))
-                        nextToSend += 1
-                        if !restarted, nextToSend == 1000 {
-                            // Freeze the server so the acks of what is in flight now never come, then crash it.
-                            restarted = true
-                            await server.freeze()
-                            restartTask = Task {
-                                try await Task.sleep(for: .milliseconds(100))
-                                try await server.restart(killing: true)
+            },
+            body: { server, connection in
+                let js = connection.jetStream(timeout: .seconds(2), maxPending: 128)
+                _ = try await js.ensureStream(Self.config)
+                let total = 3000
+                var acknowledged: [Int: UInt64] = [:]
+                var failures = 0
+                var restarted = false
+                var firstUnacknowledged = 0
+                var nextToSend = 0
+                var inFlight: [(index: Int, ack: PendingAck)] = []
+                let deadline = ContinuousClock.now + .seconds(60)
+                var restartTask: Task<Void, any Error>?
+                while firstUnacknowledged < total {
+                    #expect(ContinuousClock.now < deadline, "go-back-N did not finish in time")
+                    if ContinuousClock.now >= deadline { break }
+                    do {
+                        while nextToSend < total, inFlight.count < 128 {
+                            let pending = try await js.publishPipelined(
+                                subject: "events.r", payload: ByteBuffer(string: "payload-\(nextToSend)"),
+                                messageID: "restart-\(nextToSend)")
+                            inFlight.append((nextToSend, pending))
+                            nextToSend += 1
+                            if !restarted, nextToSend == 1000 {
+                                // Freeze the server so the acks of what is in flight now never come, then crash it.
+                                restarted = true
+                                await server.freeze()
+                                restartTask = Task {
+                                    try await Task.sleep(for: .milliseconds(100))
+                                    try await server.restart(killing: true)
+                                }
                             }
                         }
+                        let (index, pending) = inFlight.removeFirst()
+                        let ack = try await pending.result()
+                        #expect(index == firstUnacknowledged)
+                        acknowledged[index] = ack.seq
+                        firstUnacknowledged = index + 1
+                    } catch {
+                        failures += 1
+                        for entry in inFlight { _ = try? await entry.ack.result() }
+                        inFlight.removeAll()
+                        nextToSend = firstUnacknowledged
+                        try await Task.sleep(for: .milliseconds(50))
                     }
-                    let (index, pending) = inFlight.removeFirst()
-                    let ack = try await pending.result()
-                    #expect(index == firstUnacknowledged)
-                    acknowledged[index] = ack.seq
-                    firstUnacknowledged = index + 1
-                } catch {
-                    failures += 1
-                    for entry in inFlight { _ = try? await entry.ack.result() }
-                    inFlight.removeAll()
-                    nextToSend = firstUnacknowledged
-                    try await Task.sleep(for: .milliseconds(50))
                 }
-            }
-            try await restartTask?.value
-            #expect(acknowledged.count == total)
-            #expect(failures > 0, "the restart should have interrupted the pipeline")
-            let info = try await js.streamInfo(name: "EVENTS")
-            #expect(info.state.messages == UInt64(total), "duplicates were dropped by Nats-Msg-Id")
-            for index in stride(from: 0, to: total, by: 37) {
-                let stored = try await js.getMessage(stream: "EVENTS", sequence: try #require(acknowledged[index]))
-                #expect(stored.headers?["Nats-Msg-Id"] == "restart-\(index)")
-                #expect(stored.payload == Array("payload-\(index)".utf8))
-            }
-            print("restart during pipelining: \(failures) go-back-N rounds, \(total) acknowledged and stored once")
-        }
+                try await restartTask?.value
+                #expect(acknowledged.count == total)
+                #expect(failures > 0, "the restart should have interrupted the pipeline")
+                let info = try await js.streamInfo(name: "EVENTS")
+                #expect(info.state.messages == UInt64(total), "duplicates were dropped by Nats-Msg-Id")
+                for index in stride(from: 0, to: total, by: 37) {
+                    let stored = try await js.getMessage(stream: "EVENTS", sequence: try #require(acknowledged[index]))
+                    #expect(stored.headers?["Nats-Msg-Id"] == "restart-\(index)")
+                    #expect(stored.payload == Array("payload-\(index)".utf8))
+                }
+                print("restart during pipelining: \(failures) go-back-N rounds, \(total) acknowledged and stored once")
+            })
     }
 }
