@@ -238,10 +238,7 @@ extension WazuhSimulator {
                 agents[id] = SimulatedAgent(
                     id: id, name: name, status: status, dateAdd: dateAdd, lastKeepalive: keepalive,
                     disconnectionTime: disconnection, statusCode: code, nodeName: node)
-                if status == "pending" {
-                    schedule.append(
-                        (now + Int64.random(in: 1...max(notify, 1), using: &random), id, .activate(agentID: id)))
-                }
+                if status == "pending" { scheduleActivation(agentID: id) }
             }
         }
         nextID += count

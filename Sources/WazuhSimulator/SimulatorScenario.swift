@@ -25,7 +25,7 @@ extension WazuhSimulator {
         let clock = ContinuousClock()
         var first = true
         while clock.now < deadline, !Task.isCancelled {
-            now = max(now, Int64(Date().timeIntervalSince1970))
+            nowMilliseconds = max(nowMilliseconds, Int64(Date().timeIntervalSince1970 * 1000))
             try step(scenario, starting: first)
             first = false
             try commitIfDue()
@@ -74,28 +74,27 @@ extension WazuhSimulator {
         }
     }
 
-    /// The storm plus each agent's return: `connect` at a random moment within `reconnectPeriod`,
-    /// `activate` one to `notifyInterval` seconds later.
+    /// The storm plus each agent's return: `connect` at a random moment within `reconnectPeriod`
+    /// (the connect schedules the agent's `activate` one second to one notify interval later).
     public func restartStormWithReturns() throws {
         let affected = agents.values.filter { $0.status == "active" || $0.status == "pending" }.map(\.id).sorted()
         try apply(.restartStorm)
-        let period = max(Int64(configuration.reconnectPeriod.components.seconds), 1)
-        let notify = max(Int64(notifyInterval.components.seconds), 1)
+        let period = max(Self.milliseconds(configuration.reconnectPeriod), 0)
         schedule.removeAll { affected.contains($0.agentID) }
         for id in affected {
-            let back = now + Int64.random(in: 0...period, using: &random)
-            schedule.append((back, id, .connect(agentID: id)))
-            schedule.append((back + Int64.random(in: 1...notify, using: &random), id, .activate(agentID: id)))
+            schedule(.connect(agentID: id), agentID: id, after: Int64.random(in: 0...period, using: &random))
         }
     }
 
     private func runSchedule() throws {
         guard !schedule.isEmpty else { return }
-        let due = schedule.filter { $0.due <= now }.sorted { ($0.due, $0.agentID) < ($1.due, $1.agentID) }
+        let current = nowMilliseconds
+        let due = schedule.filter { $0.due <= current }.sorted { ($0.due, $0.agentID) < ($1.due, $1.agentID) }
         guard !due.isEmpty else { return }
-        schedule.removeAll { $0.due <= now }
+        schedule.removeAll { $0.due <= current }
         for item in due {
-            try apply(item.action)
+            let applied = try apply(item.action)
+            if case .connect = item.action, let id = applied { scheduleActivation(agentID: id) }
         }
     }
 
@@ -117,8 +116,7 @@ extension WazuhSimulator {
             case "active": try apply(Bool.random(using: &random) ? .stop(agentID: id) : .keepaliveTimeout(agentID: id))
             case "disconnected", "never_connected":
                 try apply(.connect(agentID: id))
-                let notify = max(Int64(notifyInterval.components.seconds), 1)
-                schedule.append((now + Int64.random(in: 1...notify, using: &random), id, .activate(agentID: id)))
+                scheduleActivation(agentID: id)
             default: break
             }
         }

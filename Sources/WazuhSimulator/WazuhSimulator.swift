@@ -66,8 +66,15 @@ public final class WazuhSimulator {
     }
 
     public let configuration: Configuration
-    /// Unix seconds written as the time of every change.
-    public var now: Int64
+    /// Unix seconds written as the time of every change (the simulated clock, truncated).
+    /// Setting it moves the simulated clock to the start of that second.
+    public var now: Int64 {
+        get { nowMilliseconds / 1000 }
+        set { nowMilliseconds = newValue * 1000 }
+    }
+    /// The simulated clock in Unix milliseconds: scheduled returns and promotions are due by it, so
+    /// an agent's return and its first keepalive stay apart in real time even within one second.
+    public var nowMilliseconds: Int64
     /// Duration of every COMMIT so far (how long readers made the writer wait, plus the write itself).
     public private(set) var commitDurations: [Duration] = []
     /// Number of committed transactions.
@@ -76,7 +83,7 @@ public final class WazuhSimulator {
     var random: SimulatorRandom
     var agents: [Int: SimulatedAgent] = [:]
     var nextID: Int
-    /// Restart-storm returns and pending → active promotions, by due time (Unix seconds).
+    /// Restart-storm returns and pending → active promotions, by due time (Unix milliseconds).
     var schedule: [(due: Int64, agentID: Int, action: SimulatorAction)] = []
     private let database: DatabaseQueue
     private let logger: Logger
@@ -90,7 +97,7 @@ public final class WazuhSimulator {
         logger: Logger = Logger(label: "wazuh.simulator", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         self.configuration = configuration
-        self.now = now
+        self.nowMilliseconds = now * 1000
         self.logger = logger
         self.random = SimulatorRandom(seed: configuration.seed)
         self.nextID = 1
@@ -130,6 +137,22 @@ public final class WazuhSimulator {
 
     /// The keepalive interval in use.
     public var notifyInterval: Duration { configuration.notifyInterval ?? configuration.schema.notifyInterval }
+
+    /// Schedules `action` for agent `id`, `delay` milliseconds after the simulated clock.
+    func schedule(_ action: SimulatorAction, agentID id: Int, after delay: Int64) {
+        schedule.append((nowMilliseconds + delay, id, action))
+    }
+
+    /// A pending agent's first keepalive comes one second to one notify interval after it connected.
+    func scheduleActivation(agentID id: Int) {
+        let notify = max(Self.milliseconds(notifyInterval), 1000)
+        schedule(.activate(agentID: id), agentID: id, after: Int64.random(in: 1000...notify, using: &random))
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 
     /// Ids of the simulated agents, ascending.
     public var agentIDs: [Int] { agents.keys.sorted() }

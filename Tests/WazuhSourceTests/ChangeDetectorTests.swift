@@ -136,6 +136,39 @@ struct ChangeDetectorTests {
         #expect(harness.snapshot.counts.active == connected.count)
     }
 
+    /// A storm just before a second boundary: each agent's first keepalive still comes at least a
+    /// second (of simulated time) after its return, so a commit in between always shows it pending.
+    @Test func stormReturnsStayApartFromTheirFirstKeepaliveAcrossASecondBoundary() throws {
+        let directory = try TemporaryDirectory()
+        let simulator = try WazuhSimulator(
+            configuration: .init(
+                databasePath: directory.file("global.db"), agentCount: 50, seed: 11, commitIdle: .seconds(3600),
+                commitMaxAge: .seconds(3600), notifyInterval: .seconds(1), reconnectPeriod: .milliseconds(900),
+                initiallyActive: 1),
+            now: baseTime)
+        simulator.nowMilliseconds = (baseTime + 100) * 1000 + 950
+        try simulator.restartStormWithReturns()
+        var firstPending: [Int: Int64] = [:]
+        var firstActive: [Int: Int64] = [:]
+        for _ in 0..<150 {
+            simulator.nowMilliseconds += 20
+            try simulator.step(.restartStorm)
+            for id in simulator.agents(withStatus: "pending") where firstPending[id] == nil {
+                firstPending[id] = simulator.nowMilliseconds
+            }
+            for id in simulator.agents(withStatus: "active") where firstActive[id] == nil {
+                firstActive[id] = simulator.nowMilliseconds
+            }
+        }
+        #expect(firstActive.count == 50)
+        for (id, active) in firstActive {
+            let pending = try #require(firstPending[id], "agent \(id) never pending")
+            #expect(active - pending >= 1000, "agent \(id): pending at \(pending), active at \(active)")
+        }
+        // The returns spread over the reconnect period (sub-second here), not one whole second.
+        #expect(Set(firstPending.values).count > 5)
+    }
+
     @Test func degradesOnWazuh41WithoutDisconnectionTimeOrStatusCode() throws {
         let harness = try Harness(schema: .wazuh4(minor: 1))
         let last = try #require(harness.snapshot.record(id: 1)?.lastKeepalive)
