@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The last known state of every agent (agent 000 excluded), stored compactly.
 ///
 /// One fixed-size entry per agent (48 bytes) in a contiguous array sorted by id, plus a single
@@ -180,6 +186,7 @@ extension AgentSnapshot {
         private var nodeNames: [String] = []
         private var nodeIndex: [String: UInt16] = [:]
         private var lastNode: (bytes: [UInt8], index: UInt16)?
+        private var copiedNodes: [UInt16?] = []
 
         init(capacity: Int) {
             entries = []
@@ -218,8 +225,44 @@ extension AgentSnapshot {
                     disconnectionTime: disconnectionTime ?? 0))
         }
 
+        /// Appends the agent at `index` of `snapshot` as it is there (an agent that did not move
+        /// since that snapshot). Ids must stay strictly ascending.
+        mutating func appendCopy(of snapshot: AgentSnapshot, at index: Int) {
+            var entry = snapshot.entries[index]
+            let start = index == 0 ? 0 : Int(snapshot.entries[index - 1].ipEnd)
+            let nameEnd = Int(entry.nameEnd)
+            let ipEnd = Int(entry.ipEnd)
+            arena.append(contentsOf: snapshot.arena[start..<nameEnd])
+            entry.nameEnd = UInt32(truncatingIfNeeded: arena.count)
+            arena.append(contentsOf: snapshot.arena[nameEnd..<ipEnd])
+            entry.ipEnd = UInt32(truncatingIfNeeded: arena.count)
+            if entry.nodeIndex != Entry.noNode {
+                entry.nodeIndex = internNode(of: snapshot, Int(entry.nodeIndex))
+            }
+            entries.append(entry)
+        }
+
+        /// This builder's index for node `index` of `snapshot`, remembered per source index (a
+        /// builder copies from one snapshot only).
+        private mutating func internNode(of snapshot: AgentSnapshot, _ index: Int) -> UInt16 {
+            if copiedNodes.count < snapshot.nodeNames.count {
+                copiedNodes.append(contentsOf: repeatElement(nil, count: snapshot.nodeNames.count - copiedNodes.count))
+            }
+            if let known = copiedNodes[index] { return known }
+            let mapped = Array(snapshot.nodeNames[index].utf8).withUnsafeBytes { intern($0) }
+            copiedNodes[index] = mapped
+            return mapped
+        }
+
+        @inline(__always)
+        static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+            guard a.count == b.count else { return false }
+            guard let left = a.baseAddress, let right = b.baseAddress else { return true }
+            return memcmp(left, right, a.count) == 0
+        }
+
         private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
-            if let lastNode, lastNode.bytes.elementsEqual(bytes) {
+            if let lastNode, lastNode.bytes.withUnsafeBytes({ Self.same($0, bytes) }) {
                 return lastNode.index
             }
             let name = String(decoding: bytes, as: UTF8.self)

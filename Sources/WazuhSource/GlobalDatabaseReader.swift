@@ -35,15 +35,25 @@ public final class GlobalDatabaseReader: Sendable {
         public var busyRetries: Int
         /// Pause before the first retry; doubles on each further retry.
         public var busyBackoff: Duration
+        /// Incremental reads: select only what decides a change (id, status, registration and
+        /// disconnection times) and fetch the other fields only for agents that moved, taking them
+        /// from the previous read for the rest. `false` reads every field of every agent each time.
+        public var incrementalReads: Bool
+        /// With incremental reads, every field of every agent is read again at least this often,
+        /// so the fields of agents that did not move (keepalive, IP, status code) stay this fresh.
+        public var fullReadInterval: Duration
 
         public init(
             path: String, busyTimeout: Duration = .milliseconds(50), busyRetries: Int = 4,
-            busyBackoff: Duration = .milliseconds(5)
+            busyBackoff: Duration = .milliseconds(5), incrementalReads: Bool = true,
+            fullReadInterval: Duration = .seconds(60)
         ) {
             self.path = path
             self.busyTimeout = busyTimeout
             self.busyRetries = busyRetries
             self.busyBackoff = busyBackoff
+            self.incrementalReads = incrementalReads
+            self.fullReadInterval = fullReadInterval
         }
     }
 
@@ -58,6 +68,10 @@ public final class GlobalDatabaseReader: Sendable {
         public var transactionDuration: Duration
         /// SQLITE_BUSY retries this read needed.
         public var busyRetries: Int
+        /// `true` when every field of every agent was read; `false` for an incremental read.
+        public var fullRead: Bool = true
+        /// Agents whose every field was read (all of them in a full read; those that moved otherwise).
+        public var agentsFetched: Int = 0
     }
 
     private struct State {
@@ -67,6 +81,23 @@ public final class GlobalDatabaseReader: Sendable {
         var schema: GlobalDatabaseSchema?
         /// Agents found by the previous read: sizes the next snapshot's buffers.
         var lastCount = 1024
+        /// The previous read's snapshot, the source of unchanged agents' fields in an incremental read.
+        var previous: AgentSnapshot?
+        /// When every field was last read.
+        var lastFullRead: ContinuousClock.Instant?
+        /// Whether the previous incremental read found so many moved agents that a full read is cheaper.
+        var busyFleet = false
+
+        /// Forgets the connection and everything read through it.
+        mutating func reset() {
+            connection = nil
+            identity = nil
+            schemaVersion = nil
+            schema = nil
+            previous = nil
+            lastFullRead = nil
+            busyFleet = false
+        }
     }
 
     public let configuration: Configuration
@@ -109,12 +140,7 @@ public final class GlobalDatabaseReader: Sendable {
                     sleep(for: backoff)
                     backoff = backoff * 2
                 } catch {
-                    if error.code != .busy {
-                        state.connection = nil
-                        state.identity = nil
-                        state.schemaVersion = nil
-                        state.schema = nil
-                    }
+                    if error.code != .busy { state.reset() }
                     throw error
                 }
             }
@@ -123,12 +149,7 @@ public final class GlobalDatabaseReader: Sendable {
 
     /// Closes the connection (the next read reopens it).
     public func close() {
-        state.withLock { state in
-            state.connection = nil
-            state.identity = nil
-            state.schemaVersion = nil
-            state.schema = nil
-        }
+        state.withLock { state in state.reset() }
     }
 
     private func readOnce(_ state: inout State) throws(WazuhSourceError) -> Read {
@@ -139,9 +160,7 @@ public final class GlobalDatabaseReader: Sendable {
             if state.connection != nil {
                 logger.info("global.db was replaced, reopening", metadata: ["wazuh.path": "\(path)"])
             }
-            state.connection = nil
-            state.schema = nil
-            state.schemaVersion = nil
+            state.reset()
             try FileIdentity.checkReadable(path)
             let milliseconds =
                 configuration.busyTimeout.components.seconds * 1000
@@ -166,13 +185,30 @@ public final class GlobalDatabaseReader: Sendable {
                 schema = try Self.detectSchema(connection)
                 state.schema = schema
                 state.schemaVersion = schemaVersion
+                state.previous = nil
             }
-            let snapshot = try Self.readAgents(connection, schema: schema, capacity: state.lastCount + 64)
+            var incremental: (snapshot: AgentSnapshot, fetched: Int)?
+            if configuration.incrementalReads, !state.busyFleet, let previous = state.previous,
+                let lastFullRead = state.lastFullRead, clock.now - lastFullRead < configuration.fullReadInterval
+            {
+                incremental = try Self.readMovedAgents(connection, schema: schema, previous: previous)
+                state.busyFleet = incremental == nil
+            } else {
+                state.busyFleet = false
+            }
+            let snapshot: AgentSnapshot
+            if let incremental {
+                snapshot = incremental.snapshot
+            } else {
+                snapshot = try Self.readAgents(connection, schema: schema, capacity: state.lastCount + 64)
+                state.lastFullRead = clock.now
+            }
             try connection.execute("COMMIT")
             state.lastCount = snapshot.count
+            state.previous = configuration.incrementalReads ? snapshot : nil
             return Read(
                 snapshot: snapshot, schema: schema, opened: opened, transactionDuration: clock.now - start,
-                busyRetries: 0)
+                busyRetries: 0, fullRead: incremental == nil, agentsFetched: incremental?.fetched ?? snapshot.count)
         } catch {
             if connection.inTransaction {
                 try? connection.execute("ROLLBACK")
@@ -226,32 +262,84 @@ public final class GlobalDatabaseReader: Sendable {
         try connection.forEachRow(schema.agentQuery) { row in
             guard let id = row.columnInt64(0), id > previousID, id <= Int64(Int32.max) else { return }
             previousID = id
-            builder.append(
-                id: Int32(id),
-                name: row.columnBytes(1) ?? UnsafeRawBufferPointer(start: nil, count: 0),
-                ip: row.columnBytes(2),
-                status: Self.status(row.columnBytes(3)),
-                lastKeepalive: row.columnInt64(4),
-                dateAdd: row.columnInt64(5) ?? 0,
-                disconnectionTime: row.columnInt64(6),
-                statusCode: row.columnInt64(7).map { Int(truncatingIfNeeded: $0) },
-                nodeName: row.columnBytes(8))
+            append(row, id: Int32(id), to: &builder)
         }
         return builder.finish()
     }
 
+    /// An incremental read: selects only what decides a change, takes the other fields of agents
+    /// that did not move from `previous`, and reads every field of those that did (registered,
+    /// status changed, re-registered, disconnected again). Returns `nil`, having read little, when so
+    /// many agents moved that a full read is cheaper.
+    static func readMovedAgents(
+        _ connection: SQLiteReadConnection, schema: GlobalDatabaseSchema, previous: AgentSnapshot
+    ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, fetched: Int)? {
+        var keys: [AgentKey] = []
+        keys.reserveCapacity(previous.count + 64)
+        var previousID: Int64 = 0
+        try connection.forEachRow(schema.agentKeyQuery) { row in
+            guard let id = row.columnInt64(0), id > previousID, id <= Int64(Int32.max) else { return }
+            previousID = id
+            keys.append(
+                AgentKey(
+                    id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
+                    dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3)))
+        }
+        // For each agent: its index in `previous` if it did not move, else -1.
+        var unmoved = [Int32](repeating: -1, count: keys.count)
+        var moved = 0
+        let entries = previous.entries
+        var cursor = 0
+        for (index, key) in keys.enumerated() {
+            while cursor < entries.count, entries[cursor].id < key.id { cursor += 1 }
+            if cursor < entries.count, entries[cursor].id == key.id, key.matches(entries[cursor]) {
+                unmoved[index] = Int32(cursor)
+            } else {
+                moved += 1
+            }
+        }
+        // A point query costs about as much as stepping a few dozen rows of a full read.
+        guard moved <= 64 + keys.count / 32 else { return nil }
+        var builder = AgentSnapshot.Builder(capacity: keys.count)
+        try connection.withStatement(schema.agentByIDQuery) { (statement) throws(WazuhSourceError) in
+            for (index, key) in keys.enumerated() {
+                if unmoved[index] >= 0 {
+                    builder.appendCopy(of: previous, at: Int(unmoved[index]))
+                } else {
+                    try statement.forEachRow(binding: Int64(key.id)) { row in append(row, id: key.id, to: &builder) }
+                }
+            }
+        }
+        return (builder.finish(), moved)
+    }
+
+    /// Appends the agent of a row selected with the full read's columns.
+    @inline(__always)
+    private static func append(_ row: OpaquePointer, id: Int32, to builder: inout AgentSnapshot.Builder) {
+        builder.append(
+            id: id,
+            name: row.columnBytes(1) ?? UnsafeRawBufferPointer(start: nil, count: 0),
+            ip: row.columnBytes(2),
+            status: Self.status(row.columnBytes(3)),
+            lastKeepalive: row.columnInt64(4),
+            dateAdd: row.columnInt64(5) ?? 0,
+            disconnectionTime: row.columnInt64(6),
+            statusCode: row.columnInt64(7).map { Int(truncatingIfNeeded: $0) },
+            nodeName: row.columnBytes(8))
+    }
+
     @inline(__always)
     static func status(_ bytes: UnsafeRawBufferPointer?) -> ConnectionStatus {
-        guard let bytes, let first = bytes.first else { return .unknown }
-        let expected: (String, ConnectionStatus)
-        switch (first, bytes.count) {
-        case (UInt8(ascii: "a"), 6): expected = ("active", .active)
-        case (UInt8(ascii: "d"), 12): expected = ("disconnected", .disconnected)
-        case (UInt8(ascii: "n"), 15): expected = ("never_connected", .neverConnected)
-        case (UInt8(ascii: "p"), 7): expected = ("pending", .pending)
+        guard let bytes, let base = bytes.baseAddress else { return .unknown }
+        let expected: (StaticString, ConnectionStatus)
+        switch bytes.count {
+        case 6: expected = ("active", .active)
+        case 7: expected = ("pending", .pending)
+        case 12: expected = ("disconnected", .disconnected)
+        case 15: expected = ("never_connected", .neverConnected)
         default: return .unknown
         }
-        return bytes.elementsEqual(expected.0.utf8) ? expected.1 : .unknown
+        return memcmp(base, expected.0.utf8Start, bytes.count) == 0 ? expected.1 : .unknown
     }
 
     private func sleep(for duration: Duration) {
@@ -261,6 +349,22 @@ public final class GlobalDatabaseReader: Sendable {
         while nanosleep(&request, &remaining) != 0, errno == EINTR {
             request = remaining
         }
+    }
+}
+
+/// What decides whether an agent moved between two reads.
+struct AgentKey {
+    var id: Int32
+    var status: UInt8
+    var dateAdd: Int64
+    var disconnectionTime: Int64?
+
+    @inline(__always)
+    func matches(_ entry: AgentSnapshot.Entry) -> Bool {
+        guard entry.status == status, entry.dateAdd == dateAdd else { return false }
+        let had = entry.flags & AgentSnapshot.Entry.hasDisconnectionTime != 0
+        guard let disconnectionTime else { return !had }
+        return had && entry.disconnectionTime == disconnectionTime
     }
 }
 

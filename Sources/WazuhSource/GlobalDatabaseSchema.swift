@@ -39,16 +39,25 @@ public struct GlobalDatabaseSchema: Sendable, Hashable, CustomStringConvertible 
         ["id", "name", "connection_status", "date_add"].filter { !has($0) }
     }
 
-    /// The SELECT the reader runs: optional columns absent from this schema become NULL.
-    /// `internal_key` is never selected; agent 000 is excluded.
-    var agentQuery: String {
-        func optional(_ column: String) -> String { has(column) ? column : "NULL" }
-        return """
-            SELECT id, name, \(optional("ip")), connection_status, \(optional("last_keepalive")), date_add, \
-            \(optional("disconnection_time")), \(optional("status_code")), \(optional("node_name")) \
-            FROM agent WHERE id > 0 ORDER BY id
-            """
+    /// The SELECT of a full read: every agent with every field the reader keeps. Optional columns
+    /// absent from this schema become NULL. `internal_key` is never selected; agent 000 is excluded.
+    var agentQuery: String { "SELECT \(agentColumns) FROM agent WHERE id > 0 ORDER BY id" }
+
+    /// The same columns for one agent (`?1` = its id).
+    var agentByIDQuery: String { "SELECT \(agentColumns) FROM agent WHERE id = ?1 AND id > 0" }
+
+    /// The SELECT of an incremental read: only what decides whether an agent changed (id, status,
+    /// registration time, disconnection time).
+    var agentKeyQuery: String {
+        "SELECT id, connection_status, date_add, \(optional("disconnection_time")) FROM agent WHERE id > 0 ORDER BY id"
     }
+
+    private var agentColumns: String {
+        "id, name, \(optional("ip")), connection_status, \(optional("last_keepalive")), date_add, "
+            + "\(optional("disconnection_time")), \(optional("status_code")), \(optional("node_name"))"
+    }
+
+    private func optional(_ column: String) -> String { has(column) ? column : "NULL" }
 
     public var description: String {
         switch generation {

@@ -59,6 +59,39 @@ final class SQLiteReadConnection {
         }
     }
 
+    /// Prepares `sql` once and hands `body` a statement it can run many times with different
+    /// parameters; the statement is finalised when `body` returns.
+    func withStatement<Result>(
+        _ sql: String, _ body: (PreparedStatement) throws(WazuhSourceError) -> Result
+    ) throws(WazuhSourceError) -> Result {
+        var statement: OpaquePointer?
+        let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard prepared == SQLITE_OK, let statement else { throw lastError(prepared) }
+        defer { sqlite3_finalize(statement) }
+        return try body(PreparedStatement(statement: statement, connection: self))
+    }
+
+    /// A statement prepared by ``SQLiteReadConnection/withStatement(_:_:)``; valid only inside that call.
+    struct PreparedStatement {
+        fileprivate let statement: OpaquePointer
+        fileprivate let connection: SQLiteReadConnection
+
+        /// Runs the statement with `?1` bound to `value`, calling `row` for each result row.
+        func forEachRow(
+            binding value: Int64, _ row: (OpaquePointer) throws(WazuhSourceError) -> Void
+        ) throws(WazuhSourceError) {
+            sqlite3_reset(statement)
+            let bound = sqlite3_bind_int64(statement, 1, value)
+            guard bound == SQLITE_OK else { throw connection.lastError(bound) }
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { return }
+                guard rc == SQLITE_ROW else { throw connection.lastError(rc) }
+                try row(statement)
+            }
+        }
+    }
+
     /// The first column of the first row as an integer, or `nil` when there is no row or it is NULL.
     func integer(_ sql: String) throws(WazuhSourceError) -> Int64? {
         var result: Int64?
@@ -70,7 +103,7 @@ final class SQLiteReadConnection {
         return result
     }
 
-    private func lastError(_ rc: Int32) -> WazuhSourceError {
+    fileprivate func lastError(_ rc: Int32) -> WazuhSourceError {
         Self.error(rc, path: path, message: String(cString: sqlite3_errmsg(handle)))
     }
 
@@ -111,18 +144,21 @@ extension OpaquePointer {
     /// The bytes of a TEXT/BLOB column, or `nil` for NULL. Valid until the next step.
     @inline(__always)
     func columnBytes(_ index: Int32) -> UnsafeRawBufferPointer? {
-        guard sqlite3_column_type(self, index) != SQLITE_NULL else { return nil }
-        let base = sqlite3_column_blob(self, index)
-        let count = Int(sqlite3_column_bytes(self, index))
-        guard count > 0, let base else {
+        // The blob pointer first (then its length), as SQLite documents; only a missing pointer
+        // (NULL or an empty value) needs the type to tell the two apart.
+        guard let base = sqlite3_column_blob(self, index) else {
+            guard sqlite3_column_type(self, index) != SQLITE_NULL else { return nil }
             return UnsafeRawBufferPointer(start: nil, count: 0)
         }
-        return UnsafeRawBufferPointer(start: base, count: count)
+        let count = Int(sqlite3_column_bytes(self, index))
+        return UnsafeRawBufferPointer(start: count > 0 ? base : nil, count: count)
     }
 
     @inline(__always)
     func columnInt64(_ index: Int32) -> Int64? {
-        guard sqlite3_column_type(self, index) != SQLITE_NULL else { return nil }
-        return sqlite3_column_int64(self, index)
+        let value = sqlite3_column_int64(self, index)
+        // NULL reads as 0: only then is the type worth asking.
+        guard value != 0 || sqlite3_column_type(self, index) != SQLITE_NULL else { return nil }
+        return value
     }
 }

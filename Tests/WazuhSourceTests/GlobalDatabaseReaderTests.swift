@@ -39,10 +39,11 @@ struct GlobalDatabaseReaderTests {
         let writer = try DatabaseQueue(path: path, configuration: configuration)
         try writer.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN EXCLUSIVE")
-            try db.execute(sql: "UPDATE agent SET last_keepalive = 1 WHERE id = 1")
+            try db.execute(
+                sql: "UPDATE agent SET connection_status = 'disconnected', disconnection_time = 1 WHERE id = 1")
             try db.execute(sql: "COMMIT")
         }
-        #expect(try reader.read().snapshot.record(id: 1)?.lastKeepalive == 1)
+        #expect(try reader.read().snapshot.record(id: 1)?.disconnectionTime == 1)
     }
 
     @Test func reopensWhenTheFileIsReplaced() throws {

@@ -4,7 +4,8 @@ import WazuhSimulator
 import WazuhSource
 
 /// Source benchmarks (run in release):
-///   read+diff time and snapshot bytes per agent at 1k, 10k, 100k agents;
+///   read+diff time and snapshot bytes per agent at 1k, 10k, 100k agents, incremental reads (the
+///   default) side by side with full reads;
 ///   commit-to-emit latency of AgentStatusMonitor at 1k agents over many commits.
 /// Usage: source-benchmark [--runs N] [--commits N] [--sizes 1000,10000,100000]
 
@@ -55,37 +56,31 @@ try FileManager.default.createDirectory(atPath: directory, withIntermediateDirec
 defer { try? FileManager.default.removeItem(atPath: directory) }
 
 print("# WazuhSource benchmark (runs per size: \(options.runs))")
+print("# incremental: the default reader; full: every field of every agent at each read (incrementalReads: false),")
+print("# measured in the same runs, alternating which goes first.")
 print(
-    "agents | read ms (median) | diff ms (median) | read+diff ms (median, min..max) | read+diff CPU ms (median) "
-        + "| changes/run | bytes/agent | export bytes/agent"
+    "agents | reader | read ms (median) | diff ms (median) | read+diff ms (median, min..max) "
+        + "| read+diff CPU ms (median) | changes/run | bytes/agent | export bytes/agent"
 )
-for size in options.sizes {
-    let path = "\(directory)/global-\(size).db"
-    let simulator = try WazuhSimulator(
-        configuration: .init(
-            databasePath: path, schema: .wazuh4(minor: 14), agentCount: size, seed: 42, commitIdle: .seconds(3600),
-            commitMaxAge: .seconds(3600)),
-        now: 1_767_225_600)
-    let reader = GlobalDatabaseReader(path: path)
-    var previous = try reader.read().snapshot
+
+/// One reader's figures over the runs of one fleet size.
+final class ReaderFigures {
+    let name: String
+    let reader: GlobalDatabaseReader
+    var previous: AgentSnapshot
     var reads: [Double] = []
     var diffs: [Double] = []
     var totals: [Double] = []
     var cpu: [Double] = []
     var changeCounts: [Int] = []
-    var random = SimulatorRandom(seed: UInt64(size))
-    let ids = simulator.agentIDs
-    for run in 0..<options.runs {
-        simulator.now = 1_767_225_600 + Int64(run + 1) * 20
-        try simulator.apply(.keepaliveAll)
-        for _ in 0..<max(1, size / 100) {
-            guard let id = ids.randomElement(using: &random) else { break }
-            switch simulator.status(of: id) {
-            case "active": try simulator.apply(.stop(agentID: id))
-            default: try simulator.apply(.connect(agentID: id))
-            }
-        }
-        try simulator.commit()
+
+    init(_ name: String, _ configuration: GlobalDatabaseReader.Configuration) throws {
+        self.name = name
+        self.reader = GlobalDatabaseReader(configuration: configuration)
+        self.previous = try reader.read().snapshot
+    }
+
+    func measure() throws {
         let clock = ContinuousClock()
         let cpuStart = threadCPUMilliseconds()
         let start = clock.now
@@ -100,14 +95,49 @@ for size in options.sizes {
         changeCounts.append(changes.count)
         previous = current
     }
+
+    func report(_ size: Int) {
+        let perAgent = Double(previous.approximateByteCount) / Double(previous.count)
+        let exportPerAgent = Double(previous.export().count) / Double(previous.count)
+        print(
+            "\(size) | \(name) | \(format(percentile(reads, 0.5))) | \(format(percentile(diffs, 0.5))) | "
+                + "\(format(percentile(totals, 0.5))) (\(format(totals.min() ?? .nan))..\(format(totals.max() ?? .nan))) | "
+                + "\(format(percentile(cpu, 0.5))) | \(changeCounts.sorted()[changeCounts.count / 2]) | "
+                + "\(format(perAgent)) | \(format(exportPerAgent))"
+        )
+    }
+}
+
+for size in options.sizes {
+    let path = "\(directory)/global-\(size).db"
+    let simulator = try WazuhSimulator(
+        configuration: .init(
+            databasePath: path, schema: .wazuh4(minor: 14), agentCount: size, seed: 42, commitIdle: .seconds(3600),
+            commitMaxAge: .seconds(3600)),
+        now: 1_767_225_600)
+    let incremental = try ReaderFigures("incremental", .init(path: path, fullReadInterval: .seconds(3600)))
+    let full = try ReaderFigures("full", .init(path: path, incrementalReads: false))
+    var random = SimulatorRandom(seed: UInt64(size))
+    let ids = simulator.agentIDs
+    for run in 0..<options.runs {
+        // Every agent's keepalive moves, and 1 % of the fleet changes status, in one commit.
+        simulator.now = 1_767_225_600 + Int64(run + 1) * 20
+        try simulator.apply(.keepaliveAll)
+        for _ in 0..<max(1, size / 100) {
+            guard let id = ids.randomElement(using: &random) else { break }
+            switch simulator.status(of: id) {
+            case "active": try simulator.apply(.stop(agentID: id))
+            default: try simulator.apply(.connect(agentID: id))
+            }
+        }
+        try simulator.commit()
+        for figures in run.isMultiple(of: 2) ? [incremental, full] : [full, incremental] {
+            try figures.measure()
+        }
+    }
     try simulator.close()
-    let perAgent = Double(previous.approximateByteCount) / Double(previous.count)
-    let exportPerAgent = Double(previous.export().count) / Double(previous.count)
-    print(
-        "\(size) | \(format(percentile(reads, 0.5))) | \(format(percentile(diffs, 0.5))) | "
-            + "\(format(percentile(totals, 0.5))) (\(format(totals.min() ?? .nan))..\(format(totals.max() ?? .nan))) | "
-            + "\(format(percentile(cpu, 0.5))) | \(changeCounts.sorted()[changeCounts.count / 2]) | \(format(perAgent)) | \(format(exportPerAgent))"
-    )
+    incremental.report(size)
+    full.report(size)
     try? FileManager.default.removeItem(atPath: path)
 }
 
