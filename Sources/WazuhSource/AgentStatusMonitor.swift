@@ -59,7 +59,7 @@ public final class AgentStatusMonitor: Sendable {
 
         public init(
             databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
-            busyTimeout: Duration = .milliseconds(50), debounce: Duration = .milliseconds(1),
+            busyTimeout: Duration = .milliseconds(50), debounce: Duration = .zero,
             minimumGap: Duration = .milliseconds(10)
         ) {
             self.databasePath = databasePath

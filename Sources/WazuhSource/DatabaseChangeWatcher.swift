@@ -15,9 +15,10 @@ import Synchronization
 /// yet). Both the file and its directory are watched, so a replaced file (new inode) is noticed
 /// and the file watch re-armed.
 ///
-/// Bursts are coalesced: a signal is sent once no relevant event has arrived for `debounce`
-/// (or `maximumDelay` after the first event of a burst), and never sooner than `minimumGap` after
-/// the previous signal. A poll tick is sent every `pollInterval` as a safety net (and carries
+/// Bursts are coalesced: a signal is sent once no relevant event has arrived for `debounce` (zero
+/// by default: as soon as the events at hand include a relevant one, since the journal's deletion
+/// already marks a finished commit), at the latest `maximumDelay` after the first event of a burst,
+/// and never sooner than `minimumGap` after the previous signal. A poll tick is sent every `pollInterval` as a safety net (and carries
 /// the whole source when inotify is unavailable). Signals that the consumer has not taken yet
 /// are merged (the stream buffers only the newest).
 ///
@@ -30,7 +31,7 @@ public struct DatabaseChangeWatcher: Sendable {
         public var databasePath: String
         /// A poll tick is emitted after this long without any other signal.
         public var pollInterval: Duration
-        /// Quiet time that ends a burst of file events.
+        /// Quiet time that ends a burst of file events (zero: signal at once).
         public var debounce: Duration
         /// Upper bound on how long a continuous burst can postpone its signal.
         public var maximumDelay: Duration
@@ -38,7 +39,7 @@ public struct DatabaseChangeWatcher: Sendable {
         public var minimumGap: Duration
 
         public init(
-            databasePath: String, pollInterval: Duration = .seconds(5), debounce: Duration = .milliseconds(1),
+            databasePath: String, pollInterval: Duration = .seconds(5), debounce: Duration = .zero,
             maximumDelay: Duration = .milliseconds(50), minimumGap: Duration = .milliseconds(10)
         ) {
             self.databasePath = databasePath

@@ -27,7 +27,10 @@ final class SQLiteReadConnection {
             sqlite3_close_v2(db)
             throw Self.error(rc, path: path, message: message)
         }
-        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        // SQLite's own busy timeout first sleeps a whole millisecond; wazuh-db's exclusive lock at
+        // COMMIT (which is when the watcher wakes us) usually lasts a fraction of that.
+        let timeoutMicroseconds = Int(max(busyTimeoutMilliseconds, 0)) * 1000
+        sqlite3_busy_handler(db, sqliteBusyHandler, UnsafeMutableRawPointer(bitPattern: timeoutMicroseconds))
         sqlite3_extended_result_codes(db, 1)
         handle = db
     }
@@ -130,6 +133,21 @@ final class SQLiteReadConnection {
                 code: .readFailed, path: path, message: "SQLite error \(rc)", underlying: underlying)
         }
     }
+}
+
+/// The busy handler of every read connection: waits 20 µs, then twice as long at each further
+/// attempt (at most 5 ms at a time) until the busy timeout, passed as the context, is spent.
+private let sqliteBusyHandler: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { context, attempts in
+    let timeout = Int(bitPattern: context)
+    var slept = 0
+    var delay = 20
+    for _ in 0..<attempts {
+        slept += delay
+        delay = min(delay * 2, 5_000)
+    }
+    guard slept < timeout else { return 0 }
+    usleep(useconds_t(min(delay, timeout - slept)))
+    return 1
 }
 
 /// An SQLite result code and its message, kept as the underlying error of a ``WazuhSourceError``.

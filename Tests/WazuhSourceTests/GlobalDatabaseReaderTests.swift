@@ -164,4 +164,73 @@ struct GlobalDatabaseReaderTests {
         #expect(mode == "delete")
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
+
+    /// wazuh-db holds its exclusive lock for the length of a COMMIT: a read arriving meanwhile
+    /// waits it out (in steps much shorter than SQLite's default millisecond) and sees the commit.
+    @Test func waitsOutTheWritersExclusiveLock() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("global.db")
+        try WazuhSimulator.fixture(path, agents: 20, initiallyActive: 1).close()
+        let reader = GlobalDatabaseReader(path: path)
+        _ = try reader.read()
+        let writer = try openForWriting(path)
+        let locked = ReadingSwitch()
+        let holder = Task.detached {
+            try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN EXCLUSIVE")
+                try db.execute(
+                    sql: "UPDATE agent SET connection_status = 'disconnected', disconnection_time = 9 WHERE id = 4")
+                locked.set(on: true)
+                Thread.sleep(forTimeInterval: 0.03)
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        while !locked.on { try await Task.sleep(for: .milliseconds(1)) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let read = try reader.read()
+        let waited = clock.now - start
+        try await holder.value
+        #expect(read.snapshot.record(id: 4)?.status == .disconnected)
+        #expect(read.busyRetries == 0)
+        #expect(waited < .seconds(1))
+    }
+
+    /// A lock held past the busy timeout and every retry is a typed `busy` error, reported after a
+    /// bounded wait; the next read after the writer lets go succeeds.
+    @Test func reportsBusyAfterTheTimeoutAndRetries() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("global.db")
+        try WazuhSimulator.fixture(path, agents: 20, initiallyActive: 1).close()
+        let reader = GlobalDatabaseReader(
+            configuration: .init(
+                path: path, busyTimeout: .milliseconds(20), busyRetries: 2, busyBackoff: .milliseconds(5)))
+        _ = try reader.read()
+        let writer = try openForWriting(path)
+        let locked = ReadingSwitch()
+        let holder = Task.detached {
+            try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN EXCLUSIVE")
+                try db.execute(sql: "UPDATE agent SET connection_status = 'pending' WHERE id = 5")
+                locked.set(on: true)
+                while !locked.finished { Thread.sleep(forTimeInterval: 0.005) }
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        while !locked.on { try await Task.sleep(for: .milliseconds(1)) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect {
+            try reader.read()
+        } throws: { error in
+            (error as? WazuhSourceError)?.code == .busy
+        }
+        let waited = clock.now - start
+        locked.finish()
+        try await holder.value
+        // Three attempts of 20 ms and pauses of 5 and 10 ms: about 75 ms, never seconds.
+        #expect(waited >= .milliseconds(60))
+        #expect(waited < .seconds(2))
+        #expect(try reader.read().snapshot.record(id: 5)?.status == .pending)
+    }
 }

@@ -187,9 +187,11 @@ var latencies: [Double] = []
 var pending: [(time: Int64, emitted: ContinuousClock.Instant)] = []
 var snapshot = baseline.snapshot
 var updates = 0
+var readTransactions: [Double] = []
 while latencies.count < commits {
     let update = try await monitor.nextUpdate(after: snapshot)
     let emitted = ContinuousClock.now
+    readTransactions.append(milliseconds(monitor.health.lastTransactionDuration ?? .zero))
     snapshot = update.snapshot
     updates += 1
     for change in update.changes {
@@ -215,5 +217,8 @@ print(
 print(
     "writer COMMIT duration: p50 \(format(percentile(commitDurations, 0.5))) ms · "
         + "p99 \(format(percentile(commitDurations, 0.99))) ms · max \(format(commitDurations.max() ?? .nan)) ms")
+print(
+    "read transaction of the emitting read: p50 \(format(percentile(readTransactions, 0.5))) ms · "
+        + "p99 \(format(percentile(readTransactions, 0.99))) ms")
 let health = monitor.health
 print("reads: \(health.successfulReads) ok, \(health.failedReads) failed")
