@@ -186,7 +186,6 @@ extension AgentSnapshot {
         private var nodeNames: [String] = []
         private var nodeIndex: [String: UInt16] = [:]
         private var lastNode: (bytes: [UInt8], index: UInt16)?
-        private var copiedNodes: [UInt16?] = []
 
         init(capacity: Int) {
             entries = []
@@ -225,33 +224,31 @@ extension AgentSnapshot {
                     disconnectionTime: disconnectionTime ?? 0))
         }
 
-        /// Appends the agent at `index` of `snapshot` as it is there (an agent that did not move
-        /// since that snapshot). Ids must stay strictly ascending.
-        mutating func appendCopy(of snapshot: AgentSnapshot, at index: Int) {
-            var entry = snapshot.entries[index]
-            let start = index == 0 ? 0 : Int(snapshot.entries[index - 1].ipEnd)
-            let nameEnd = Int(entry.nameEnd)
-            let ipEnd = Int(entry.ipEnd)
-            arena.append(contentsOf: snapshot.arena[start..<nameEnd])
-            entry.nameEnd = UInt32(truncatingIfNeeded: arena.count)
-            arena.append(contentsOf: snapshot.arena[nameEnd..<ipEnd])
-            entry.ipEnd = UInt32(truncatingIfNeeded: arena.count)
-            if entry.nodeIndex != Entry.noNode {
-                entry.nodeIndex = internNode(of: snapshot, Int(entry.nodeIndex))
+        /// A builder whose node table starts as `nodeNames` (so entries copied from a snapshot with
+        /// that table keep their node indexes).
+        init(capacity: Int, nodeNames: [String]) {
+            self.init(capacity: capacity)
+            for (index, name) in nodeNames.prefix(Int(Entry.noNode)).enumerated() {
+                self.nodeNames.append(name)
+                self.nodeIndex[name] = UInt16(index)
             }
-            entries.append(entry)
         }
 
-        /// This builder's index for node `index` of `snapshot`, remembered per source index (a
-        /// builder copies from one snapshot only).
-        private mutating func internNode(of snapshot: AgentSnapshot, _ index: Int) -> UInt16 {
-            if copiedNodes.count < snapshot.nodeNames.count {
-                copiedNodes.append(contentsOf: repeatElement(nil, count: snapshot.nodeNames.count - copiedNodes.count))
+        /// Appends the entries `range` of `snapshot` as they are there (agents that did not move).
+        /// The builder must have been seeded with `snapshot.nodeNames`; ids must stay ascending.
+        mutating func appendCopies(of snapshot: AgentSnapshot, _ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            let start = range.lowerBound == 0 ? 0 : Int(snapshot.entries[range.lowerBound - 1].ipEnd)
+            let end = Int(snapshot.entries[range.upperBound - 1].ipEnd)
+            let shift = Int64(arena.count) - Int64(start)
+            arena.append(contentsOf: snapshot.arena[start..<end])
+            let first = entries.count
+            entries.append(contentsOf: snapshot.entries[range])
+            guard shift != 0 else { return }
+            for index in first..<entries.count {
+                entries[index].nameEnd = UInt32(truncatingIfNeeded: Int64(entries[index].nameEnd) + shift)
+                entries[index].ipEnd = UInt32(truncatingIfNeeded: Int64(entries[index].ipEnd) + shift)
             }
-            if let known = copiedNodes[index] { return known }
-            let mapped = Array(snapshot.nodeNames[index].utf8).withUnsafeBytes { intern($0) }
-            copiedNodes[index] = mapped
-            return mapped
         }
 
         @inline(__always)

@@ -267,46 +267,58 @@ public final class GlobalDatabaseReader: Sendable {
         return builder.finish()
     }
 
-    /// An incremental read: selects only what decides a change, takes the other fields of agents
-    /// that did not move from `previous`, and reads every field of those that did (registered,
-    /// status changed, re-registered, disconnected again). Returns `nil`, having read little, when so
+    /// An incremental read: selects only what decides a change, copies agents that did not move
+    /// from `previous` (in runs), and reads every field of those that did (registered, status
+    /// changed, re-registered, disconnected again). Returns `nil`, having stopped early, when so
     /// many agents moved that a full read is cheaper.
     static func readMovedAgents(
         _ connection: SQLiteReadConnection, schema: GlobalDatabaseSchema, previous: AgentSnapshot
     ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, fetched: Int)? {
-        var keys: [AgentKey] = []
-        keys.reserveCapacity(previous.count + 64)
-        var previousID: Int64 = 0
-        try connection.forEachRow(schema.agentKeyQuery) { row in
-            guard let id = row.columnInt64(0), id > previousID, id <= Int64(Int32.max) else { return }
-            previousID = id
-            keys.append(
-                AgentKey(
-                    id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
-                    dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3)))
-        }
-        // For each agent: its index in `previous` if it did not move, else -1.
-        var unmoved = [Int32](repeating: -1, count: keys.count)
-        var moved = 0
         let entries = previous.entries
+        // A point query costs about as much as stepping a few dozen rows of a full read.
+        let limit = 64 + entries.count / 32
+        var plan: [IncrementalStep] = []
+        var run = 0..<0
         var cursor = 0
-        for (index, key) in keys.enumerated() {
+        var moved = 0
+        var rows = 0
+        var previousID: Int64 = 0
+        var gaveUp = false
+        try connection.scanRows(schema.agentKeyQuery) { (row) throws(WazuhSourceError) -> Bool in
+            guard let id = row.columnInt64(0), id > previousID, id <= Int64(Int32.max) else { return true }
+            previousID = id
+            rows += 1
+            let key = AgentKey(
+                id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
+                dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3))
             while cursor < entries.count, entries[cursor].id < key.id { cursor += 1 }
             if cursor < entries.count, entries[cursor].id == key.id, key.matches(entries[cursor]) {
-                unmoved[index] = Int32(cursor)
-            } else {
-                moved += 1
-            }
-        }
-        // A point query costs about as much as stepping a few dozen rows of a full read.
-        guard moved <= 64 + keys.count / 32 else { return nil }
-        var builder = AgentSnapshot.Builder(capacity: keys.count)
-        try connection.withStatement(schema.agentByIDQuery) { (statement) throws(WazuhSourceError) in
-            for (index, key) in keys.enumerated() {
-                if unmoved[index] >= 0 {
-                    builder.appendCopy(of: previous, at: Int(unmoved[index]))
+                if run.upperBound == cursor, !run.isEmpty {
+                    run = run.lowerBound..<(cursor + 1)
                 } else {
-                    try statement.forEachRow(binding: Int64(key.id)) { row in append(row, id: key.id, to: &builder) }
+                    if !run.isEmpty { plan.append(.copy(run)) }
+                    run = cursor..<(cursor + 1)
+                }
+                cursor += 1
+                return true
+            }
+            if !run.isEmpty { plan.append(.copy(run)) }
+            run = 0..<0
+            plan.append(.fetch(key.id))
+            moved += 1
+            gaveUp = moved > limit
+            return !gaveUp
+        }
+        if gaveUp { return nil }
+        if !run.isEmpty { plan.append(.copy(run)) }
+        var builder = AgentSnapshot.Builder(capacity: rows, nodeNames: previous.nodeNames)
+        try connection.withStatement(schema.agentByIDQuery) { (statement) throws(WazuhSourceError) in
+            for step in plan {
+                switch step {
+                case .copy(let range):
+                    builder.appendCopies(of: previous, range)
+                case .fetch(let id):
+                    try statement.forEachRow(binding: Int64(id)) { row in append(row, id: id, to: &builder) }
                 }
             }
         }
@@ -350,6 +362,14 @@ public final class GlobalDatabaseReader: Sendable {
             request = remaining
         }
     }
+}
+
+/// One step of building an incremental read's snapshot.
+enum IncrementalStep {
+    /// Copy these entries of the previous snapshot as they are.
+    case copy(Range<Int>)
+    /// Read every field of this agent.
+    case fetch(Int32)
 }
 
 /// What decides whether an agent moved between two reads.

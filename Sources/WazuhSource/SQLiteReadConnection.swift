@@ -50,6 +50,14 @@ final class SQLiteReadConnection {
 
     /// Prepares `sql`, calls `row` for each result row, finalises the statement.
     func forEachRow(_ sql: String, _ row: (OpaquePointer) throws(WazuhSourceError) -> Void) throws(WazuhSourceError) {
+        try scanRows(sql) { statement throws(WazuhSourceError) in
+            try row(statement)
+            return true
+        }
+    }
+
+    /// Prepares `sql`, calls `row` for each result row until it returns `false`, finalises the statement.
+    func scanRows(_ sql: String, _ row: (OpaquePointer) throws(WazuhSourceError) -> Bool) throws(WazuhSourceError) {
         var statement: OpaquePointer?
         let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard prepared == SQLITE_OK, let statement else { throw lastError(prepared) }
@@ -58,7 +66,7 @@ final class SQLiteReadConnection {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return }
             guard rc == SQLITE_ROW else { throw lastError(rc) }
-            try row(statement)
+            guard try row(statement) else { return }
         }
     }
 
