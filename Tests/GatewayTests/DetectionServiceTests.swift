@@ -37,7 +37,9 @@ struct DetectionServiceTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
 
-        func makeService(logger: Logger) throws -> DetectionService {
+        func makeService(
+            logger: Logger, onJournaled: DetectionService.JournaledObserver? = nil
+        ) throws -> DetectionService {
             let monitor = AgentStatusMonitor(
                 configuration: .init(databasePath: directory + "/global.db", pollInterval: .milliseconds(200)))
             let encoder = DetectionEncoder(
@@ -45,7 +47,8 @@ struct DetectionServiceTests {
                 signingKey: try SigningKey(bytes: Array(repeating: 3, count: 32)))
             return DetectionService(
                 monitor: monitor, store: store, encoder: encoder, wakeSignal: wake,
-                retryBackoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)), logger: logger)
+                retryBackoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)), onJournaled: onJournaled,
+                logger: logger)
         }
 
         /// The agent's status in the journaled snapshot, if there is one.
@@ -120,6 +123,27 @@ struct DetectionServiceTests {
         let event = try #require(try fixture.store.messages(matching: OutboxQuery(kinds: [.event])).first)
         let json = String(decoding: event.payload, as: UTF8.self)
         #expect(json.contains("\"current_status\":\"Disconnected\""))
+    }
+
+    /// The observer (the daemon's `events_detected_total`) hears of each detection's changes once
+    /// they are journaled, and not of the baseline.
+    @Test func theObserverHearsOfJournaledChangesOnly() async throws {
+        let fixture = try Fixture()
+        let heard = Mutex<[[AgentChange]]>([])
+        let service = try fixture.makeService(logger: logger) { changes in heard.withLock { $0.append(changes) } }
+        try await withRunning(service) {
+            #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
+            fixture.simulator.now += 10
+            try fixture.simulator.apply(.stop(agentID: 2))
+            try fixture.simulator.apply(.register)
+            try fixture.simulator.commit()
+            #expect(try await waitUntil { heard.withLock { !$0.isEmpty } })
+            // Once heard, the rows are already in the journal.
+            #expect(try fixture.store.stats().lastSeq > 0)
+        }
+        let batches = heard.withLock { $0 }
+        #expect(batches.count == 1)
+        #expect(batches.first?.map(\.kind) == [.statusChange, .registered])
     }
 
     @Test func failedPersistIsRetriedWithoutLosingTheDiff() async throws {

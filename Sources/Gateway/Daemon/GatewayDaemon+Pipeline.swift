@@ -104,8 +104,14 @@ extension GatewayDaemon {
         let encoder = DetectionEncoder(
             mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,
             signingKey: wire.signingKey)
+        let metrics = self.metrics
         return DetectionService(
             monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
+            onJournaled: { changes in
+                var byType: [String: Int] = [:]
+                for change in changes { byType[change.kind.rawValue, default: 0] += 1 }
+                for (type, count) in byType { metrics.eventDetected(type: type, count: count) }
+            },
             logger: self.logger.tagged(component: "detection"))
     }
 }

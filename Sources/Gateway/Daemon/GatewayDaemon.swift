@@ -94,9 +94,8 @@ public final class GatewayDaemon: Sendable {
                 self.logger.error("closing the outbox failed", metadata: ["error": "\(error)"])
             }
         }
-        let journaledBeforeStart: Int64
         do {
-            journaledBeforeStart = try outbox.stats().lastSeq
+            _ = try outbox.stats()
         } catch {
             throw DaemonError(code: .outboxUnavailable, message: "cannot read the outbox", underlying: error)
         }
@@ -137,7 +136,7 @@ public final class GatewayDaemon: Sendable {
         }
         let reporter = GatewayStatusReporter(
             monitor: monitor, outbox: outbox, readiness: self.readiness, metrics: self.metrics,
-            interval: self.options.statusInterval, journaledBeforeStart: journaledBeforeStart, logger: self.logger)
+            interval: self.options.statusInterval, logger: self.logger)
         services.append(.init(service: reporter, serviceName: "status"))
         services.append(.init(service: link, serviceName: "nats"))
         services.append(.init(service: worker, serviceName: "delivery"))

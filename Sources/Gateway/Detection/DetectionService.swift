@@ -12,22 +12,28 @@ import WazuhSource
 /// first start (no snapshot in the outbox) the current state is recorded as the baseline and no
 /// per-agent events are produced.
 public final class DetectionService: Service, Sendable {
+    /// Told about the changes of each detection once they are journaled (for metrics).
+    public typealias JournaledObserver = @Sendable (_ changes: [AgentChange]) -> Void
+
     private let monitor: AgentStatusMonitor
     private let store: OutboxStore
     private let encoder: DetectionEncoder
     private let wakeSignal: DeliveryWakeSignal
     private let retryBackoff: Backoff
+    private let onJournaled: JournaledObserver?
     private let logger: Logger
 
     public init(
         monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
-        retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)), logger: Logger
+        retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
+        onJournaled: JournaledObserver? = nil, logger: Logger
     ) {
         self.monitor = monitor
         self.store = store
         self.encoder = encoder
         self.wakeSignal = wakeSignal
         self.retryBackoff = retryBackoff
+        self.onJournaled = onJournaled
         self.logger = logger
     }
 
@@ -56,7 +62,11 @@ public final class DetectionService: Service, Sendable {
                 }
             }
             confirmed = update.snapshot
-            if !update.changes.isEmpty { wakeSignal.wake() }
+            if !update.changes.isEmpty {
+                wakeSignal.wake()
+                // A baseline journals no events, so it is not reported.
+                if previous != nil { onJournaled?(update.changes) }
+            }
         }
     }
 
