@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import WazuhSimulator
 import WazuhSource
@@ -173,19 +174,17 @@ struct GlobalDatabaseReaderTests {
         try WazuhSimulator.fixture(path, agents: 20, initiallyActive: 1).close()
         let reader = GlobalDatabaseReader(path: path)
         _ = try reader.read()
-        let writer = try openForWriting(path)
-        let locked = ReadingSwitch()
-        let holder = Task.detached {
-            try writer.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN EXCLUSIVE")
-                try db.execute(
-                    sql: "UPDATE agent SET connection_status = 'disconnected', disconnection_time = 9 WHERE id = 4")
-                locked.set(on: true)
-                Thread.sleep(forTimeInterval: 0.03)
-                try db.execute(sql: "COMMIT")
-            }
-        }
-        while !locked.on { try await Task.sleep(for: .milliseconds(1)) }
+        // Released 30 ms after it is first asked, that is once the lock is held.
+        let lockedAt = Mutex<ContinuousClock.Instant?>(nil)
+        let holder = try await holdExclusiveLock(
+            path, writing: "UPDATE agent SET connection_status = 'disconnected', disconnection_time = 9 WHERE id = 4",
+            until: {
+                lockedAt.withLock { start in
+                    let now = ContinuousClock.now
+                    if start == nil { start = now }
+                    return now - (start ?? now) > .milliseconds(30)
+                }
+            })
         let clock = ContinuousClock()
         let start = clock.now
         let read = try reader.read()
@@ -206,18 +205,9 @@ struct GlobalDatabaseReaderTests {
             configuration: .init(
                 path: path, busyTimeout: .milliseconds(20), busyRetries: 2, busyBackoff: .milliseconds(5)))
         _ = try reader.read()
-        let writer = try openForWriting(path)
-        let locked = ReadingSwitch()
-        let holder = Task.detached {
-            try writer.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN EXCLUSIVE")
-                try db.execute(sql: "UPDATE agent SET connection_status = 'pending' WHERE id = 5")
-                locked.set(on: true)
-                while !locked.finished { Thread.sleep(forTimeInterval: 0.005) }
-                try db.execute(sql: "COMMIT")
-            }
-        }
-        while !locked.on { try await Task.sleep(for: .milliseconds(1)) }
+        let released = ReadingSwitch()
+        let holder = try await holdExclusiveLock(
+            path, writing: "UPDATE agent SET connection_status = 'pending' WHERE id = 5", until: { released.finished })
         let clock = ContinuousClock()
         let start = clock.now
         #expect {
@@ -226,11 +216,31 @@ struct GlobalDatabaseReaderTests {
             (error as? WazuhSourceError)?.code == .busy
         }
         let waited = clock.now - start
-        locked.finish()
+        released.finish()
         try await holder.value
         // Three attempts of 20 ms and pauses of 5 and 10 ms: about 75 ms, never seconds.
         #expect(waited >= .milliseconds(60))
         #expect(waited < .seconds(2))
         #expect(try reader.read().snapshot.record(id: 5)?.status == .pending)
+    }
+
+    /// Holds an exclusive lock on `path` from a background task, as wazuh-db does while committing,
+    /// with `sql` written and not yet committed, until `release` says so; returns once it is held.
+    func holdExclusiveLock(
+        _ path: String, writing sql: String, until release: @escaping @Sendable () -> Bool
+    ) async throws -> Task<Void, any Error> {
+        let writer = try openForWriting(path)
+        let locked = ReadingSwitch()
+        let holder = Task.detached {
+            try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN EXCLUSIVE")
+                try db.execute(sql: sql)
+                locked.set(on: true)
+                while !release() { Thread.sleep(forTimeInterval: 0.002) }
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        while !locked.on { try await Task.sleep(for: .milliseconds(1)) }
+        return holder
     }
 }
