@@ -37,7 +37,8 @@ public struct SourceUpdate: Sendable {
 ///
 /// Between updates the monitor waits for ``DatabaseChangeWatcher`` signals (inotify, with a poll
 /// interval as safety net); reads that find no change are not returned. Read errors are logged,
-/// recorded in ``health`` and retried at the next signal; they never end the loop. Only
+/// recorded in ``health`` and retried after 50 ms, doubling up to the poll interval; they never end
+/// the loop. Only
 /// cancellation does (`CancellationError`), and it stops the watcher thread.
 ///
 /// `nextUpdate(after:)` is meant for one caller at a time; ``health`` may be read from anywhere.
@@ -120,6 +121,7 @@ public final class AgentStatusMonitor: Sendable {
             !state.handedOutAny || state.lastHandedOut != previous
         }
         var iterator = signals.makeAsyncIterator()
+        var failures = 0
         while true {
             if Task.isCancelled { throw CancellationError() }
             if !readNow {
@@ -135,7 +137,15 @@ public final class AgentStatusMonitor: Sendable {
                 }
             }
             readNow = false
-            guard let read = readRecordingHealth() else { continue }
+            guard let read = readRecordingHealth() else {
+                // Try again soon rather than at the next file event or poll tick: a writer holding its
+                // lock past the busy timeout, or a file being restored, is usually back within moments.
+                try await Self.pause(Self.retryDelay(afterFailures: failures, cap: configuration.pollInterval))
+                failures += 1
+                readNow = true
+                continue
+            }
+            failures = 0
             let changes = ChangeDetector.changes(from: previous, to: read.snapshot)
             guard previous == nil || !changes.isEmpty else { continue }
             state.withLock { state in
@@ -150,6 +160,20 @@ public final class AgentStatusMonitor: Sendable {
             return SourceUpdate(
                 changes: changes, counts: read.snapshot.counts, snapshot: read.snapshot, readAt: Date(),
                 isBaseline: previous == nil)
+        }
+    }
+
+    /// 50 ms after the first failed read, doubling with each further one, at most `cap`.
+    static func retryDelay(afterFailures failures: Int, cap: Duration) -> Duration {
+        let delay = Duration.milliseconds(50) * (1 << min(failures, 16))
+        return min(delay, max(cap, .milliseconds(50)))
+    }
+
+    private static func pause(_ delay: Duration) async throws(CancellationError) {
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            throw CancellationError()
         }
     }
 

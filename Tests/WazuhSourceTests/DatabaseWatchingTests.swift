@@ -339,6 +339,35 @@ struct DatabaseWatchingTests {
         #expect((contended.last ?? .zero) < .seconds(2))
     }
 
+    /// A read that fails (here: wazuh-db takes its lock again right after a commit and holds it past
+    /// the reader's busy budget) is retried within moments, not at the next poll tick.
+    @Test func monitorRetriesAFailedReadSoonerThanThePollInterval() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("global.db")
+        try WazuhSimulator.fixture(path, agents: 10, initiallyActive: 1).close()
+        let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
+        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let writer = try openForWriting(path)
+        let holder = Task.detached {
+            try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(
+                    sql: "UPDATE agent SET connection_status = 'disconnected', disconnection_time = 7 WHERE id = 3")
+                try db.execute(sql: "COMMIT")
+                // No write, so no journal and no file event when it ends: only a retry can see the commit.
+                try db.execute(sql: "BEGIN EXCLUSIVE")
+                Thread.sleep(forTimeInterval: 0.6)
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        let update = try await withTimeout(.seconds(10), "the change") {
+            try await monitor.nextUpdate(after: baseline.snapshot)
+        }
+        try await holder.value
+        #expect(update.changes.map(\.agentID) == [3])
+        #expect(update.changes.first?.currentStatus == .disconnected)
+    }
+
     /// The simulator's real-time restart storm, watched by the monitor: agents go disconnected
     /// (manager restart), then pending, then active again, and the long-lived write transaction is
     /// committed by the idle/age timers alone.
