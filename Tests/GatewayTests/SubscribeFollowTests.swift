@@ -127,6 +127,43 @@ struct SubscribeFollowTests {
         await connection.close()
     }
 
+    @Test func followingSurvivesAServerRestart() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url)
+        try await self.store(fixture, agent: 1, in: connection.jetStream())
+
+        let lines = LineCollector()
+        let logs = LogCapture()
+        var subscriber = try SubscriberRun(
+            configuration: configuration,
+            options: .init(
+                count: 2, timeout: .seconds(30), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
+            logger: logs.logger(level: .warning))
+        subscriber.requestTimeout = .milliseconds(500)
+        let task = Task { [subscriber] in try await subscriber.run(on: connection, output: lines.append) }
+        try await self.waitFor("the stored message") { lines.lines.count == 1 }
+        // Requests fail while the server is down and after; the follower keeps retrying.
+        await server.stop()
+        try await self.waitFor("a failed look at the stream") { logs.contains("reading the stream failed") }
+        try await server.start()
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            do {
+                try await self.store(fixture, agent: 2, in: connection.jetStream(timeout: .milliseconds(500)))
+                break
+            } catch  where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))  // still reconnecting
+            }
+        }
+        let report = try await task.value
+        #expect(report.received == 2 && report.verified == 2 && report.reachedCount)
+        #expect(lines.objects.map { $0["stream_seq"] as? Int } == [1, 2])
+        #expect(logs.contains("reading the stream again"))
+        await connection.close()
+    }
+
     @Test func fromSequenceStartsThereAndWithoutFollowStopsAtTheEnd() async throws {
         let fixture = try CommandFixture()
         let (server, connection) = try await CommandFixture.startJetStream()
