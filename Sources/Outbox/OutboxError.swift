@@ -21,11 +21,15 @@ public struct OutboxError: Error, Sendable, Hashable, CustomStringConvertible {
     public var path: String
     /// What failed and why, including SQLite's message.
     public var detail: String
+    /// SQLite's extended result code when SQLite reported the failure (`SQLITE_BUSY` is 5,
+    /// `SQLITE_CORRUPT` 11, …), so callers can tell a locked database from a damaged one.
+    public var sqliteCode: Int32?
 
-    public init(code: Code, path: String, detail: String) {
+    public init(code: Code, path: String, detail: String, sqliteCode: Int32? = nil) {
         self.code = code
         self.path = path
         self.detail = detail
+        self.sqliteCode = sqliteCode
     }
 
     public var description: String { "outbox \(self.path): \(self.code.rawValue): \(self.detail)" }

@@ -80,6 +80,17 @@ public final class OutboxStore: Sendable {
         }
     }
 
+    /// Wraps a connection opened elsewhere — ``OutboxReader``'s read-only one — without checking,
+    /// migrating or writing anything.
+    init(path: String, openedDatabase: DatabaseQueue, now: @escaping @Sendable () -> Int64) {
+        self.path = path
+        self.database = openedDatabase
+        self.logger = Logger(label: "outbox", factory: { _ in SwiftLogNoOpLogHandler() })
+        self.now = now
+        self.openReport = OutboxOpenReport(
+            created: false, appliedMigrations: [], movedAsidePath: nil, corruption: nil)
+    }
+
     /// The current time in Unix epoch milliseconds.
     public static let wallClockMilliseconds: @Sendable () -> Int64 = {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
@@ -193,6 +204,10 @@ public final class OutboxStore: Sendable {
             return try body()
         } catch let error as OutboxError {
             throw error
+        } catch let error as DatabaseError {
+            throw OutboxError(
+                code: .database, path: self.path, detail: "\(step): \(error)",
+                sqliteCode: error.extendedResultCode.rawValue)
         } catch {
             throw OutboxError(code: .database, path: self.path, detail: "\(step): \(error)")
         }

@@ -23,7 +23,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Wazuh version: 4.1 … 4.14, 5.x, 5-minimal.")
     var version: String = "4.14"
 
-    @Option(name: .long, help: "steady, restart-storm, churn or flapping.")
+    @Option(name: .long, help: ArgumentHelp(SimulateRun.scenarioNames + "."))
     var scenario: String = "steady"
 
     @Option(name: .long, help: "Random seed (same seed, same run).")

@@ -10,8 +10,11 @@ struct SubscribeCommand: AsyncParsableCommand {
         discussion: """
             Connects with the configuration's NATS settings and keys. Each line: \
             {"subject":..,"verified":true,"kind":..,"message":{..}} or {"subject":..,"verified":false,"error":..}. \
-            Exit status: 0 normally; 1 with --strict when a message fails verification, or when --count \
-            was not reached within --timeout.
+            Live by default; --stream reads the JetStream stream from its first message (or --from-seq) to its \
+            last, and with --follow keeps printing messages as they are stored until Ctrl-C, --count or \
+            --timeout; a message that fails verification is reported and following goes on. Exit status: 0 \
+            normally (Ctrl-C included); 1 with --strict at the first message that fails verification, or \
+            when --count was not reached within --timeout.
             """
     )
 
@@ -33,6 +36,12 @@ struct SubscribeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Read the JetStream stream from its first message instead of subscribing live.")
     var stream = false
 
+    @Flag(name: .long, help: "With --stream: after the last message, wait for new ones (like tail -f).")
+    var follow = false
+
+    @Option(name: .customLong("from-seq"), help: "With --stream: start at this stream sequence.")
+    var fromSeq: UInt64?
+
     func run() async throws {
         do {
             let configuration = try SubscriberConnection.loadConfiguration(
@@ -40,12 +49,21 @@ struct SubscribeCommand: AsyncParsableCommand {
             if let count, count < 1 {
                 throw OperatorCommandError(.invalidArgument, "--count must be at least 1")
             }
+            if !self.stream && (self.follow || self.fromSeq != nil) {
+                // A live subscription follows anyway; these two only make sense for the stream.
+                throw OperatorCommandError(
+                    .invalidArgument, "--follow and --from-seq read the JetStream stream: add --stream")
+            }
+            if let fromSeq, fromSeq < 1 {
+                throw OperatorCommandError(.invalidArgument, "--from-seq must be at least 1")
+            }
             let options = SubscriberRun.Options(
                 subject: self.subject, count: self.count,
                 timeout: try self.timeout.map { text throws(OperatorCommandError) in
                     try SimulateRun.parseDuration(text, option: "--timeout")
                 },
-                strict: self.strict, fromStream: self.stream, format: .json)
+                strict: self.strict, fromStream: self.stream, follow: self.follow, fromSequence: self.fromSeq,
+                format: .json)
             let logger = OperatorCommandSupport.logger("subscribe")
             let report = try await CommandInterruption.cancellingOnSignals {
                 try await SubscriberRun.run(

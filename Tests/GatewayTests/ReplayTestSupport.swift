@@ -197,12 +197,14 @@ enum BuiltExecutable {
     }
 
     /// Runs the executable with `arguments`; returns its exit status, or `nil` if it did not exit within
-    /// `timeout` (it is then killed). `whileRunning` is called every 100 ms until it exits.
+    /// `timeout` (it is then killed). `whileRunning` is called every 100 ms until it exits. `executable`
+    /// runs another program instead (e.g. `setpriv` with this executable's path among the arguments).
     static func run(
-        _ arguments: [String], timeout: Duration, whileRunning: @Sendable () async throws -> Void = {}
+        _ arguments: [String], timeout: Duration, executable: String? = nil,
+        whileRunning: @Sendable () async throws -> Void = {}
     ) async throws -> (status: Int32?, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.path)
+        process.executableURL = URL(fileURLWithPath: executable ?? self.path)
         process.arguments = arguments
         let outputFile = FileManager.default.temporaryDirectory.path + "/cli-output-" + UUID().uuidString
         _ = FileManager.default.createFile(atPath: outputFile, contents: nil)

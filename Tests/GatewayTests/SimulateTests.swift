@@ -61,4 +61,14 @@ struct SimulateTests {
         #expect(bad == 1)
         #expect(message.contains("--version"))
     }
+
+    @Test func simulateHelpListsEveryScenario() async throws {
+        let (status, output) = try await BuiltExecutable.run(["simulate", "--help"], timeout: .seconds(15))
+        #expect(status == 0)
+        let help = output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("steady, restart-storm, churn, flapping or keepalive."), "help: \(output)")
+        for scenario in SimulatorScenario.allCases {
+            #expect(SimulateRun.scenarioNames.contains(scenario.rawValue))
+        }
+    }
 }

@@ -4,6 +4,9 @@ import WireContract
 
 /// The `outbox stats` and `outbox list` commands' logic: read-only views of the journal.
 ///
+/// The journal is opened with ``OutboxReader`` (`SQLITE_OPEN_READONLY`), never through ``OutboxStore``,
+/// whose start-up check would move a damaged file aside.
+///
 /// Never prints key material; payloads (signed JSON, no secrets, but agent names and addresses)
 /// only when asked for with `includePayload`.
 public enum OutboxInspection {
@@ -41,17 +44,15 @@ public enum OutboxInspection {
         }
     }
 
-    /// Opens the configured outbox, refusing to create one where none exists.
-    static func openExisting(_ configuration: GatewayConfiguration) throws(OperatorCommandError) -> OutboxStore {
-        let path = configuration.outbox.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw OperatorCommandError(.outboxUnavailable, "outbox \(path) does not exist (outbox.path)")
-        }
+    /// Opens the configured outbox read-only (``OutboxReader``): nothing is created, migrated, checked
+    /// and moved aside, or written, so inspecting a running gateway's journal — or a damaged one — is safe.
+    static func openExisting(_ configuration: GatewayConfiguration) throws(OperatorCommandError) -> OutboxReader {
         do {
-            return try OutboxStore(
-                path: path, synchronous: configuration.outbox.synchronous == .full ? .full : .normal)
+            return try OutboxReader(path: configuration.outbox.path)
         } catch {
-            throw OperatorCommandError(.outboxUnavailable, "cannot open outbox \(path): \(error)")
+            // Where the file is not there or not an outbox at all, the configured path is the likely culprit.
+            let hint = [.missing, .notADatabase, .notAnOutbox].contains(error.code) ? "; check outbox.path" : ""
+            throw OperatorCommandError(.outboxUnavailable, error.description + hint)
         }
     }
 
@@ -72,12 +73,12 @@ public enum OutboxInspection {
     public static func statsLines(
         _ configuration: GatewayConfiguration, now: Int64 = OutboxStore.wallClockMilliseconds()
     ) throws(OperatorCommandError) -> [String] {
-        let store = try self.openExisting(configuration)
-        defer { try? store.close() }
-        do {
-            let stats = try store.stats()
-            let baseline = try store.baselineRecordedAt()
-            let newest = try store.entries(matching: OutboxQuery(afterSeq: max(0, stats.lastSeq - 1), limit: 1))
+        let reader = try self.openExisting(configuration)
+        defer { try? reader.close() }
+        do throws(OutboxReadError) {
+            let stats = try reader.stats()
+            let baseline = try reader.baselineRecordedAt()
+            let newest = try reader.entries(matching: OutboxQuery(afterSeq: max(0, stats.lastSeq - 1), limit: 1))
                 .last?.message.createdAt
             let snapshotAt = [baseline, newest].compactMap { $0 }.max()
             var lines = [
@@ -97,7 +98,7 @@ public enum OutboxInspection {
             }
             return lines
         } catch {
-            throw OperatorCommandError(.outboxUnavailable, "reading the outbox failed: \(error)")
+            throw OperatorCommandError(.outboxUnavailable, error.description)
         }
     }
 
@@ -113,23 +114,23 @@ public enum OutboxInspection {
         guard options.limit > 0 else {
             throw OperatorCommandError(.invalidArgument, "--limit must be at least 1")
         }
-        let store = try self.openExisting(configuration)
-        defer { try? store.close() }
+        let reader = try self.openExisting(configuration)
+        defer { try? reader.close() }
         var entries: [OutboxEntry] = []
-        do {
+        do throws(OutboxReadError) {
             // Delivered rows are filtered in SQL; pending and parked ones are filtered here, page by page.
             var selection = options.selection
             var scanned = 0
             while entries.count < options.limit {
                 let page = try selection.entries(
-                    in: store, deliveredOnly: options.state == .delivered, limit: 1000, pageSize: 1000)
+                    in: reader, deliveredOnly: options.state == .delivered, limit: 1000, pageSize: 1000)
                 entries.append(contentsOf: page.filter { self.matches($0, options.state) })
                 scanned += page.count
                 guard let last = page.last, page.count == 1000 else { break }
                 selection.fromSeq = last.message.seq + 1
             }
         } catch {
-            throw OperatorCommandError(.outboxUnavailable, "reading the outbox failed: \(error)")
+            throw OperatorCommandError(.outboxUnavailable, error.description)
         }
         if entries.count > options.limit { entries.removeLast(entries.count - options.limit) }
         return entries.map {

@@ -96,18 +96,18 @@ public struct ReplayRun: Sendable {
     func forEachSelectedPage(
         _ body: ([OutboxMessage]) async throws(OperatorCommandError) -> Void
     ) async throws(OperatorCommandError) {
-        let store = try OutboxInspection.openExisting(self.configuration)
-        defer { try? store.close() }
+        let reader = try OutboxInspection.openExisting(self.configuration)
+        defer { try? reader.close() }
         var selection = self.selection
         while true {
             let page: [OutboxMessage]
             do {
                 page = try selection.entries(
-                    in: store, deliveredOnly: !selection.includeUndelivered, limit: Self.pageSize,
+                    in: reader, deliveredOnly: !selection.includeUndelivered, limit: Self.pageSize,
                     pageSize: Self.pageSize
                 ).map(\.message)
             } catch {
-                throw OperatorCommandError(.outboxUnavailable, "reading the outbox failed: \(error)")
+                throw OperatorCommandError(.outboxUnavailable, error.description)
             }
             guard let last = page.last else { return }
             try await body(page)

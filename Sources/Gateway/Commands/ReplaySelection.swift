@@ -81,6 +81,23 @@ public struct ReplaySelection: Sendable, Hashable {
     func entries(in store: OutboxStore, deliveredOnly: Bool, limit: Int = .max, pageSize: Int = 1000)
         throws(OutboxError) -> [OutboxEntry]
     {
+        try self.entries(deliveredOnly: deliveredOnly, limit: limit, pageSize: pageSize) {
+            query throws(OutboxError) in try store.entries(matching: query)
+        }
+    }
+
+    /// The same through a read-only ``OutboxReader``.
+    func entries(in reader: OutboxReader, deliveredOnly: Bool, limit: Int = .max, pageSize: Int = 1000)
+        throws(OutboxReadError) -> [OutboxEntry]
+    {
+        try self.entries(deliveredOnly: deliveredOnly, limit: limit, pageSize: pageSize) {
+            query throws(OutboxReadError) in try reader.entries(matching: query)
+        }
+    }
+
+    private func entries<Failure: Error>(
+        deliveredOnly: Bool, limit: Int, pageSize: Int, fetch: (OutboxQuery) throws(Failure) -> [OutboxEntry]
+    ) throws(Failure) -> [OutboxEntry] {
         let agentFilters: [String?] = self.agents.isEmpty ? [nil] : Array(Set(self.agents)).sorted()
         var result: [OutboxEntry] = []
         for agent in agentFilters {
@@ -91,7 +108,7 @@ public struct ReplaySelection: Sendable, Hashable {
                     createdFrom: self.since, createdBefore: self.until, agentID: agent, seqFrom: self.fromSeq,
                     seqThrough: self.toSeq, deliveredOnly: deliveredOnly, kinds: self.kinds, afterSeq: after,
                     limit: min(pageSize, limit - collected))
-                let page = try store.entries(matching: query)
+                let page = try fetch(query)
                 result.append(contentsOf: page)
                 collected += page.count
                 guard let last = page.last, page.count == query.limit else { break }

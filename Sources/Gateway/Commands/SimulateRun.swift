@@ -48,10 +48,17 @@ public struct SimulateRun: Sendable {
     /// Parses `--scenario`.
     public static func parseScenario(_ text: String) throws(OperatorCommandError) -> SimulatorScenario {
         guard let scenario = SimulatorScenario(rawValue: text) else {
-            let names = SimulatorScenario.allCases.map(\.rawValue).joined(separator: ", ")
-            throw OperatorCommandError(.invalidArgument, "--scenario \(text.debugDescription) is not one of \(names)")
+            throw OperatorCommandError(
+                .invalidArgument, "--scenario \(text.debugDescription) is not one of \(self.scenarioNames)")
         }
         return scenario
+    }
+
+    /// Every scenario's name, for help texts: `steady, restart-storm, …, flapping or keepalive`.
+    public static var scenarioNames: String {
+        let names = SimulatorScenario.allCases.map(\.rawValue)
+        guard names.count > 1 else { return names.joined() }
+        return names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1]
     }
 
     /// Parses a duration argument (`500ms`, `10s`, `5m`).

@@ -9,7 +9,8 @@ import WireContract
 /// of its events), then print one JSON object per line — `{"subject":…,"verified":true,"kind":…,"message":{…}}`
 /// or `{"subject":…,"verified":false,"error":…}` — or, in compact format, one short human-readable line.
 /// Failures are also logged. Live by default; `fromStream` reads what the JetStream stream holds, from
-/// its first message to the last one stored when reading began (`$JS.API.STREAM.MSG.GET` by sequence).
+/// its first message (or `fromSequence`) to the last one stored when reading began
+/// (`$JS.API.STREAM.MSG.GET` by sequence), and with `follow` goes on with every message stored later.
 public struct SubscriberRun: Sendable {
     /// How each message is printed.
     public enum OutputFormat: String, Sendable, Hashable {
@@ -32,17 +33,30 @@ public struct SubscriberRun: Sendable {
         public var strict: Bool
         /// Read the stream from its start instead of subscribing live.
         public var fromStream: Bool
+        /// With `fromStream`: after the last stored message, wait for new ones and print each as it is
+        /// stored (like `tail -f`) until `count`, `timeout`, a strict failure or cancellation. A message
+        /// that fails verification is reported and following goes on.
+        public var follow: Bool
+        /// With `fromStream`: the first stream sequence to read (default: the stream's first message).
+        public var fromSequence: UInt64?
+        /// With `follow`: the longest pause between two looks at the stream while nothing new is
+        /// stored. Pauses start at 50 ms (or this, if shorter) and double while the stream stays quiet.
+        public var pollInterval: Duration
         public var format: OutputFormat
 
         public init(
             subject: String? = nil, count: Int? = nil, timeout: Duration? = nil, strict: Bool = false,
-            fromStream: Bool = false, format: OutputFormat = .json
+            fromStream: Bool = false, follow: Bool = false, fromSequence: UInt64? = nil,
+            pollInterval: Duration = .milliseconds(500), format: OutputFormat = .json
         ) {
             self.subject = subject
             self.count = count
             self.timeout = timeout
             self.strict = strict
             self.fromStream = fromStream
+            self.follow = follow
+            self.fromSequence = fromSequence
+            self.pollInterval = pollInterval
             self.format = format
         }
     }
@@ -120,7 +134,7 @@ public struct SubscriberRun: Sendable {
     }
 
     /// Reads messages over `connection` until `count`, `timeout`, a strict failure, the end of the
-    /// stream (with `fromStream`) or cancellation; prints each through `output`. `onSubscribed` is
+    /// stream (with `fromStream`, unless `follow`) or cancellation; prints each through `output`. `onSubscribed` is
     /// called once the live subscription is registered with the server (or at once with `fromStream`).
     public func run(
         on connection: NATSConnection, output: @escaping @Sendable (String) -> Void,
@@ -184,43 +198,6 @@ public struct SubscriberRun: Sendable {
             let headers = (message.headers ?? NATSHeaders()).map { ($0.name, $0.value) }
             if self.handle(
                 subject: message.subject, headers: headers, payload: message.payloadBytes, streamSequence: nil,
-                report: &report, output: output)
-            {
-                break
-            }
-        }
-        return report
-    }
-
-    /// From the stream: sequence by sequence up to the last one stored when reading began.
-    private func readStream(_ connection: NATSConnection, filter: String, output: @Sendable (String) -> Void)
-        async throws(OperatorCommandError) -> Report
-    {
-        let context = connection.jetStream(timeout: self.requestTimeout)
-        let info: StreamInfo
-        do {
-            info = try await context.streamInfo(name: self.streamName)
-        } catch {
-            throw OperatorCommandError(.natsFailure, "cannot read stream \(self.streamName): \(error)")
-        }
-        var report = Report()
-        guard info.state.messages > 0, info.state.lastSeq >= info.state.firstSeq else { return report }
-        for sequence in info.state.firstSeq...info.state.lastSeq {
-            if Task.isCancelled { break }
-            let stored: StoredMessage
-            do {
-                stored = try await context.getMessage(stream: self.streamName, sequence: sequence)
-            } catch let error as JetStreamAPIError where error.code == 404 {
-                continue  // deleted or expired in the meantime
-            } catch {
-                if Task.isCancelled { break }
-                throw OperatorCommandError(
-                    .natsFailure, "cannot read message \(sequence) of stream \(self.streamName): \(error)")
-            }
-            guard Self.subject(stored.subject, matches: filter) else { continue }
-            let headers = (stored.headers ?? NATSHeaders()).map { ($0.name, $0.value) }
-            if self.handle(
-                subject: stored.subject, headers: headers, payload: stored.payload, streamSequence: sequence,
                 report: &report, output: output)
             {
                 break

@@ -1,0 +1,314 @@
+import Foundation
+import Logging
+import NATSClient
+import NATSTestSupport
+import NIOCore
+import Testing
+import WireContract
+
+@testable import Gateway
+
+/// `subscribe --stream --follow` and `--from-seq`, against a real nats-server with JetStream.
+struct SubscribeFollowTests {
+    private static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Stores a status event for `agent` in the stream as the gateway publishes it.
+    private func store(
+        _ fixture: CommandFixture, agent: Int, tampered: Bool = false, in context: JetStreamContext
+    ) async throws {
+        var event = try fixture.event(agent: agent, serial: agent)
+        if tampered { event.currentStatus = "Active" }  // changed after signing
+        let sealed = try MessageSealer().seal(
+            subject: "wazuh.agent.\(event.agentID).status", signedPayload: event.canonicalJSON(),
+            messageID: event.eventID)
+        var headers = NATSHeaders()
+        for (name, value) in sealed.headers where name != WireHeaders.messageID {
+            headers.append(name: name, value: value)
+        }
+        _ = try await context.publish(
+            subject: sealed.subject, payload: ByteBuffer(bytes: sealed.payload), headers: headers,
+            messageID: event.eventID)
+    }
+
+    private func follower(
+        _ configuration: GatewayConfiguration, _ options: SubscriberRun.Options, on connection: NATSConnection,
+        lines: LineCollector
+    ) throws -> Task<SubscriberRun.Report, any Error> {
+        let subscriber = try SubscriberRun(configuration: configuration, options: options, logger: Self.quiet)
+        return Task { try await subscriber.run(on: connection, output: lines.append) }
+    }
+
+    private func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test func followPrintsMessagesStoredAfterItStarted() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url)
+        let context = connection.jetStream()
+        try await self.store(fixture, agent: 1, in: context)
+        try await self.store(fixture, agent: 2, in: context)
+
+        let lines = LineCollector()
+        let task = try self.follower(
+            configuration,
+            .init(count: 5, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
+            on: connection, lines: lines)
+        try await self.waitFor("the stored messages") { lines.lines.count == 2 }
+        for agent in 3...5 {
+            // Longer than the follower's longest pause, so it has gone quiet in between.
+            try await Task.sleep(for: .milliseconds(250))
+            try await self.store(fixture, agent: agent, in: context)
+        }
+        let report = try await task.value
+        #expect(report.received == 5 && report.verified == 5 && report.failed == 0 && report.reachedCount)
+        #expect(lines.objects.map { $0["stream_seq"] as? Int } == [1, 2, 3, 4, 5])
+        #expect(
+            lines.objects.map { ($0["message"] as? [String: Any])?["agent_id"] as? String } == [
+                "001", "002", "003", "004", "005",
+            ])
+        await connection.close()
+    }
+
+    @Test func aTamperedMessageIsReportedAndFollowingGoesOn() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url)
+        let context = connection.jetStream()
+
+        let lines = LineCollector()
+        let task = try self.follower(
+            configuration,
+            .init(count: 3, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
+            on: connection, lines: lines)
+        try await self.store(fixture, agent: 1, in: context)
+        try await self.waitFor("the first message") { lines.lines.count == 1 }
+        try await self.store(fixture, agent: 2, tampered: true, in: context)
+        try await self.waitFor("the tampered message") { lines.lines.count == 2 }
+        try await self.store(fixture, agent: 3, in: context)
+
+        let report = try await task.value
+        #expect(report.received == 3 && report.verified == 2 && report.failed == 1)
+        #expect(report.reachedCount && !report.stoppedOnFailure)
+        let objects = lines.objects
+        #expect(objects.map { $0["verified"] as? Bool } == [true, false, true])
+        #expect((objects[1]["error"] as? String)?.contains("signature") == true)
+        #expect(objects.map { $0["stream_seq"] as? Int } == [1, 2, 3])
+        await connection.close()
+    }
+
+    @Test func cancellingAFollowerEndsItPromptlyWithItsReport() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url)
+        try await self.store(fixture, agent: 1, in: connection.jetStream())
+
+        let lines = LineCollector()
+        // No count, no timeout and the default (longest) pause: only cancellation ends it.
+        let task = try self.follower(configuration, .init(fromStream: true, follow: true), on: connection, lines: lines)
+        try await self.waitFor("the stored message") { lines.lines.count == 1 }
+        try await Task.sleep(for: .milliseconds(700))  // well into following a quiet stream
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        let report = try await task.value
+        #expect(ContinuousClock.now - cancelled < .milliseconds(500))
+        #expect(report.received == 1 && report.verified == 1 && !report.reachedCount)
+        await connection.close()
+    }
+
+    @Test func followingSurvivesAServerRestart() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url)
+        try await self.store(fixture, agent: 1, in: connection.jetStream())
+
+        let lines = LineCollector()
+        let logs = LogCapture()
+        var subscriber = try SubscriberRun(
+            configuration: configuration,
+            options: .init(
+                count: 2, timeout: .seconds(30), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
+            logger: logs.logger(level: .warning))
+        subscriber.requestTimeout = .milliseconds(500)
+        let task = Task { [subscriber] in try await subscriber.run(on: connection, output: lines.append) }
+        try await self.waitFor("the stored message") { lines.lines.count == 1 }
+        // Requests fail while the server is down and after; the follower keeps retrying.
+        await server.stop()
+        try await self.waitFor("a failed look at the stream") { logs.contains("reading the stream failed") }
+        try await server.start()
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            do {
+                try await self.store(fixture, agent: 2, in: connection.jetStream(timeout: .milliseconds(500)))
+                break
+            } catch  where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))  // still reconnecting
+            }
+        }
+        let report = try await task.value
+        #expect(report.received == 2 && report.verified == 2 && report.reachedCount)
+        #expect(lines.objects.map { $0["stream_seq"] as? Int } == [1, 2])
+        #expect(logs.contains("reading the stream again"))
+        await connection.close()
+    }
+
+    @Test func fromSequenceStartsThereAndWithoutFollowStopsAtTheEnd() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        let configuration = try fixture.writeConfiguration(natsURL: server.url)
+        let context = connection.jetStream()
+        for agent in 1...5 { try await self.store(fixture, agent: agent, in: context) }
+
+        func sequences(_ options: SubscriberRun.Options) async throws -> [Int] {
+            let lines = LineCollector()
+            let report = try await SubscriberRun(configuration: configuration, options: options, logger: Self.quiet)
+                .run(on: connection, output: lines.append)
+            #expect(report.failed == 0)
+            return lines.objects.compactMap { $0["stream_seq"] as? Int }
+        }
+        #expect(try await sequences(.init(fromStream: true, fromSequence: 3)) == [3, 4, 5])
+        #expect(try await sequences(.init(fromStream: true, fromSequence: 1)) == [1, 2, 3, 4, 5])
+        #expect(try await sequences(.init(fromStream: true, fromSequence: 9)) == [])
+        #expect(
+            try await sequences(.init(subject: "wazuh.agent.004.status", fromStream: true, fromSequence: 2)) == [4])
+        await connection.close()
+    }
+
+    @Test func subscribeFollowCommandPrintsNewMessagesAndExitsZeroOnSIGINT() async throws {
+        let fixture = try CommandFixture()
+        let (server, connection) = try await CommandFixture.startJetStream()
+        defer { Task { await server.stop() } }
+        try fixture.writeConfiguration(natsURL: server.url)
+        let context = connection.jetStream()
+        try await self.store(fixture, agent: 1, in: context)
+        try await self.store(fixture, agent: 2, in: context)
+
+        let command = try RunningCommand([
+            "subscribe", "--config", fixture.configPath, "--stream", "--follow", "--from-seq", "2",
+        ])
+        try await self.waitFor("the stored message") { command.output.contains("\"stream_seq\":2") }
+        try await self.store(fixture, agent: 3, in: context)
+        try await self.waitFor("the new message") { command.output.contains("\"stream_seq\":3") }
+        let interrupted = ContinuousClock.now
+        let status = try await command.interrupt()
+        #expect(ContinuousClock.now - interrupted < .seconds(2))
+        #expect(status == 0, "output: \(command.output)")
+        #expect(!command.output.contains("\"stream_seq\":1"))
+        #expect(command.output.contains("subscribe: 2 received, 2 verified, 0 failed"), "output: \(command.output)")
+        await connection.close()
+    }
+
+    @Test func followAndFromSeqNeedTheStream() async throws {
+        let fixture = try CommandFixture()
+        try fixture.writeConfiguration()
+        for extra in [["--follow"], ["--from-seq", "3"]] {
+            let (status, output) = try await BuiltExecutable.run(
+                ["subscribe", "--config", fixture.configPath] + extra, timeout: .seconds(15))
+            #expect(status == 1)
+            #expect(output.contains("add --stream"), "output: \(output)")
+        }
+    }
+}
+
+/// The `StreamCursor`'s reading and pausing, without a server.
+struct StreamCursorTests {
+    @Test func startsAtTheFirstStoredMessageOrTheRequestedOne() {
+        #expect(
+            StreamCursor(firstSequence: 1, lastSequence: 3, fromSequence: nil, longestPause: .seconds(1)).step
+                == .read(1))
+        #expect(
+            StreamCursor(firstSequence: 4, lastSequence: 9, fromSequence: 2, longestPause: .seconds(1)).step == .read(4)
+        )
+        #expect(
+            StreamCursor(firstSequence: 1, lastSequence: 9, fromSequence: 7, longestPause: .seconds(1)).step == .read(7)
+        )
+        // An empty stream reports 0...0.
+        #expect(
+            StreamCursor(firstSequence: 0, lastSequence: 0, fromSequence: nil, longestPause: .seconds(1)).step
+                == .caughtUp)
+    }
+
+    @Test func pausesDoubleWhileTheStreamIsQuietAndShrinkWhenItIsNot() {
+        var cursor = StreamCursor(
+            firstSequence: 1, lastSequence: 1, fromSequence: nil, longestPause: .milliseconds(300))
+        cursor.advance()
+        #expect(cursor.step == .caughtUp && cursor.pause == .milliseconds(50))
+        var pauses: [Duration] = []
+        for _ in 0..<4 {
+            #expect(cursor.refreshed(firstSequence: 1, lastSequence: 1) == .none)
+            pauses.append(cursor.pause)
+        }
+        #expect(pauses == [.milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300)])
+        #expect(cursor.refreshed(firstSequence: 1, lastSequence: 3) == .none)
+        #expect(cursor.step == .read(2) && cursor.pause == .milliseconds(50))
+        cursor.failed()
+        #expect(cursor.pause == .milliseconds(300))
+    }
+
+    @Test func messagesRemovedBeforeTheyWereReadAreSkippedAndARecreatedStreamIsReadAgain() {
+        var cursor = StreamCursor(firstSequence: 1, lastSequence: 2, fromSequence: nil, longestPause: .seconds(1))
+        cursor.advance()
+        cursor.advance()
+        #expect(cursor.refreshed(firstSequence: 6, lastSequence: 8) == .skipped(3))
+        #expect(cursor.step == .read(6))
+        for _ in 6...8 { cursor.advance() }
+        #expect(cursor.refreshed(firstSequence: 1, lastSequence: 2) == .restarted)
+        #expect(cursor.step == .read(1))
+        // Purged: nothing stored, the next sequence continues where it was.
+        cursor.advance()
+        cursor.advance()
+        #expect(cursor.refreshed(firstSequence: 3, lastSequence: 2) == .none)
+        #expect(cursor.step == .caughtUp)
+    }
+}
+
+/// The built executable running in the background, its output in a file, stopped with SIGINT.
+final class RunningCommand {
+    private let process: Process
+    private let outputFile: String
+
+    init(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltExecutable.path)
+        process.arguments = arguments
+        self.outputFile = FileManager.default.temporaryDirectory.path + "/cli-output-" + UUID().uuidString
+        _ = FileManager.default.createFile(atPath: self.outputFile, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.outputFile))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        try handle.close()
+        self.process = process
+    }
+
+    deinit {
+        if self.process.isRunning { self.process.terminate() }
+        try? FileManager.default.removeItem(atPath: self.outputFile)
+    }
+
+    var output: String { (try? String(contentsOfFile: self.outputFile, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGINT (Ctrl-C) and waits up to 10 s for the exit status; `nil` if it did not exit.
+    func interrupt() async throws -> Int32? {
+        self.process.interrupt()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while self.process.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard !self.process.isRunning else { return nil }
+        return self.process.terminationStatus
+    }
+}
