@@ -124,9 +124,19 @@ struct OutboxInspectionReadOnlyTests {
 
     // MARK: As another user (root runs the tests here; the checks need a user without root's rights)
 
-    private static var canRunAsNobody: Bool {
-        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
-    }
+    /// Root, `setpriv`, and a checkout `nobody` can reach: the executable is run once as that user
+    /// (a checkout under a private home directory cannot be, and the tests are skipped there).
+    private static let canRunAsNobody: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        probe.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", BuiltExecutable.path, "--help"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
 
     /// Runs the executable as `nobody` (uid 65534) on a fixture that user can reach.
     private func runAsNobody(_ fixture: CommandFixture, _ arguments: [String]) async throws -> (Int32?, String) {
