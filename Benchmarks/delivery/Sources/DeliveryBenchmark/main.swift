@@ -24,6 +24,11 @@ import WireContract
 // against the same server: our client's raw pipelined JetStream publish (400-byte messages, own Nats-Msg-Id,
 // window 256, acks awaited in order) and, given C_BENCH_PATH, the C client (js_PublishAsync, 4000 and 256
 // pending). Prints each run and the medians with ratios.
+//
+// Besides rates it reports CPU time per message, which a machine shared with other work distorts far less:
+// of this process (the worker, the NATS client, the journal; getrusage) and of the nats-server process
+// (/proc/PID/stat), over the timed delivery and over the raw run. The outbox lives in its own directory, as
+// in a real installation: beside global.db, every outbox write would also wake the source watcher.
 
 /// A benchmark run that could not complete.
 struct BenchmarkFailure: Error, CustomStringConvertible {
@@ -48,6 +53,39 @@ func median(_ values: [Double]) -> Double {
 
 func format(_ value: Double) -> String {
     String(format: "%.0f", value)
+}
+
+/// CPU seconds (user + system) used so far by this process, and by process `pid` (from /proc).
+struct CPUTimes {
+    var own: Double
+    var server: Double
+
+    static func now(server pid: Int32?) -> CPUTimes {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let own =
+            Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+        var server = 0.0
+        if let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        {
+            // After the command name: state is field 3, utime field 14 and stime field 15 (clock ticks).
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) {
+                server = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+            }
+        }
+        return CPUTimes(own: own, server: server)
+    }
+
+    static func - (lhs: CPUTimes, rhs: CPUTimes) -> CPUTimes {
+        CPUTimes(own: lhs.own - rhs.own, server: lhs.server - rhs.server)
+    }
+}
+
+func microseconds(_ seconds: Double, per count: Int) -> String {
+    String(format: "%.1f", seconds * 1e6 / Double(count))
 }
 
 /// Waits until `condition` holds, polling every `interval`, for at most `timeout`.
@@ -110,6 +148,7 @@ struct StormResult {
     var messages: Int
     var journalSeconds: Double
     var deliverySeconds: Double
+    var deliveryCPU: CPUTimes
     var failedAttempts: Int
 }
 
@@ -150,7 +189,8 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
         configuration: .init(
             databasePath: directory + "/global.db", agentCount: agentCount, seed: UInt64(round + 1),
             initiallyActive: 1.0))
-    let store = try OutboxStore(path: directory + "/outbox.db", synchronous: .normal)
+    try FileManager.default.createDirectory(atPath: directory + "/outbox", withIntermediateDirectories: false)
+    let store = try OutboxStore(path: directory + "/outbox/outbox.db", synchronous: .normal)
     let monitor = AgentStatusMonitor(configuration: .init(databasePath: directory + "/global.db"))
     let encoder = DetectionEncoder(
         mapper: AgentEventMapper(managerNode: "bench-manager"), subjects: try Subjects(prefix: "storm"),
@@ -207,11 +247,13 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
             maxInFlight: 256, pageSize: 256, shutdownTimeout: .seconds(30), pollInterval: .milliseconds(50),
             heartbeatInterval: nil),
         observer: progress, logger: logger)
-    let deliverySeconds = try await withRunning(worker) { () async throws -> Double in
+    let cpuBefore = CPUTimes.now(server: server.processIdentifier)
+    let (deliverySeconds, deliveryCPU) = try await withRunning(worker) { () async throws -> (Double, CPUTimes) in
         try await waitUntil(timeout: .seconds(600), "the outbox to drain") { progress.delivered >= messages }
         let end = ContinuousClock.now
+        let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
         guard let start = progress.firstSend else { throw BenchmarkFailure(description: "nothing was sent") }
-        return seconds(end - start)
+        return (seconds(end - start), cpu)
     }
     transport.stop()
     let pending = try store.pendingCount()
@@ -223,11 +265,11 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
     }
     return StormResult(
         events: events, messages: messages, journalSeconds: journalSeconds, deliverySeconds: deliverySeconds,
-        failedAttempts: progress.failedAttempts)
+        deliveryCPU: deliveryCPU, failedAttempts: progress.failedAttempts)
 }
 
 /// Our client's raw acknowledged publish rate: pipelined, window 256, acks awaited in publish order.
-func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double {
+func runRawPublish(server: NATSServerProcess, round: Int) async throws -> (rate: Double, cpu: CPUTimes) {
     let connection = try await connect(server)
     let jetStream = connection.jetStream(timeout: .seconds(30), maxPending: 256)
     try? await jetStream.deleteStream(name: "RAWBENCH")
@@ -236,6 +278,7 @@ func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double
     var outstanding: [PendingAck] = []
     outstanding.reserveCapacity(rawMessages)
     var next = 0
+    let cpuBefore = CPUTimes.now(server: server.processIdentifier)
     let start = ContinuousClock.now
     for index in 0..<rawMessages {
         outstanding.append(
@@ -251,13 +294,14 @@ func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double
         next += 1
     }
     let elapsed = seconds(ContinuousClock.now - start)
+    let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
     let stored = try await jetStream.streamInfo(name: "RAWBENCH").state.messages
     try await jetStream.deleteStream(name: "RAWBENCH")
     await connection.close()
     guard stored == UInt64(rawMessages) else {
         throw BenchmarkFailure(description: "raw stream holds \(stored) of \(rawMessages)")
     }
-    return Double(rawMessages) / elapsed
+    return (Double(rawMessages) / elapsed, cpu)
 }
 
 /// The C client's rate from `js_bench URL js MESSAGES RUN_ID PENDING` (its line ends in `rate=R`).
@@ -284,6 +328,10 @@ var journalRates: [Double] = []
 var deliveryEvents: [String: [Double]] = [:]
 var deliveryMessages: [String: [Double]] = [:]
 var rawRates: [Double] = []
+var deliveryOwnCPU: [String: [Double]] = [:]
+var deliveryServerCPU: [String: [Double]] = [:]
+var rawOwnCPU: [Double] = []
+var rawServerCPU: [Double] = []
 var cRates: [Int: [Double]] = [:]
 var shape = ""
 print("# \(agentCount) agents, \(rounds) rounds, raw runs of \(rawMessages) x 400-byte messages")
@@ -295,16 +343,25 @@ for round in 1...rounds {
         journalRates.append(journalRate)
         deliveryEvents[name, default: []].append(Double(result.events) / result.deliverySeconds)
         deliveryMessages[name, default: []].append(Double(result.messages) / result.deliverySeconds)
+        deliveryOwnCPU[name, default: []].append(result.deliveryCPU.own * 1e6 / Double(result.messages))
+        deliveryServerCPU[name, default: []].append(result.deliveryCPU.server * 1e6 / Double(result.messages))
         print(
             "round \(round) storm [\(name)]: \(shape); journaled in \(String(format: "%.2f", result.journalSeconds)) s "
                 + "(\(format(journalRate)) events/s); delivered in \(String(format: "%.2f", result.deliverySeconds)) s = "
                 + "\(format(Double(result.events) / result.deliverySeconds)) events/s, "
                 + "\(format(Double(result.messages) / result.deliverySeconds)) msg/s; "
+                + "CPU per message: gateway \(microseconds(result.deliveryCPU.own, per: result.messages)) µs, "
+                + "nats-server \(microseconds(result.deliveryCPU.server, per: result.messages)) µs; "
                 + "\(result.failedAttempts) failed attempts")
     }
-    let raw = try await runRawPublish(server: server, round: round)
+    let (raw, rawCPU) = try await runRawPublish(server: server, round: round)
     rawRates.append(raw)
-    print("round \(round) raw Swift JetStreamContext (window 256): \(format(raw)) msg/s")
+    rawOwnCPU.append(rawCPU.own * 1e6 / Double(rawMessages))
+    rawServerCPU.append(rawCPU.server * 1e6 / Double(rawMessages))
+    print(
+        "round \(round) raw Swift JetStreamContext (window 256): \(format(raw)) msg/s; CPU per message: client "
+            + "\(microseconds(rawCPU.own, per: rawMessages)) µs, "
+            + "nats-server \(microseconds(rawCPU.server, per: rawMessages)) µs")
     if let cBench {
         for pending in [4000, 256] {
             let rate = try runCBench(cBench, server: server, round: round, pending: pending)
@@ -328,9 +385,14 @@ for (name, _) in paths {
     var line = "storm delivery [\(name)]: \(format(median(deliveryEvents[name] ?? []))) events/s, "
     line += "\(format(messages)) msg/s = \(String(format: "%.0f", 100 * messages / rawMedian))% of raw Swift"
     if let cMedian { line += ", \(String(format: "%.0f", 100 * messages / cMedian))% of C (4000)" }
+    line += String(
+        format: "; CPU per message: gateway %.1f µs, nats-server %.1f µs", median(deliveryOwnCPU[name] ?? []),
+        median(deliveryServerCPU[name] ?? []))
     print(line)
 }
-print("raw Swift JetStreamContext window 256: \(format(rawMedian)) msg/s")
+print(
+    "raw Swift JetStreamContext window 256: \(format(rawMedian)) msg/s; CPU per message: client "
+        + String(format: "%.1f µs, nats-server %.1f µs", median(rawOwnCPU), median(rawServerCPU)))
 for pending in [4000, 256] {
     if let rates = cRates[pending] {
         let rate = median(rates)
