@@ -19,8 +19,7 @@ public struct DeliveryStatus: Sendable, Hashable {
 }
 
 /// Receives delivery events as they happen (the metrics engineer's `GatewayMetrics` conforms through
-/// an adapter). Calls come from the worker's task or its journal queue (``delivered(count:ackLatencies:)``,
-/// ``outboxDepthChanged(pending:oldestPendingAgeSeconds:)``); implementations must be cheap and thread-safe.
+/// an adapter). Calls come from the worker's task; implementations must be cheap and thread-safe.
 public protocol DeliveryObserver: Sendable {
     func delivered(count: Int, ackLatencies: [Duration])
     func parked(seq: Int64, failure: DeliveryFailure)

@@ -13,8 +13,7 @@ import Synchronization
 ///
 /// Pages pending rows from disk, seals each message at send time, keeps at most `maxInFlight`
 /// messages unacknowledged, and marks a message delivered only once its acknowledgement arrived
-/// (go-back-N, see ``DeliveryWindow``). Every journal call runs on a ``DeliveryJournalQueue`` (off the
-/// cooperative pool), which marks acknowledged rows in group commits while the loop keeps sending. Transient failures back off (``Backoff``) and feed the
+/// (go-back-N, see ``DeliveryWindow``). Transient failures back off (``Backoff``) and feed the
 /// ``CircuitBreaker``; poison messages are parked. On graceful shutdown it keeps draining until the
 /// outbox is empty or `shutdownTimeout` elapsed, flushes, and returns; what remains stays journaled.
 /// List it *before* the detection service in the `ServiceGroup`: services shut down in reverse
@@ -37,10 +36,6 @@ public final class DeliveryWorker: Service, Sendable {
     private let shutdownSignal = DeliveryWakeSignal()
     private let shuttingDown = Atomic<Bool>(false)
     private let drainExpiry = DrainExpiry()
-    /// Where every journal call of the loop runs: off the cooperative pool, delivered marks grouped.
-    private let journalQueue: DeliveryJournalQueue
-    /// A periodic status count is queued and not yet done (counts are never stacked up).
-    private let statusRefreshQueued = Atomic<Bool>(false)
 
     public init(
         journal: any DeliveryJournal, transport: any DeliveryTransport, sealer: any DeliverySealer,
@@ -57,29 +52,6 @@ public final class DeliveryWorker: Service, Sendable {
         self.wakeSignal = wakeSignal
         self.status = status
         self.logger = logger
-        self.journalQueue = DeliveryJournalQueue(
-            journal: journal, groupSize: configuration.pageSize,
-            recorded: { [status, observer, logger] group in
-                status.update {
-                    $0.deliveredTotal += group.marks.count
-                    $0.lastError = nil
-                }
-                observer?.delivered(count: group.marks.count, ackLatencies: group.latencies)
-                if let first = group.marks.first?.seq, let last = group.marks.last?.seq {
-                    logger.debug(
-                        "messages acknowledged and marked delivered",
-                        metadata: [
-                            "gateway.correlation_id": "delivery-\(first)-\(last)", "outbox.first_seq": "\(first)",
-                            "outbox.last_seq": "\(last)", "outbox.count": "\(group.marks.count)",
-                        ])
-                }
-            },
-            failed: { [logger] group, error in
-                // The rows stay pending and are resent later; JetStream drops the duplicates.
-                logger.error(
-                    "marking messages delivered failed",
-                    metadata: ["outbox.error": "\(error)", "outbox.count": "\(group.marks.count)"])
-            })
     }
 
     public func run() async throws {
@@ -166,7 +138,7 @@ public final class DeliveryWorker: Service, Sendable {
                     metadata: ["delivery.in_flight": "\(state.window.inFlightCount)"])
                 break delivery
             }
-            await housekeeping(&state, now: clock.now)
+            housekeeping(&state, now: clock.now)
 
             switch state.window.nextStep() {
             case .fetch(let afterSeq, let limit):
@@ -184,16 +156,12 @@ public final class DeliveryWorker: Service, Sendable {
                     }
                     continue
                 }
-                if journalQueue.backlog >= 4 * configuration.pageSize {
-                    // The journal is behind: let it catch up before acknowledging more than a crash could
-                    // make us resend.
-                    await journalQueue.settle()
-                }
+                flushDelivered(&state)
                 await sendPage(afterSeq: afterSeq, limit: pageLimit, state: &state)
             case .awaitAcknowledgement:
                 await collectAcknowledgements(&state)
             case .rewind(let seq, let failure):
-                handOverDelivered(&state)
+                flushDelivered(&state)
                 state.failedRounds += 1
                 if let transition = state.breaker.recordFailure(now: clock.now) { report(transition, &state) }
                 let delay = configuration.backoff.delay(attempt: state.failedRounds - 1)
@@ -207,8 +175,8 @@ public final class DeliveryWorker: Service, Sendable {
                 await interruptibleSleep(for: delay, state: state)
                 state.prepared = false
             case .idle:
-                handOverDelivered(&state)
-                await refreshStatus(&state, now: clock.now, force: state.drainDeadline != nil)
+                flushDelivered(&state)
+                refreshStatus(&state, now: clock.now, force: state.drainDeadline != nil)
                 if state.drainDeadline != nil {
                     logger.info("outbox drained")
                     break delivery
@@ -218,8 +186,7 @@ public final class DeliveryWorker: Service, Sendable {
                 continue
             }
         }
-        handOverDelivered(&state)
-        await journalQueue.settle()
+        flushDelivered(&state)
         let transport = self.transport
         switch await boundedByDrainTime({
             try await transport.flush()
@@ -232,7 +199,7 @@ public final class DeliveryWorker: Service, Sendable {
         case .acknowledged:
             break
         }
-        await refreshStatus(&state, now: clock.now, force: true)
+        refreshStatus(&state, now: clock.now, force: true)
         logger.info("delivery worker stopped", metadata: ["outbox.pending": "\(status.current.outboxDepth)"])
     }
 
@@ -267,7 +234,7 @@ public final class DeliveryWorker: Service, Sendable {
     private func sendPage(afterSeq: Int64, limit: Int, state: inout LoopState) async {
         let page: [OutboxMessage]
         do {
-            page = try await journalQueue.read { try $0.pendingMessages(afterSeq: afterSeq, limit: limit) }
+            page = try journal.pendingMessages(afterSeq: afterSeq, limit: limit)
         } catch {
             logger.error("reading the outbox failed", metadata: ["outbox.error": "\(error)"])
             state.window.fetched(count: 0)
@@ -303,7 +270,6 @@ public final class DeliveryWorker: Service, Sendable {
     /// already arrived. Only when the oldest one has not arrived yet does it wait (one bounded wait for
     /// the whole group, not one per acknowledgement), then resolves the ones that arrived meanwhile.
     private func collectAcknowledgements(_ state: inout LoopState) async {
-        defer { handOverDelivered(&state) }
         if resolveArrived(&state) > 0 { return }
         guard let oldest = state.takeOldestReceipt() else { return }
         let outcome = await boundedByDrainTime { try await oldest.receipt.acknowledgement() }
@@ -436,16 +402,16 @@ public final class DeliveryWorker: Service, Sendable {
         switch resolution {
         case .markDelivered(let seq, let streamSequence):
             state.deliveredBuffer.append((seq, streamSequence))
+            if state.deliveredBuffer.count >= configuration.pageSize { flushDelivered(&state) }
         case .park(let seq, let failure):
+            flushDelivered(&state)
             logger.error(
                 "message can never be delivered; parked",
                 metadata: ["outbox.seq": "\(seq)", "delivery.error": "\(failure)"])
-            journalQueue.submit { [logger] journal in
-                do {
-                    try journal.park(seq: seq, error: failure.description)
-                } catch {
-                    logger.error("parking failed", metadata: ["outbox.seq": "\(seq)", "outbox.error": "\(error)"])
-                }
+            do {
+                try journal.park(seq: seq, error: failure.description)
+            } catch {
+                logger.error("parking failed", metadata: ["outbox.seq": "\(seq)", "outbox.error": "\(error)"])
             }
             status.update {
                 $0.parkedTotal += 1
@@ -454,14 +420,11 @@ public final class DeliveryWorker: Service, Sendable {
             observer?.parked(seq: seq, failure: failure)
         case .recordFailure(let seq, let failure):
             recordAttemptFailure(failure, &state)
-            journalQueue.submit { [logger] journal in
-                do {
-                    try journal.recordFailure(seq: seq, error: failure.description, nextAttemptAt: nil)
-                } catch {
-                    logger.error(
-                        "recording a failed attempt failed",
-                        metadata: ["outbox.seq": "\(seq)", "outbox.error": "\(error)"])
-                }
+            do {
+                try journal.recordFailure(seq: seq, error: failure.description, nextAttemptAt: nil)
+            } catch {
+                logger.error(
+                    "recording a failed attempt failed", metadata: ["outbox.seq": "\(seq)", "outbox.error": "\(error)"])
             }
         }
     }
@@ -474,13 +437,35 @@ public final class DeliveryWorker: Service, Sendable {
         observer?.attemptFailed(failure)
     }
 
-    /// Hands the acknowledgements collected so far to the journal queue, which marks them delivered in
-    /// group commits.
-    private func handOverDelivered(_ state: inout LoopState) {
+    /// Writes buffered acknowledgements to the journal in one transaction.
+    private func flushDelivered(_ state: inout LoopState) {
         guard !state.deliveredBuffer.isEmpty else { return }
-        journalQueue.recordDelivered(state.deliveredBuffer, latencies: state.latencies)
+        let delivered = state.deliveredBuffer
+        let latencies = state.latencies
         state.deliveredBuffer.removeAll(keepingCapacity: true)
         state.latencies.removeAll(keepingCapacity: true)
+        do {
+            try journal.markDelivered(delivered, at: Self.epochMilliseconds())
+        } catch {
+            // The rows stay pending and are resent later; JetStream drops the duplicates.
+            logger.error(
+                "marking messages delivered failed",
+                metadata: ["outbox.error": "\(error)", "outbox.count": "\(delivered.count)"])
+            return
+        }
+        status.update {
+            $0.deliveredTotal += delivered.count
+            $0.lastError = nil
+        }
+        observer?.delivered(count: delivered.count, ackLatencies: latencies)
+        if let first = delivered.first?.seq, let last = delivered.last?.seq {
+            logger.debug(
+                "messages acknowledged and marked delivered",
+                metadata: [
+                    "gateway.correlation_id": "delivery-\(first)-\(last)", "outbox.first_seq": "\(first)",
+                    "outbox.last_seq": "\(last)", "outbox.count": "\(delivered.count)",
+                ])
+        }
     }
 
     private func report(_ transition: BreakerTransition, _ state: inout LoopState) {
@@ -491,42 +476,23 @@ public final class DeliveryWorker: Service, Sendable {
         observer?.breakerChanged(transition)
     }
 
-    private func housekeeping(_ state: inout LoopState, now: ContinuousClock.Instant) async {
-        await refreshStatus(&state, now: now, force: false)
+    private func housekeeping(_ state: inout LoopState, now: ContinuousClock.Instant) {
+        refreshStatus(&state, now: now, force: false)
         if let last = state.lastPrune, now - last < configuration.pruneInterval { return }
         state.lastPrune = now
         let retentionMillis = Backoff.nanoseconds(configuration.retention) / 1_000_000
-        let maxBytes = configuration.maxOutboxBytes
-        journalQueue.submit { [logger] journal in
-            do {
-                let pruned = try journal.prune(
-                    olderThan: Self.epochMilliseconds() - retentionMillis, maxBytes: maxBytes)
-                if pruned > 0 {
-                    logger.info("pruned delivered outbox rows", metadata: ["outbox.pruned": "\(pruned)"])
-                }
-            } catch {
-                logger.error("outbox retention pruning failed", metadata: ["outbox.error": "\(error)"])
-            }
+        do {
+            let pruned = try journal.prune(
+                olderThan: Self.epochMilliseconds() - retentionMillis, maxBytes: configuration.maxOutboxBytes)
+            if pruned > 0 { logger.info("pruned delivered outbox rows", metadata: ["outbox.pruned": "\(pruned)"]) }
+        } catch {
+            logger.error("outbox retention pruning failed", metadata: ["outbox.error": "\(error)"])
         }
     }
 
-    /// Re-counts the pending rows for status and metrics: every `statusRefreshInterval` in the background
-    /// (one count at a time), or now and awaited when `force`d.
-    private func refreshStatus(_ state: inout LoopState, now: ContinuousClock.Instant, force: Bool) async {
+    private func refreshStatus(_ state: inout LoopState, now: ContinuousClock.Instant, force: Bool) {
         if !force, let last = state.lastStatusRefresh, now - last < configuration.statusRefreshInterval { return }
         state.lastStatusRefresh = now
-        if force {
-            _ = try? await journalQueue.read { journal in self.countPending(journal) }
-        } else if !statusRefreshQueued.exchange(true, ordering: .acquiringAndReleasing) {
-            journalQueue.submit { journal in
-                self.countPending(journal)
-                self.statusRefreshQueued.store(false, ordering: .releasing)
-            }
-        }
-    }
-
-    /// Counts the pending rows and publishes the figures (on the journal queue).
-    private func countPending(_ journal: any DeliveryJournal) {
         do {
             let pending = try journal.pendingCount()
             let oldest = try journal.oldestPendingCreatedAt()
