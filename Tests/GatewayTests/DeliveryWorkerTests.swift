@@ -99,6 +99,29 @@ struct DeliveryWorkerTests {
         await connection.close()
     }
 
+    @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
+    func acknowledgementsAreMarkedDeliveredInGroupsEachRowOnce(publishPath: JetStreamPublishPath) async throws {
+        let server = try await startNATSServer()
+        let connection = try await connect(server)
+        let journal = InMemoryJournal()
+        fill(journal, count: 2000)
+        let worker = DeliveryWorker(
+            journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
+            configuration: configuration(maxInFlight: 64), logger: logger)
+        try await withRunningWorker(worker) {
+            let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
+            #expect(done)
+        }
+        let groups = journal.markedGroups
+        // One transaction per group of acknowledgements (at most a page each), never one per acknowledgement;
+        // every row marked exactly once, in journal order.
+        #expect(groups.allSatisfy { !$0.isEmpty && $0.count <= 64 })
+        #expect(groups.count < 2000 / 8)
+        #expect(Array(groups.joined()) == (1...2000).map { Int64($0) })
+        #expect(worker.status.current.deliveredTotal == 2000)
+        await connection.close()
+    }
+
     @Test func resendAfterLostAcknowledgementsStoresEachMessageOnce() async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
