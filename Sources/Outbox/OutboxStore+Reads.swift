@@ -33,16 +33,29 @@ extension OutboxStore {
         guard limit >= 0 else { throw OutboxError(code: .invalidArgument, path: self.path, detail: "negative limit") }
         return try self.run("pendingMessages") {
             try self.database.read { db in
-                let rows = try Row.fetchCursor(
-                    db,
+                // Only the columns a message needs, read by position (the delivery worker pages through
+                // every row this way).
+                let statement = try db.cachedStatement(
                     sql: """
-                        SELECT \(Self.columns) FROM outbox INDEXED BY outbox_pending
+                        SELECT seq, message_id, event_id, kind, subject, agent_id, payload, created_at
+                        FROM outbox INDEXED BY outbox_pending
                         WHERE delivered_at IS NULL AND parked_at IS NULL AND seq > ?
                         ORDER BY seq LIMIT ?
-                        """,
-                    arguments: [afterSeq, limit])
+                        """)
+                let rows = try Row.fetchCursor(statement, arguments: [afterSeq, limit])
                 var messages = [OutboxMessage]()
-                while let row = try rows.next() { messages.append(try Self.entry(row).message) }
+                messages.reserveCapacity(min(limit, 4096))
+                while let row = try rows.next() {
+                    let kindText: String = row[3]
+                    guard let kind = OutboxMessageKind(rawValue: kindText) else {
+                        throw OutboxError(code: .database, path: "", detail: "unknown kind \(kindText) in outbox row")
+                    }
+                    let payload = try row.withUnsafeData(atIndex: 6) { data in data.map { [UInt8]($0) } ?? [] }
+                    messages.append(
+                        OutboxMessage(
+                            seq: row[0], messageID: row[1], eventID: row[2], kind: kind, subject: row[4],
+                            agentID: row[5], payload: payload, createdAt: row[7]))
+                }
                 return messages
             }
         }

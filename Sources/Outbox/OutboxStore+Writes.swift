@@ -60,21 +60,52 @@ extension OutboxStore {
 
     /// Marks rows acknowledged by the server, in one transaction, recording the JetStream stream sequence
     /// when known. Rows already delivered keep their first acknowledgement.
+    ///
+    /// Runs of consecutive rows whose stream sequences are also consecutive (the usual case: one publisher
+    /// in journal order) are written with one range `UPDATE` each; the range holds exactly the rows of the
+    /// run, so only the rows listed are ever marked.
     public func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws(OutboxError) {
         if seqs.isEmpty { return }
         try self.run("markDelivered") {
             try self.database.write { db in
                 let update = try db.cachedStatement(
                     sql: """
-                        UPDATE outbox SET delivered_at = ?, stream_seq = ?, next_attempt_at = NULL
-                        WHERE seq = ? AND delivered_at IS NULL
+                        UPDATE outbox SET delivered_at = ?1, stream_seq = ?2 + (seq - ?3), next_attempt_at = NULL
+                        WHERE seq BETWEEN ?3 AND ?4 AND delivered_at IS NULL
                         """)
-                for item in seqs {
-                    let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
-                    try update.execute(arguments: [at, stream, item.seq])
+                for run in Self.consecutiveRuns(seqs) {
+                    try update.execute(arguments: [at, run.firstStreamSequence, run.first, run.last])
                 }
             }
         }
+    }
+
+    /// A run of rows `first...last` whose stream sequences start at `firstStreamSequence` and rise by one per
+    /// row (all `nil` when unknown).
+    struct DeliveredRun: Equatable {
+        var first: Int64
+        var last: Int64
+        var firstStreamSequence: Int64?
+    }
+
+    /// Splits acknowledgements (in any order) into runs of consecutive rows with consecutive stream sequences.
+    static func consecutiveRuns(_ seqs: [(seq: Int64, streamSequence: UInt64?)]) -> [DeliveredRun] {
+        var runs: [DeliveredRun] = []
+        var previousStream: Int64?
+        for item in seqs {
+            // A stream sequence beyond Int64 cannot be stored: the row is marked with none.
+            let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
+            let streamContinues =
+                stream == nil ? runs.last?.firstStreamSequence == nil : previousStream.map({ $0 &+ 1 }) == stream
+            if var run = runs.last, item.seq == run.last &+ 1, streamContinues {
+                run.last = item.seq
+                runs[runs.count - 1] = run
+            } else {
+                runs.append(DeliveredRun(first: item.seq, last: item.seq, firstStreamSequence: stream))
+            }
+            previousStream = stream
+        }
+        return runs
     }
 
     /// Records a failed delivery attempt: `attempts += 1`, the error text and when to retry.

@@ -51,9 +51,12 @@ struct DaemonEndToEndTests {
             let ids = stored.compactMap(\.messageID)
             #expect(Set(ids).count == ids.count)
 
-            try await eventually("published count in /metrics") {
+            // Published counts as messages are acknowledged; detected is sampled from the outbox every
+            // statusInterval, so it can trail a fast delivery: wait for both.
+            try await eventually("published and detected counts in /metrics") {
                 let text = try await daemon.get("/metrics").body
                 return MetricsText.sum(text, name: "wazuh_nats_gateway_messages_published_total") >= 6
+                    && MetricsText.sum(text, name: "wazuh_nats_gateway_events_detected_total") >= 3
             }
             let text = try await daemon.get("/metrics").body
             #expect(MetricsText.sum(text, name: "wazuh_nats_gateway_events_detected_total") >= 3)

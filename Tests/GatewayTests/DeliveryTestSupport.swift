@@ -24,8 +24,18 @@ final class InMemoryJournal: DeliveryJournal {
     }
 
     private let rows = Mutex<[Row]>([])
+    private let markCalls = Mutex<[[Int64]]>([])
+    private let markHook = Mutex<(@Sendable ([Int64]) throws -> Void)?>(nil)
 
     init() {}
+
+    /// The sequences of every `markDelivered` call (one transaction each), in call order.
+    var markedGroups: [[Int64]] { markCalls.withLock { $0 } }
+
+    /// Runs `hook` at the start of every `markDelivered` call (before anything is marked); a throw fails the call.
+    func onMarkDelivered(_ hook: (@Sendable ([Int64]) throws -> Void)?) {
+        markHook.withLock { $0 = hook }
+    }
 
     func append(subject: String, messageID: String, payload: [UInt8]) {
         rows.withLock { rows in
@@ -49,8 +59,11 @@ final class InMemoryJournal: DeliveryJournal {
     }
 
     func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws {
+        try markHook.withLock { $0 }?(seqs.map(\.seq))
+        markCalls.withLock { $0.append(seqs.map(\.seq)) }
         rows.withLock { rows in
-            for (seq, streamSequence) in seqs {
+            // Like the outbox: a row already delivered keeps its first acknowledgement.
+            for (seq, streamSequence) in seqs where !rows[Int(seq - 1)].delivered {
                 rows[Int(seq - 1)].delivered = true
                 rows[Int(seq - 1)].streamSequence = streamSequence
             }

@@ -99,6 +99,29 @@ struct DeliveryWorkerTests {
         await connection.close()
     }
 
+    @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
+    func acknowledgementsAreMarkedDeliveredInGroupsEachRowOnce(publishPath: JetStreamPublishPath) async throws {
+        let server = try await startNATSServer()
+        let connection = try await connect(server)
+        let journal = InMemoryJournal()
+        fill(journal, count: 2000)
+        let worker = DeliveryWorker(
+            journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
+            configuration: configuration(maxInFlight: 64), logger: logger)
+        try await withRunningWorker(worker) {
+            let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
+            #expect(done)
+        }
+        let groups = journal.markedGroups
+        // One transaction per group of acknowledgements (at most a page each), never one per acknowledgement;
+        // every row marked exactly once, in journal order.
+        #expect(groups.allSatisfy { !$0.isEmpty && $0.count <= 64 })
+        #expect(groups.count < 2000 / 8)
+        #expect(Array(groups.joined()) == (1...2000).map { Int64($0) })
+        #expect(worker.status.current.deliveredTotal == 2000)
+        await connection.close()
+    }
+
     @Test func resendAfterLostAcknowledgementsStoresEachMessageOnce() async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
@@ -153,6 +176,43 @@ struct DeliveryWorkerTests {
         #expect(try await streamMessageCount(connection) == 250)
         let sequences = journal.snapshot.compactMap(\.streamSequence)
         #expect(sequences == (1...250).map { UInt64($0) })
+        await connection.close()
+    }
+
+    @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
+    func failureInTheMiddleOfAGroupResendsFromTheFirstUnacknowledgedAndMarksOnlyAcknowledged(
+        publishPath: JetStreamPublishPath
+    ) async throws {
+        let server = try await startNATSServer()
+        let connection = try await connect(server)
+        let journal = InMemoryJournal()
+        // Row 40 goes to a subject no stream captures yet: JetStream answers "no responders" (transient)
+        // while the rows around it, sent in the same window, are acknowledged.
+        fill(journal, count: 39)
+        journal.append(subject: "other.agent.040.status", messageID: "evt-40", payload: Array("{\"n\":40}".utf8))
+        fill(journal, count: 60, from: 41)
+        let worker = DeliveryWorker(
+            journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
+            configuration: configuration(maxInFlight: 64), logger: logger)
+        try await withRunningWorker(worker) {
+            let othersDone = try await waitUntil { journal.snapshot.filter(\.delivered).count == 99 }
+            #expect(othersDone)
+            let retried = try await waitUntil { journal.snapshot[39].attempts >= 2 }
+            #expect(retried)
+            #expect(!journal.snapshot[39].delivered)
+            // Every group marked only acknowledged rows: never row 40 while nothing could acknowledge it.
+            #expect(!journal.markedGroups.joined().contains(40))
+            _ = try await connection.jetStream().createStream(StreamConfig(name: "OTHER", subjects: ["other.>"]))
+            let healed = try await waitUntil { journal.snapshot[39].delivered }
+            #expect(healed)
+        }
+        #expect(journal.markedGroups.joined().sorted() == (1...100).map { Int64($0) })
+        #expect(try await streamMessageCount(connection) == 99)
+        var sequences = journal.snapshot.map(\.streamSequence)
+        #expect(sequences.remove(at: 39) == 1)
+        // The other 99 each kept the stream sequence of their first acknowledgement: nothing stored twice.
+        let expected: [UInt64?] = (1...99).map { UInt64($0) }
+        #expect(sequences == expected)
         await connection.close()
     }
 

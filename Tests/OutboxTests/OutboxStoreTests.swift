@@ -149,6 +149,54 @@ struct OutboxStoreTests {
         #expect(stats.databaseBytes > 0)
     }
 
+    @Test func markingInRunsRecordsEachRowsOwnStreamSequenceAndOnlyTheRowsListed() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let store = try Fixtures.open(dir, clock: clock)
+        try store.appendDetection(messages: (1...20).map { Fixtures.message($0) }, snapshot: [])
+        try store.markDelivered([(seq: 4, streamSequence: 500)], at: clock.now)  // an earlier ack
+        // Acks as a group commit hands them in: runs, a gap (7 and 15 not acknowledged), a stream sequence
+        // that jumps (another publisher in between), unknown ones, one row twice, one out of order.
+        let acks: [(seq: Int64, streamSequence: UInt64?)] = [
+            (1, 11), (2, 12), (3, 13), (4, 14), (5, 15), (6, 16),
+            (8, 30), (9, 31), (10, 40), (11, 41),
+            (12, nil), (13, nil), (14, 60),
+            (16, 70), (16, 70), (18, 72), (17, 71),
+        ]
+        try store.markDelivered(acks, at: clock.now + 7)
+        let entries = try store.entries(matching: OutboxQuery(limit: 100))
+        let marked = entries.filter { $0.deliveredAt != nil }
+        #expect(marked.map(\.message.seq) == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18])
+        let streams = Dictionary(uniqueKeysWithValues: marked.map { ($0.message.seq, $0.streamSequence) })
+        let expected: [Int64: UInt64?] = [
+            1: 11, 2: 12, 3: 13, 4: 500, 5: 15, 6: 16, 8: 30, 9: 31, 10: 40, 11: 41, 12: nil, 13: nil, 14: 60,
+            16: 70, 17: 71, 18: 72,
+        ]
+        #expect(streams == expected)
+        #expect(entries.first { $0.message.seq == 4 }?.deliveredAt == clock.now)  // keeps the first ack
+        #expect(try store.pendingMessages(afterSeq: 0, limit: 100).map(\.seq) == [7, 15, 19, 20])
+    }
+
+    @Test func acknowledgementsSplitIntoConsecutiveRuns() {
+        typealias Run = OutboxStore.DeliveredRun
+        #expect(OutboxStore.consecutiveRuns([]) == [])
+        #expect(
+            OutboxStore.consecutiveRuns((1...256).map { (seq: Int64($0), streamSequence: UInt64($0 + 1000)) })
+                == [Run(first: 1, last: 256, firstStreamSequence: 1001)])
+        #expect(
+            OutboxStore.consecutiveRuns([(1, nil), (2, nil), (3, 5), (4, 6), (5, nil), (7, nil), (6, nil)])
+                == [
+                    Run(first: 1, last: 2, firstStreamSequence: nil), Run(first: 3, last: 4, firstStreamSequence: 5),
+                    Run(first: 5, last: 5, firstStreamSequence: nil), Run(first: 7, last: 7, firstStreamSequence: nil),
+                    Run(first: 6, last: 6, firstStreamSequence: nil),
+                ])
+        // A stream sequence beyond Int64 is stored as unknown.
+        #expect(
+            OutboxStore.consecutiveRuns([(1, UInt64.max), (2, nil)]) == [
+                Run(first: 1, last: 2, firstStreamSequence: nil)
+            ])
+    }
+
     @Test func queriesFilterByTimeAgentSeqAndDelivery() throws {
         let dir = try TemporaryDirectory()
         let clock = TestClock(1_000_000)

@@ -33,15 +33,30 @@ public struct OutgoingMessage: Sendable, Hashable {
 /// the PubAck; request mode: any reply; publish mode: the flush), or throws when it failed.
 public struct DeliveryReceipt: Sendable {
     private let outcome: @Sendable () async throws -> UInt64?
+    private let arrived: @Sendable () -> Result<UInt64?, any Error>?
 
-    /// - Parameter outcome: waits for the acknowledgement and returns the stream sequence, if any.
-    public init(_ outcome: @escaping @Sendable () async throws -> UInt64?) {
+    /// - Parameters:
+    ///   - outcome: waits for the acknowledgement and returns the stream sequence, if any.
+    ///   - arrived: the outcome if it is already known, without waiting (`nil` while it is outstanding or
+    ///     when the transport cannot tell without waiting). Once it returned an outcome, the receipt is
+    ///     spent: `outcome` is not called afterwards.
+    public init(
+        _ outcome: @escaping @Sendable () async throws -> UInt64?,
+        arrived: @escaping @Sendable () -> Result<UInt64?, any Error>? = { nil }
+    ) {
         self.outcome = outcome
+        self.arrived = arrived
     }
 
     /// Waits for the acknowledgement; returns the JetStream stream sequence when the mode has one.
     public func acknowledgement() async throws -> UInt64? {
         try await outcome()
+    }
+
+    /// The outcome if it has already arrived, without suspending; `nil` while it is outstanding. After a
+    /// non-`nil` answer the receipt is spent (don't call ``acknowledgement()`` or this again).
+    public func arrivedOutcome() -> Result<UInt64?, any Error>? {
+        arrived()
     }
 }
 

@@ -96,6 +96,26 @@ public final class DeliveryWorker: Service, Sendable {
         var drainDeadline: ContinuousClock.Instant?
         var lastStatusRefresh: ContinuousClock.Instant?
         var lastPrune: ContinuousClock.Instant?
+
+        /// The oldest receipt still in flight.
+        var oldestReceipt: InFlight? {
+            receiptHead < receipts.count ? receipts[receiptHead] : nil
+        }
+
+        /// Removes and returns the oldest receipt still in flight.
+        mutating func takeOldestReceipt() -> InFlight? {
+            guard receiptHead < receipts.count else { return nil }
+            let oldest = receipts[receiptHead]
+            receiptHead += 1
+            if receiptHead == receipts.count {
+                receipts.removeAll(keepingCapacity: true)
+                receiptHead = 0
+            } else if receiptHead >= 1024 {
+                receipts.removeFirst(receiptHead)
+                receiptHead = 0
+            }
+            return oldest
+        }
     }
 
     private func deliveryLoop() async throws {
@@ -132,14 +152,14 @@ public final class DeliveryWorker: Service, Sendable {
                     if state.window.inFlightCount == 0 {
                         await interruptibleSleep(for: until - clock.now, state: state)
                     } else {
-                        await awaitOldest(&state)
+                        await collectAcknowledgements(&state)
                     }
                     continue
                 }
                 flushDelivered(&state)
                 await sendPage(afterSeq: afterSeq, limit: pageLimit, state: &state)
             case .awaitAcknowledgement:
-                await awaitOldest(&state)
+                await collectAcknowledgements(&state)
             case .rewind(let seq, let failure):
                 flushDelivered(&state)
                 state.failedRounds += 1
@@ -246,35 +266,59 @@ public final class DeliveryWorker: Service, Sendable {
         }
     }
 
-    /// Waits for the oldest acknowledgement and records its outcome.
-    private func awaitOldest(_ state: inout LoopState) async {
-        guard state.receiptHead < state.receipts.count else { return }
-        let inFlight = state.receipts[state.receiptHead]
-        state.receiptHead += 1
-        if state.receiptHead == state.receipts.count {
-            state.receipts.removeAll(keepingCapacity: true)
-            state.receiptHead = 0
-        } else if state.receiptHead >= 1024 {
-            state.receipts.removeFirst(state.receiptHead)
-            state.receiptHead = 0
-        }
-        let outcome = await boundedByDrainTime { try await inFlight.receipt.acknowledgement() }
+    /// Resolves, in send order and without suspending, every in-flight message whose outcome has
+    /// already arrived. Only when the oldest one has not arrived yet does it wait (one bounded wait for
+    /// the whole group, not one per acknowledgement), then resolves the ones that arrived meanwhile.
+    private func collectAcknowledgements(_ state: inout LoopState) async {
+        if resolveArrived(&state) > 0 { return }
+        guard let oldest = state.takeOldestReceipt() else { return }
+        let outcome = await boundedByDrainTime { try await oldest.receipt.acknowledgement() }
         switch outcome {
         case .acknowledged(let streamSequence):
-            state.latencies.append(ContinuousClock.now - inFlight.sentAt)
-            let resolution = state.window.acknowledged(seq: inFlight.seq, streamSequence: streamSequence)
-            apply(resolution, &state)
-            state.failedRounds = 0
-            if let transition = state.breaker.recordSuccess() { report(transition, &state) }
+            acknowledged(oldest, streamSequence: streamSequence, now: .now, &state)
         case .failed(let error):
-            let failure = transport.classify(error)
-            let resolution = state.window.failed(seq: inFlight.seq, failure: failure)
-            apply(resolution, &state)
+            failed(oldest, error: error, &state)
         case .deadlinePassed:
             // Shutting down and out of time: the row stays pending (resent after the restart, where
             // JetStream drops the duplicate); the loop stops at its deadline check.
             state.drainDeadline = .now
+            return
         }
+        resolveArrived(&state)
+    }
+
+    /// Resolves the oldest in-flight messages whose outcomes have arrived; returns how many.
+    @discardableResult
+    private func resolveArrived(_ state: inout LoopState) -> Int {
+        var resolved = 0
+        let now = ContinuousClock.now
+        while let oldest = state.oldestReceipt, let outcome = oldest.receipt.arrivedOutcome() {
+            _ = state.takeOldestReceipt()
+            switch outcome {
+            case .success(let streamSequence):
+                acknowledged(oldest, streamSequence: streamSequence, now: now, &state)
+            case .failure(let error):
+                failed(oldest, error: error, &state)
+            }
+            resolved += 1
+        }
+        return resolved
+    }
+
+    private func acknowledged(
+        _ inFlight: InFlight, streamSequence: UInt64?, now: ContinuousClock.Instant, _ state: inout LoopState
+    ) {
+        state.latencies.append(now - inFlight.sentAt)
+        let resolution = state.window.acknowledged(seq: inFlight.seq, streamSequence: streamSequence)
+        apply(resolution, &state)
+        state.failedRounds = 0
+        if let transition = state.breaker.recordSuccess() { report(transition, &state) }
+    }
+
+    private func failed(_ inFlight: InFlight, error: any Error, _ state: inout LoopState) {
+        let failure = transport.classify(error)
+        let resolution = state.window.failed(seq: inFlight.seq, failure: failure)
+        apply(resolution, &state)
     }
 
     private enum AcknowledgementOutcome: Sendable {

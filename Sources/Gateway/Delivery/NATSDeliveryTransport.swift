@@ -130,15 +130,21 @@ public final class NATSDeliveryTransport: DeliveryTransport {
                 state.published += 1
                 return state.published
             }
-            return DeliveryReceipt { [self] in
-                try await self.flushCovering(index)
-                return nil
-            }
+            return DeliveryReceipt(
+                { [self] in
+                    try await self.flushCovering(index)
+                    return nil
+                },
+                arrived: { [self] in
+                    self.state.withLock { $0.flushedThrough >= index } ? .success(nil) : nil
+                })
         case .jetstream where usesContextPublish:
             let pending = try await jetStream.publishPipelined(
                 subject: message.subject, payload: ByteBuffer(bytes: message.payload),
                 headers: headers.isEmpty ? nil : headers)
-            return DeliveryReceipt { try await pending.result().seq }
+            return DeliveryReceipt(
+                { try await pending.result().seq },
+                arrived: { pending.outcome.map { $0.map { Optional($0.seq) } } })
         case .request, .jetstream:
             let (token, reply) = inbox.register()
             do {
@@ -152,16 +158,18 @@ public final class NATSDeliveryTransport: DeliveryTransport {
             let subject = message.subject
             let timeout = ackTimeout
             let isJetStream: Bool = if case .jetstream = mode { true } else { false }
-            return DeliveryReceipt { [inbox] in
-                let reply = try await inbox.wait(
-                    token, timeout: timeout,
-                    timeoutError: DeliveryFailure(code: .timeout, message: "no acknowledgement within \(timeout)"))
-                if reply.status?.code == NATSStatus.noRespondersCode {
-                    throw DeliveryFailure(code: .noResponders, message: "no responders on the subject")
-                }
-                guard isJetStream else { return nil }
-                return try Self.parsePubAck(reply.payloadBytes, subject: subject)
-            }
+            return DeliveryReceipt(
+                { [inbox] in
+                    let reply = try await inbox.wait(
+                        token, timeout: timeout,
+                        timeoutError: DeliveryFailure(code: .timeout, message: "no acknowledgement within \(timeout)"))
+                    return try Self.interpret(reply, isJetStream: isJetStream, subject: subject)
+                },
+                arrived: { [inbox] in
+                    inbox.take(token).map { reply in
+                        Result { try Self.interpret(reply.get(), isJetStream: isJetStream, subject: subject) }
+                    }
+                })
         }
     }
 
@@ -280,6 +288,15 @@ public final class NATSDeliveryTransport: DeliveryTransport {
         } catch let error as NATSError where error.code == .noResponders {
             throw DeliveryFailure(code: .noResponders, message: "JetStream is not available (no responders)")
         }
+    }
+
+    /// The stream sequence in a reply to a published message (JetStream), `nil` in request mode.
+    private static func interpret(_ reply: NATSMessage, isJetStream: Bool, subject: String) throws -> UInt64? {
+        if reply.status?.code == NATSStatus.noRespondersCode {
+            throw DeliveryFailure(code: .noResponders, message: "no responders on the subject")
+        }
+        guard isJetStream else { return nil }
+        return try parsePubAck(reply.payloadBytes, subject: subject)
     }
 
     /// Parses a PubAck (`{"stream":"WAZUH","seq":5,"duplicate":true}`) or JetStream API error.

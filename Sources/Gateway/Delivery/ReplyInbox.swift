@@ -68,6 +68,15 @@ final class ReplyInbox: Sendable {
         for waiter in waiters { waiter.resume(throwing: error) }
     }
 
+    /// The outcome for `token` if it has arrived (removing it), without waiting; `nil` while it has not.
+    func take(_ token: UInt64) -> Result<NATSMessage, any Error>? {
+        state.withLock { state in
+            guard case .done(let result) = state.slots[token] else { return nil }
+            state.slots[token] = nil
+            return result
+        }
+    }
+
     /// Waits for the reply to `token`, failing with `timeoutError` after `timeout`.
     func wait(_ token: UInt64, timeout: Duration, timeoutError: @autoclosure @escaping @Sendable () -> any Error)
         async throws -> NATSMessage

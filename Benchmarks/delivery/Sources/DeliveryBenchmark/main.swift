@@ -24,6 +24,15 @@ import WireContract
 // against the same server: our client's raw pipelined JetStream publish (400-byte messages, own Nats-Msg-Id,
 // window 256, acks awaited in order) and, given C_BENCH_PATH, the C client (js_PublishAsync, 4000 and 256
 // pending). Prints each run and the medians with ratios.
+//
+// Besides rates it reports CPU time per message, which a machine shared with other work distorts far less:
+// of this process (the worker, the NATS client, the journal; getrusage) and of the nats-server process
+// (/proc/PID/stat), over the timed delivery and over the raw run. The outbox lives in its own directory, as
+// in a real installation: beside global.db, every outbox write would also wake the source watcher.
+//
+// Each round also runs the storm overlapped, as in production: the worker (JetStreamContext path) runs while
+// detection journals, each step is committed as soon as the previous one is journaled, and the clock runs from
+// the first COMMIT until every row is delivered.
 
 /// A benchmark run that could not complete.
 struct BenchmarkFailure: Error, CustomStringConvertible {
@@ -48,6 +57,39 @@ func median(_ values: [Double]) -> Double {
 
 func format(_ value: Double) -> String {
     String(format: "%.0f", value)
+}
+
+/// CPU seconds (user + system) used so far by this process, and by process `pid` (from /proc).
+struct CPUTimes {
+    var own: Double
+    var server: Double
+
+    static func now(server pid: Int32?) -> CPUTimes {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let own =
+            Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+        var server = 0.0
+        if let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        {
+            // After the command name: state is field 3, utime field 14 and stime field 15 (clock ticks).
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) {
+                server = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+            }
+        }
+        return CPUTimes(own: own, server: server)
+    }
+
+    static func - (lhs: CPUTimes, rhs: CPUTimes) -> CPUTimes {
+        CPUTimes(own: lhs.own - rhs.own, server: lhs.server - rhs.server)
+    }
+}
+
+func microseconds(_ seconds: Double, per count: Int) -> String {
+    String(format: "%.1f", seconds * 1e6 / Double(count))
 }
 
 /// Waits until `condition` holds, polling every `interval`, for at most `timeout`.
@@ -110,6 +152,7 @@ struct StormResult {
     var messages: Int
     var journalSeconds: Double
     var deliverySeconds: Double
+    var deliveryCPU: CPUTimes
     var failedAttempts: Int
 }
 
@@ -143,33 +186,65 @@ func withRunning<T>(_ service: any Service, _ body: () async throws -> T) async 
     }
 }
 
-func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int) async throws -> StormResult {
-    let directory = try NATSServerProcess.makeTemporaryDirectory(prefix: "delivery-bench")
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let simulator = try WazuhSimulator(
-        configuration: .init(
-            databasePath: directory + "/global.db", agentCount: agentCount, seed: UInt64(round + 1),
-            initiallyActive: 1.0))
-    let store = try OutboxStore(path: directory + "/outbox.db", synchronous: .normal)
-    let monitor = AgentStatusMonitor(configuration: .init(databasePath: directory + "/global.db"))
-    let encoder = DetectionEncoder(
-        mapper: AgentEventMapper(managerNode: "bench-manager"), subjects: try Subjects(prefix: "storm"),
-        signingKey: try SigningKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }))
-    let wake = DeliveryWakeSignal()
-    let detection = DetectionService(
-        monitor: monitor, store: store, encoder: encoder, wakeSignal: wake, logger: logger)
+/// A fresh simulated manager (global.db), outbox and detection service for one storm.
+struct StormFixture {
+    var directory: String
+    var simulator: WazuhSimulator
+    var store: OutboxStore
+    var detection: DetectionService
+    var wake: DeliveryWakeSignal
+    var ids: [Int]
 
-    // Journaling: the baseline, then three committed steps, each waited for before the next.
-    let ids = simulator.agentIDs.filter { $0 > 0 }
-    let journalSeconds = try await withRunning(detection) { () async throws -> Double in
-        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
-        var total = 0.0
-        let steps: [(String, () throws -> Void)] = [
+    init(round: Int) throws {
+        directory = try NATSServerProcess.makeTemporaryDirectory(prefix: "delivery-bench")
+        simulator = try WazuhSimulator(
+            configuration: .init(
+                databasePath: directory + "/global.db", agentCount: agentCount, seed: UInt64(round + 1),
+                initiallyActive: 1.0))
+        try FileManager.default.createDirectory(atPath: directory + "/outbox", withIntermediateDirectories: false)
+        store = try OutboxStore(path: directory + "/outbox/outbox.db", synchronous: .normal)
+        let monitor = AgentStatusMonitor(configuration: .init(databasePath: directory + "/global.db"))
+        let encoder = DetectionEncoder(
+            mapper: AgentEventMapper(managerNode: "bench-manager"), subjects: try Subjects(prefix: "storm"),
+            signingKey: try SigningKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }))
+        wake = DeliveryWakeSignal()
+        detection = DetectionService(monitor: monitor, store: store, encoder: encoder, wakeSignal: wake, logger: logger)
+        ids = simulator.agentIDs.filter { $0 > 0 }
+    }
+
+    /// The three storm steps: restart storm (all -> disconnected, code 5), all -> pending, all -> active.
+    var steps: [(String, () throws -> Void)] {
+        let simulator = self.simulator
+        let ids = self.ids
+        return [
             ("restart storm", { try simulator.apply(.restartStorm) }),
             ("all pending", { for id in ids { try simulator.apply(.connect(agentID: id)) } }),
             ("all active", { for id in ids { try simulator.apply(.activate(agentID: id)) } }),
         ]
-        for (name, step) in steps {
+    }
+
+    /// A worker draining this outbox to stream STORM through `transport`.
+    func worker(transport: any DeliveryTransport, progress: DeliveryProgress) -> DeliveryWorker {
+        DeliveryWorker(
+            journal: store, transport: transport, sealer: WireDeliverySealer(sealer: MessageSealer()),
+            configuration: DeliveryWorkerConfiguration(
+                maxInFlight: 256, pageSize: 256, shutdownTimeout: .seconds(30), pollInterval: .milliseconds(50),
+                heartbeatInterval: nil),
+            observer: progress, wakeSignal: wake, logger: logger)
+    }
+}
+
+func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int) async throws -> StormResult {
+    let fixture = try StormFixture(round: round)
+    let directory = fixture.directory
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let (simulator, store, detection, ids) = (fixture.simulator, fixture.store, fixture.detection, fixture.ids)
+
+    // Journaling: the baseline, then three committed steps, each waited for before the next.
+    let journalSeconds = try await withRunning(detection) { () async throws -> Double in
+        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+        var total = 0.0
+        for (name, step) in fixture.steps {
             simulator.now += 5
             let before = try store.stats().lastSeq
             try step()
@@ -200,18 +275,14 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
         connection: connection,
         mode: .jetstream(JetStreamSettings(streamName: stormStream, subjects: ["storm.>"])),
         ackTimeout: .seconds(30), publishPath: path, logger: logger)
-    let worker = DeliveryWorker(
-        journal: store, transport: TimedTransport(inner: transport, progress: progress),
-        sealer: WireDeliverySealer(sealer: MessageSealer()),
-        configuration: DeliveryWorkerConfiguration(
-            maxInFlight: 256, pageSize: 256, shutdownTimeout: .seconds(30), pollInterval: .milliseconds(50),
-            heartbeatInterval: nil),
-        observer: progress, logger: logger)
-    let deliverySeconds = try await withRunning(worker) { () async throws -> Double in
+    let worker = fixture.worker(transport: TimedTransport(inner: transport, progress: progress), progress: progress)
+    let cpuBefore = CPUTimes.now(server: server.processIdentifier)
+    let (deliverySeconds, deliveryCPU) = try await withRunning(worker) { () async throws -> (Double, CPUTimes) in
         try await waitUntil(timeout: .seconds(600), "the outbox to drain") { progress.delivered >= messages }
         let end = ContinuousClock.now
+        let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
         guard let start = progress.firstSend else { throw BenchmarkFailure(description: "nothing was sent") }
-        return seconds(end - start)
+        return (seconds(end - start), cpu)
     }
     transport.stop()
     let pending = try store.pendingCount()
@@ -223,11 +294,84 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
     }
     return StormResult(
         events: events, messages: messages, journalSeconds: journalSeconds, deliverySeconds: deliverySeconds,
-        failedAttempts: progress.failedAttempts)
+        deliveryCPU: deliveryCPU, failedAttempts: progress.failedAttempts)
+}
+
+/// What an overlapped storm measured: detection and delivery running together, as in production.
+struct OverlappedResult {
+    var events: Int
+    var messages: Int
+    /// From the first step's COMMIT until every journaled row was acknowledged and marked delivered.
+    var seconds: Double
+    /// Over the same interval; this process includes detection (read, diff, sign, journal).
+    var cpu: CPUTimes
+}
+
+/// The storm with the worker already running: each step is committed once the previous one is journaled
+/// (not delivered), and the clock stops when the last row is delivered.
+func runOverlappedStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int) async throws
+    -> OverlappedResult
+{
+    let fixture = try StormFixture(round: round)
+    let directory = fixture.directory
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let (simulator, store) = (fixture.simulator, fixture.store)
+    let connection = try await connect(server)
+    let jetStream = connection.jetStream(timeout: .seconds(30))
+    try? await jetStream.deleteStream(name: stormStream)
+    let progress = DeliveryProgress()
+    let transport = NATSDeliveryTransport(
+        connection: connection,
+        mode: .jetstream(JetStreamSettings(streamName: stormStream, subjects: ["storm.>"])),
+        ackTimeout: .seconds(30), publishPath: path, logger: logger)
+    let worker = fixture.worker(transport: transport, progress: progress)
+    // The worker first: services shut down in reverse order, so detection stops before the worker drains.
+    let group = ServiceGroup(configuration: .init(services: [worker, fixture.detection], logger: logger))
+    let task = Task { try await group.run() }
+    let outcome: Result<(Double, CPUTimes, Int), any Error>
+    do {
+        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+        let start = ContinuousClock.now
+        let cpuBefore = CPUTimes.now(server: server.processIdentifier)
+        for (name, step) in fixture.steps {
+            simulator.now += 5
+            let before = try store.stats().lastSeq
+            try step()
+            try simulator.commit()
+            // Rows may be delivered as soon as they land, so probe for any row past the last one, pending or not.
+            try await waitUntil(timeout: .seconds(300), interval: .milliseconds(5), "journaling of '\(name)'") {
+                try !store.messages(matching: OutboxQuery(afterSeq: before, limit: 1)).isEmpty
+            }
+        }
+        // Each step is journaled in one transaction, so every row is in the outbox now (checked at the end).
+        let journaled = try store.stats().lastSeq
+        try await waitUntil(timeout: .seconds(600), interval: .milliseconds(2), "the outbox to drain") {
+            progress.delivered >= journaled
+        }
+        let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
+        outcome = .success((seconds(ContinuousClock.now - start), cpu, Int(journaled)))
+    } catch {
+        outcome = .failure(error)
+    }
+    await group.triggerGracefulShutdown()
+    _ = try? await task.value
+    transport.stop()
+    let (elapsed, cpu, messages) = try outcome.get()
+    try simulator.close()
+    let events = try store.messages(matching: OutboxQuery(kinds: [.event], limit: 10_000_000)).count
+    let pending = try store.pendingCount()
+    let stored = try await jetStream.streamInfo(name: stormStream).state.messages
+    await connection.close()
+    try store.close()
+    guard events == 3 * fixture.ids.count, pending == 0, stored == UInt64(messages) else {
+        throw BenchmarkFailure(
+            description: "overlapped: \(events) events journaled, \(pending) pending, stream holds \(stored) of \(messages)")
+    }
+    return OverlappedResult(events: events, messages: messages, seconds: elapsed, cpu: cpu)
 }
 
 /// Our client's raw acknowledged publish rate: pipelined, window 256, acks awaited in publish order.
-func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double {
+func runRawPublish(server: NATSServerProcess, round: Int) async throws -> (rate: Double, cpu: CPUTimes) {
     let connection = try await connect(server)
     let jetStream = connection.jetStream(timeout: .seconds(30), maxPending: 256)
     try? await jetStream.deleteStream(name: "RAWBENCH")
@@ -236,6 +380,7 @@ func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double
     var outstanding: [PendingAck] = []
     outstanding.reserveCapacity(rawMessages)
     var next = 0
+    let cpuBefore = CPUTimes.now(server: server.processIdentifier)
     let start = ContinuousClock.now
     for index in 0..<rawMessages {
         outstanding.append(
@@ -251,13 +396,14 @@ func runRawPublish(server: NATSServerProcess, round: Int) async throws -> Double
         next += 1
     }
     let elapsed = seconds(ContinuousClock.now - start)
+    let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
     let stored = try await jetStream.streamInfo(name: "RAWBENCH").state.messages
     try await jetStream.deleteStream(name: "RAWBENCH")
     await connection.close()
     guard stored == UInt64(rawMessages) else {
         throw BenchmarkFailure(description: "raw stream holds \(stored) of \(rawMessages)")
     }
-    return Double(rawMessages) / elapsed
+    return (Double(rawMessages) / elapsed, cpu)
 }
 
 /// The C client's rate from `js_bench URL js MESSAGES RUN_ID PENDING` (its line ends in `rate=R`).
@@ -284,6 +430,14 @@ var journalRates: [Double] = []
 var deliveryEvents: [String: [Double]] = [:]
 var deliveryMessages: [String: [Double]] = [:]
 var rawRates: [Double] = []
+var deliveryOwnCPU: [String: [Double]] = [:]
+var deliveryServerCPU: [String: [Double]] = [:]
+var overlappedEvents: [Double] = []
+var overlappedMessages: [Double] = []
+var overlappedCPU: [Double] = []
+var overlappedServerCPU: [Double] = []
+var rawOwnCPU: [Double] = []
+var rawServerCPU: [Double] = []
 var cRates: [Int: [Double]] = [:]
 var shape = ""
 print("# \(agentCount) agents, \(rounds) rounds, raw runs of \(rawMessages) x 400-byte messages")
@@ -295,16 +449,37 @@ for round in 1...rounds {
         journalRates.append(journalRate)
         deliveryEvents[name, default: []].append(Double(result.events) / result.deliverySeconds)
         deliveryMessages[name, default: []].append(Double(result.messages) / result.deliverySeconds)
+        deliveryOwnCPU[name, default: []].append(result.deliveryCPU.own * 1e6 / Double(result.messages))
+        deliveryServerCPU[name, default: []].append(result.deliveryCPU.server * 1e6 / Double(result.messages))
         print(
             "round \(round) storm [\(name)]: \(shape); journaled in \(String(format: "%.2f", result.journalSeconds)) s "
                 + "(\(format(journalRate)) events/s); delivered in \(String(format: "%.2f", result.deliverySeconds)) s = "
                 + "\(format(Double(result.events) / result.deliverySeconds)) events/s, "
                 + "\(format(Double(result.messages) / result.deliverySeconds)) msg/s; "
+                + "CPU per message: gateway \(microseconds(result.deliveryCPU.own, per: result.messages)) µs, "
+                + "nats-server \(microseconds(result.deliveryCPU.server, per: result.messages)) µs; "
                 + "\(result.failedAttempts) failed attempts")
     }
-    let raw = try await runRawPublish(server: server, round: round)
+    let overlapped = try await runOverlappedStorm(server: server, path: .pipelinedContext, round: round)
+    overlappedEvents.append(Double(overlapped.events) / overlapped.seconds)
+    overlappedMessages.append(Double(overlapped.messages) / overlapped.seconds)
+    overlappedCPU.append(overlapped.cpu.own * 1e6 / Double(overlapped.messages))
+    overlappedServerCPU.append(overlapped.cpu.server * 1e6 / Double(overlapped.messages))
+    print(
+        "round \(round) overlapped storm [JetStreamContext]: first commit -> all \(overlapped.messages) messages "
+            + "delivered in \(String(format: "%.2f", overlapped.seconds)) s = "
+            + "\(format(Double(overlapped.events) / overlapped.seconds)) events/s, "
+            + "\(format(Double(overlapped.messages) / overlapped.seconds)) msg/s; CPU per message: gateway (detection "
+            + "and delivery) \(microseconds(overlapped.cpu.own, per: overlapped.messages)) µs, "
+            + "nats-server \(microseconds(overlapped.cpu.server, per: overlapped.messages)) µs")
+    let (raw, rawCPU) = try await runRawPublish(server: server, round: round)
     rawRates.append(raw)
-    print("round \(round) raw Swift JetStreamContext (window 256): \(format(raw)) msg/s")
+    rawOwnCPU.append(rawCPU.own * 1e6 / Double(rawMessages))
+    rawServerCPU.append(rawCPU.server * 1e6 / Double(rawMessages))
+    print(
+        "round \(round) raw Swift JetStreamContext (window 256): \(format(raw)) msg/s; CPU per message: client "
+            + "\(microseconds(rawCPU.own, per: rawMessages)) µs, "
+            + "nats-server \(microseconds(rawCPU.server, per: rawMessages)) µs")
     if let cBench {
         for pending in [4000, 256] {
             let rate = try runCBench(cBench, server: server, round: round, pending: pending)
@@ -328,9 +503,18 @@ for (name, _) in paths {
     var line = "storm delivery [\(name)]: \(format(median(deliveryEvents[name] ?? []))) events/s, "
     line += "\(format(messages)) msg/s = \(String(format: "%.0f", 100 * messages / rawMedian))% of raw Swift"
     if let cMedian { line += ", \(String(format: "%.0f", 100 * messages / cMedian))% of C (4000)" }
+    line += String(
+        format: "; CPU per message: gateway %.1f µs, nats-server %.1f µs", median(deliveryOwnCPU[name] ?? []),
+        median(deliveryServerCPU[name] ?? []))
     print(line)
 }
-print("raw Swift JetStreamContext window 256: \(format(rawMedian)) msg/s")
+print(
+    "overlapped storm [JetStreamContext], first commit -> all delivered: \(format(median(overlappedEvents))) events/s, "
+        + "\(format(median(overlappedMessages))) msg/s; CPU per message: gateway (detection and delivery) "
+        + String(format: "%.1f µs, nats-server %.1f µs", median(overlappedCPU), median(overlappedServerCPU)))
+print(
+    "raw Swift JetStreamContext window 256: \(format(rawMedian)) msg/s; CPU per message: client "
+        + String(format: "%.1f µs, nats-server %.1f µs", median(rawOwnCPU), median(rawServerCPU)))
 for pending in [4000, 256] {
     if let rates = cRates[pending] {
         let rate = median(rates)
