@@ -51,8 +51,7 @@ struct DaemonEndToEndTests {
             let ids = stored.compactMap(\.messageID)
             #expect(Set(ids).count == ids.count)
 
-            // Published counts as messages are acknowledged; detected is sampled from the outbox every
-            // statusInterval, so it can trail a fast delivery: wait for both.
+            // Published counts as messages are acknowledged, detected as the events are journaled.
             try await eventually("published and detected counts in /metrics") {
                 let text = try await daemon.get("/metrics").body
                 return MetricsText.sum(text, name: "wazuh_nats_gateway_messages_published_total") >= 6
