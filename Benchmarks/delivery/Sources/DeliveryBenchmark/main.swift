@@ -365,7 +365,8 @@ func runOverlappedStorm(server: NATSServerProcess, path: JetStreamPublishPath, r
     try store.close()
     guard events == 3 * fixture.ids.count, pending == 0, stored == UInt64(messages) else {
         throw BenchmarkFailure(
-            description: "overlapped: \(events) events journaled, \(pending) pending, stream holds \(stored) of \(messages)")
+            description: "overlapped: \(events) events journaled, \(pending) pending, "
+                + "stream holds \(stored) of \(messages)")
     }
     return OverlappedResult(events: events, messages: messages, seconds: elapsed, cpu: cpu)
 }
