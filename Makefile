@@ -4,6 +4,7 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 45
 FUZZ_AUTH_SECONDS ?= 20
+FUZZ_WDB_SECONDS ?= 15
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
@@ -22,6 +23,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
 	Fuzz/run.sh $(FUZZ_AUTH_SECONDS) NATSAuthFuzz
+	Fuzz/run.sh $(FUZZ_WDB_SECONDS) WazuhDBReplyFuzz
 	$(SWIFT) test --skip-build --no-parallel
 
 test-only:
@@ -30,6 +32,7 @@ test-only:
 fuzz: deps
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSAuthFuzz
+	Fuzz/run.sh $(FUZZ_SECONDS) WazuhDBReplyFuzz
 
 demo: build
 	$(BIN) demo $(DEMO_ARGS)

@@ -6,7 +6,7 @@ import PackageDescription
 let rootIdentity = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
 
-/// libFuzzer targets for the NATS client's pure parsers. Build with `run.sh` (release, `-sanitize=fuzzer`).
+/// libFuzzer targets for the pure parsers (NATS client, wazuh-db replies). Build with `run.sh` (release, `-sanitize=fuzzer`).
 let package = Package(
     name: "wazuh-nats-gateway-fuzz",
     platforms: [.macOS(.v14)],
@@ -18,6 +18,11 @@ let package = Package(
         .executableTarget(
             name: "NATSParserFuzz",
             dependencies: [.product(name: "NATSClient", package: rootIdentity)]
+        ),
+        // wazuh-db's socket framing, reply parser and row decoding.
+        .executableTarget(
+            name: "WazuhDBReplyFuzz",
+            dependencies: [.product(name: "WazuhSource", package: rootIdentity)]
         ),
         // NKey seeds, public keys, `.creds` text and JWTs.
         .executableTarget(

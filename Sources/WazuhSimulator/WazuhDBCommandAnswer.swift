@@ -69,7 +69,9 @@ struct WazuhDBCommandAnswer {
                     }
                     json.append(UInt8(ascii: "}"))
                     // wazuh-db's reply buffer is 64 KiB: what does not fit is cut off.
-                    if json.count > WazuhDBFrame.maximumPayload { return Array(json.prefix(WazuhDBFrame.maximumPayload)) }
+                    if json.count > WazuhDBFrame.maximumPayload {
+                        return Array(json.prefix(WazuhDBFrame.maximumPayload))
+                    }
                 }
                 json.append(UInt8(ascii: "]"))
                 return json

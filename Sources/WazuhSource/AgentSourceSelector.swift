@@ -18,10 +18,12 @@ public enum AgentStatusSource: String, Sendable, Hashable, CaseIterable {
 ///   so the selector goes back to it as soon as wazuh-db answers again.
 /// - Socket → file: the socket showed wazuh-db's uncommitted state, which the file lacks until the
 ///   next commit. Diffing the file against it would report every uncommitted transition reversed
-///   (and again when it lands). So after a socket read the file is used only once it was written
-///   after that read (its modification time is later: a commit that holds everything the socket
-///   showed), or once `catchUpLimit` (longer than wazuh-db's `commit_time_max`) passed — then
-///   wazuh-db is taken to have lost its transaction (a crash), and the file is the truth.
+///   (and again when it lands). So after a socket read the file is used only once wazuh-db committed
+///   after that read — SQLite's file change counter (header offset 24, bumped by every commit in
+///   rollback-journal mode) differs from its value read right after the socket reply; wazuh-db
+///   answers and commits on one connection, so such a commit holds everything the reply showed —
+///   or once `catchUpLimit` (longer than wazuh-db's `commit_time_max`) passed: wazuh-db is then
+///   taken to have lost its transaction (a crash), and the file is the truth.
 /// - File → socket needs no care: the socket shows the committed state plus more.
 final class AgentSourceSelector: Sendable {
     /// How reads are chosen.
@@ -42,6 +44,8 @@ final class AgentSourceSelector: Sendable {
         var active: AgentStatusSource?
         /// Wall time right after the last successful socket read, until the file has caught up.
         var socketAheadSince: Date?
+        /// global.db's change counter read right after that socket read (`nil`: unreadable then).
+        var counterAtSocketRead: UInt32?
         var socketFailing = false
         var waitingLogged = false
     }
@@ -70,10 +74,12 @@ final class AgentSourceSelector: Sendable {
             do throws(WazuhSourceError) {
                 let read = try socket.read()
                 let now = Date()
+                let counter = Self.changeCounter(file.configuration.path)
                 let previous = state.withLock { state -> (AgentStatusSource?, Bool) in
                     defer {
                         state.active = .wazuhDB
                         state.socketAheadSince = now
+                        state.counterAtSocketRead = counter
                         state.socketFailing = false
                         state.waitingLogged = false
                     }
@@ -108,9 +114,12 @@ final class AgentSourceSelector: Sendable {
                 if mode == .only(.wazuhDB) { return .failed(error, socketError: error) }
             }
         }
-        if let socketError, let since = state.withLock({ $0.socketAheadSince }) {
-            if !Self.modified(file.configuration.path, after: since), Date().timeIntervalSince(since) < seconds(catchUpLimit)
-            {
+        let ahead = state.withLock { state in state.socketAheadSince.map { ($0, state.counterAtSocketRead) } }
+        if let socketError, let (since, counter) = ahead {
+            let committed =
+                counter.map { $0 != Self.changeCounter(file.configuration.path) }
+                ?? Self.modified(file.configuration.path, after: since)
+            if !committed, Date().timeIntervalSince(since) < seconds(catchUpLimit) {
                 let log = state.withLock { state -> Bool in
                     defer { state.waitingLogged = true }
                     return !state.waitingLogged
@@ -144,6 +153,17 @@ final class AgentSourceSelector: Sendable {
         } catch {
             return .failed(error, socketError: socketError)
         }
+    }
+
+    /// SQLite's file change counter (bytes 24–27 of the header, big-endian), `nil` when unreadable.
+    static func changeCounter(_ path: String) -> UInt32? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 4)
+        let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 4, 24) }
+        guard count == 4 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     /// `true` when `path` was modified after `date`.

@@ -13,6 +13,7 @@ final class ScriptedWazuhDB: Sendable {
     private let listener: Int32
     private let respond: @Sendable (String) -> [UInt8]?
     private let descriptors = Mutex<[Int32]>([])
+    private let stopped = Mutex(false)
 
     init(path: String, respond: @escaping @Sendable (String) -> [UInt8]?) throws {
         self.path = path
@@ -37,7 +38,14 @@ final class ScriptedWazuhDB: Sendable {
         thread.start()
     }
 
+    /// Closes everything and removes the socket file, once (a later call, or deinit, does nothing:
+    /// a new stand-in may have bound the same path meanwhile).
     func stop() {
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         let all = descriptors.withLock { list in
             defer { list = [] }
             return list

@@ -48,7 +48,7 @@ import WazuhSource
         }
         var decoder = WazuhDBFrame.Decoder()
         decoder.feed([0x01, 0x00, 0x01, 0x00])  // 65537
-        do {
+        do throws(WazuhSourceError) {
             _ = try decoder.next()
             Issue.record("an over-long length was accepted")
         } catch {
@@ -68,7 +68,7 @@ import WazuhSource
 
     @Test func rejectsAnythingElseAsMalformed() {
         for text in ["", "OK [1]", "okay", "error x", "duex", "\u{0}ok"] {
-            do {
+            do throws(WazuhSourceError) {
                 _ = try WazuhDBReply.parse(Array(text.utf8))
                 Issue.record("accepted \(text.debugDescription)")
             } catch {

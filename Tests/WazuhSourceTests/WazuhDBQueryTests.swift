@@ -25,7 +25,7 @@ import WazuhSource
     @Test func noBuildableQueryWrites() {
         let writing = [
             "insert", "update", "delete", "replace", "drop", "alter", "create", "attach", "detach", "pragma ",
-            "vacuum", "reindex", "begin", "commit", ";", "--", "/*", "update-", "disconnect", "reset", "set-",
+            "vacuum", "reindex", "begin", "commit", ";", "--", "/*", "update-", "disconnect-", "reset-", "set-",
             "insert-", "delete-",
         ]
         let allowedStarts = [

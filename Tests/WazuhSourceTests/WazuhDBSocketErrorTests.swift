@@ -10,7 +10,7 @@ import WazuhSource
 /// Every way wazuh-db's socket can fail ends in a clear error, and the next read recovers.
 @Suite struct WazuhDBSocketErrorTests {
     static func read(_ path: String, timeout: Duration = .seconds(5)) -> WazuhSourceError? {
-        do {
+        do throws(WazuhSourceError) {
             _ = try WazuhDBSocketReader(client: WazuhDBClient(path: path, timeout: timeout)).read()
             return nil
         } catch {
@@ -27,11 +27,9 @@ import WazuhSource
 
     @Test func aSocketNobodyListensOnIsUnavailable() throws {
         let directory = try TemporaryDirectory()
-        let server = try ScriptedWazuhDB(path: directory.file("wdb")) { _ in nil }
         // A socket file left behind by a stopped wazuh-db: connecting is refused.
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        server.stop()
         let stale = directory.file("stale")
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -99,7 +97,9 @@ import WazuhSource
 
     @Test func anErrReplyIsAWazuhDBError() throws {
         let directory = try TemporaryDirectory()
-        let server = try ScriptedWazuhDB(path: directory.file("wdb")) { _ in ScriptedWazuhDB.frame("err Cannot open database") }
+        let server = try ScriptedWazuhDB(path: directory.file("wdb")) { _ in
+            ScriptedWazuhDB.frame("err Cannot open database")
+        }
         defer { server.stop() }
         let error = Self.read(directory.file("wdb"))
         #expect(error?.code == .wazuhDBError)

@@ -67,7 +67,9 @@ import WazuhSource
         #expect(read.snapshot.count == 610)
         #expect(read.queries > 610 * 720 / WazuhDBFrame.maximumPayload)
         try simulator.commit()
-        #expect(read.snapshot.records == (try GlobalDatabaseReader(path: directory.file("global.db")).read().snapshot.records))
+        #expect(
+            read.snapshot.records
+                == (try GlobalDatabaseReader(path: directory.file("global.db")).read().snapshot.records))
         // The adapted page size sticks: a second read needs no cut replies.
         let again = try reader.read()
         #expect(again.snapshot == read.snapshot)
@@ -101,7 +103,9 @@ import WazuhSource
             ])
         #expect(answers.count == 5)
         #expect(answers.allSatisfy { $0.hasPrefix("err ") }, "\(answers)")
-        #expect(simulator.agents(withStatus: "disconnected").count == (try Self.reader(directory.file("wdb")).agentIDs(status: .disconnected)).count)
+        #expect(
+            simulator.agents(withStatus: "disconnected").count
+                == (try Self.reader(directory.file("wdb")).agentIDs(status: .disconnected)).count)
     }
 
     /// Sends raw commands on one connection and returns the reply texts (for commands the builder cannot make).

@@ -26,7 +26,9 @@ extension GatewayConfiguration {
             add(.invalidValue, "wazuh.socket_path", "must be at most 107 bytes long (a Unix socket path)")
         }
         if self.wazuh.source != .file, self.wazuh.socketPath.isEmpty {
-            add(.invalidValue, "wazuh.socket_path", "must not be empty when wazuh.source is \(self.wazuh.source.rawValue)")
+            add(
+                .invalidValue, "wazuh.socket_path",
+                "must not be empty when wazuh.source is \(self.wazuh.source.rawValue)")
         }
 
         if !self.nats.url.isEmpty, let problem = Self.natsURLProblem(self.nats.url) {

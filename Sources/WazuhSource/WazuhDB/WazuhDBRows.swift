@@ -66,7 +66,8 @@ public enum WazuhDBRows {
                 let dateAdd = integer(object["date_add"])
             else {
                 throw WazuhSourceError(
-                    code: .malformedReply, path: nil, message: "an agent row of wazuh-db's reply lacks id, name or date_add")
+                    code: .malformedReply, path: nil,
+                    message: "an agent row of wazuh-db's reply lacks id, name or date_add")
             }
             return Agent(
                 id: Int(id), name: name, ip: object["ip"] as? String,

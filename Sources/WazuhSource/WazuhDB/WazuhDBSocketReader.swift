@@ -140,7 +140,8 @@ public final class WazuhDBSocketReader: Sendable {
         guard missing.isEmpty else {
             throw failure(
                 .notAWazuhDatabase,
-                "the agent table lacks \(missing.map(\.rawValue).joined(separator: ", ")) (Wazuh before 4.1 is unsupported)")
+                "the agent table lacks \(missing.map(\.rawValue).joined(separator: ", ")) (Wazuh before 4.1 is unsupported)"
+            )
         }
         return WazuhDBQuery.Column.allCases.filter { names.contains($0.rawValue) }
     }
@@ -169,7 +170,7 @@ public final class WazuhDBSocketReader: Sendable {
             let agents: [WazuhDBRows.Agent]
             do throws(WazuhSourceError) {
                 agents = try WazuhDBRows.agents(json)
-            } catch where json.count >= WazuhDBFrame.maximumPayload - 8 && rows > 1 {
+            } catch  where json.count >= WazuhDBFrame.maximumPayload - 8 && rows > 1 {
                 // Cut at the size limit: the same page with half the rows fits.
                 state.pageRows = max(1, rows / 2)
                 continue
