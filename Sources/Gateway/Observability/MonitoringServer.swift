@@ -7,8 +7,8 @@ import ServiceLifecycle
 /// - `GET /metrics`: Prometheus text exposition of `registry`;
 /// - `GET /healthz`: `200 ok` while the process runs;
 /// - `GET /readyz`: `200 {"ready":true,"problems":[]}` when the probe reports no problem, otherwise
-///   `503 {"ready":false,"problems":[…]}`; once the source has been read, also `"source":"file"` or
-///   `"source":"wazuh-db"`.
+///   `503 {"ready":false,"problems":[…]}`; once the source has been read, also `"agent_status_from":"file"` or
+///   `"agent_status_from":"wazuh-db"`.
 ///
 /// Binds `host:port` (loopback by default; port 0 picks a free port, reported to `onBound`).
 /// Graceful shutdown stops accepting connections and lets `run()` return.
@@ -35,7 +35,8 @@ public struct MonitoringServer: Service {
             var body = "{\"ready\":\(report.isReady),\"problems\":["
             body += report.problems.map(JSONText.quote).joined(separator: ",")
             body += "]"
-            if let source = report.source { body += ",\"source\":" + JSONText.quote(source) }
+            // Not named "source": a problem line starts with that word, and clients look for it.
+            if let source = report.source { body += ",\"agent_status_from\":" + JSONText.quote(source) }
             body += "}\n"
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
