@@ -27,7 +27,7 @@ let clientCounts = option("--clients", "1,10,50").split(separator: ",").compactM
 
 func cpuSeconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
@@ -49,8 +49,11 @@ let server = MonitoringServer(
     readiness: ClosureReadinessProbe { ReadinessReport(problems: []) }, dashboard: state,
     logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }), onBound: { portContinuation.yield($0) })
 let serverTask = Task { try await server.run() }
-var portIterator = ports.makeAsyncIterator()
-guard let port = await portIterator.next() else { fatalError("the server did not start") }
+func firstPort(_ ports: AsyncStream<Int>) async -> Int? {
+    var iterator = ports.makeAsyncIterator()
+    return await iterator.next()
+}
+guard let port = await firstPort(ports) else { fatalError("the server did not start") }
 
 // The producer: `rate` transitions per second, evenly spaced, each acknowledged at once.
 let producer = Task {
@@ -74,8 +77,7 @@ let producer = Task {
 let work = FileManager.default.temporaryDirectory.path + "/dashboard-sse-bench-" + UUID().uuidString
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
-print(
-    "snapshot JSON bytes: \(state.snapshot().json().count) (50 events, 3 nodes); rate \(rate)/s; \(seconds)s per phase")
+print("rate \(rate) changes/s; \(seconds)s per phase; clients are separate curl -N processes")
 
 for clients in [0] + clientCounts {
     var processes: [Process] = []
@@ -114,6 +116,7 @@ for clients in [0] + clientCounts {
             clients, cpu / wallSeconds * 100, Double(events) / perClient / span,
             Double(bytes) / 1024 / perClient / span))
 }
+print("snapshot JSON bytes (50 events, 3 nodes): \(state.snapshot().json().count)")
 producer.cancel()
 state.close()
 serverTask.cancel()
