@@ -1,18 +1,5 @@
+import FuzzSupport
 import WazuhSource
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-// libFuzzer's entry point; linked in by `-sanitize=fuzzer`.
-@_silgen_name("LLVMFuzzerRunDriver")
-func llvmFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
 
 /// What the framing and the reply parser made of a byte stream, in order.
 struct Outcome: Equatable {
@@ -91,10 +78,7 @@ func runOne(_ bytes: [UInt8]) {
     }
 }
 
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-let exitCode = llvmFuzzerRunDriver(&argc, &argv) { data, size in
-    runOne(Array(UnsafeBufferPointer(start: data, count: size)))
+runLibFuzzer { data, size in
+    runOne(fuzzInput(data, size))
     return 0
 }
-exit(exitCode)
