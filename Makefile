@@ -5,6 +5,7 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 45
 FUZZ_AUTH_SECONDS ?= 20
 FUZZ_WIRE_SECONDS ?= 20
+FUZZ_WDB_SECONDS ?= 15
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
@@ -24,6 +25,7 @@ test: deps
 	$(SWIFT) build --build-tests --enable-code-coverage
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
 	Fuzz/run.sh $(FUZZ_AUTH_SECONDS) NATSAuthFuzz
+	Fuzz/run.sh $(FUZZ_WDB_SECONDS) WazuhDBReplyFuzz
 	Fuzz/run.sh $(FUZZ_WIRE_SECONDS) WireContractFuzz
 	$(SWIFT) test --skip-build --no-parallel --enable-code-coverage
 	Tests/coverage-report.sh
@@ -42,6 +44,7 @@ fuzz: deps
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSAuthFuzz
 	Fuzz/run.sh $(FUZZ_SECONDS) WireContractFuzz
+	Fuzz/run.sh $(FUZZ_SECONDS) WazuhDBReplyFuzz
 
 demo: build
 	$(BIN) demo $(DEMO_ARGS)

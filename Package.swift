@@ -68,6 +68,7 @@ let package = Package(
         .target(
             name: "WazuhSimulator",
             dependencies: [
+                "WazuhSource",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -6,7 +6,7 @@ import PackageDescription
 let rootIdentity = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
 
-/// libFuzzer targets for the pure parsers that read untrusted bytes (NATS protocol and auth, the wire contract). Build with `run.sh` (release, `-sanitize=fuzzer`).
+/// libFuzzer targets for the pure parsers that read untrusted bytes (NATS protocol and auth, the wire contract, wazuh-db replies). Build with `run.sh` (release, `-sanitize=fuzzer`).
 let package = Package(
     name: "wazuh-nats-gateway-fuzz",
     platforms: [.macOS(.v14)],
@@ -20,6 +20,11 @@ let package = Package(
         .executableTarget(
             name: "NATSParserFuzz",
             dependencies: ["FuzzSupport", .product(name: "NATSClient", package: rootIdentity)]
+        ),
+        // wazuh-db's socket framing, reply parser and row decoding.
+        .executableTarget(
+            name: "WazuhDBReplyFuzz",
+            dependencies: ["FuzzSupport", .product(name: "WazuhSource", package: rootIdentity)]
         ),
         // NKey seeds, public keys, `.creds` text and JWTs.
         .executableTarget(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target (release, -sanitize=fuzzer, lld) and runs it for a bounded time.
-# Usage: Fuzz/run.sh [SECONDS] [TARGET]   (defaults: 60 s, NATSParserFuzz; TARGET may be NATSAuthFuzz or WireContractFuzz)
+# Usage: Fuzz/run.sh [SECONDS] [TARGET]   (defaults: 60 s, NATSParserFuzz; TARGET may be NATSAuthFuzz, WireContractFuzz or WazuhDBReplyFuzz)
 # Crashes go to Fuzz/.build/artifacts/, the growing corpus to Fuzz/.build/corpus-TARGET (both git-ignored).
 set -euo pipefail
 
@@ -12,7 +12,8 @@ case "$target" in
     NATSParserFuzz) seeds="$here/corpus/parser" ;;
     NATSAuthFuzz) seeds="$here/corpus/auth" ;;
     WireContractFuzz) seeds="$here/corpus/json" ;;
-    *) echo "unknown target: $target (NATSParserFuzz, NATSAuthFuzz or WireContractFuzz)" >&2; exit 2 ;;
+    WazuhDBReplyFuzz) seeds="$here/corpus/wdb" ;;
+    *) echo "unknown target: $target (NATSParserFuzz, NATSAuthFuzz, WireContractFuzz or WazuhDBReplyFuzz)" >&2; exit 2 ;;
 esac
 
 cd "$here"

@@ -74,6 +74,7 @@ public struct DemoRun: Sendable {
         var signingKey: String { self.root + "/signing.key" }
         var encryptionKey: String { self.root + "/encryption.key" }
         var database: String { self.root + "/ossec/queue/db/global.db" }
+        var socket: String { self.root + "/ossec/queue/db/wdb" }
         var outbox: String { self.root + "/outbox.db" }
         var jetStream: String { self.root + "/jetstream" }
         var natsConfig: String { self.root + "/nats-server.conf" }
@@ -90,6 +91,9 @@ public struct DemoRun: Sendable {
           install_root: "\(layout.root)/ossec"
           db_path: "\(layout.database)"
           poll_interval: "1s"
+          source: auto
+          socket_path: "\(layout.socket)"
+          socket_poll_interval: "500ms"
           manager_node: "demo-manager"
         nats:
           url: "nats://127.0.0.1:\(natsPort)"
@@ -218,6 +222,7 @@ public struct DemoRun: Sendable {
         let (created, createdContinuation) = AsyncStream<Result<Void, OperatorCommandError>>.makeStream()
         let agents = self.agents
         let database = layout.database
+        let socket = layout.socket
         let logger = self.logger
         stages.simulator = Task {
             let simulator: WazuhSimulator
@@ -234,6 +239,9 @@ public struct DemoRun: Sendable {
                 createdContinuation.finish()
                 return
             }
+            // wazuh-db's socket beside global.db: the gateway reads the open transaction through it.
+            let server = try? simulator.serveWazuhDB(at: socket)
+            defer { server?.stop() }
             createdContinuation.yield(.success(()))
             createdContinuation.finish()
             var script = DemoScript()

@@ -18,12 +18,15 @@ public struct SimulateRun: Sendable {
     public var commitMaxAge: Duration
     /// `nil` runs until cancelled.
     public var duration: Duration?
+    /// Where to serve wazuh-db's socket (answering read-only commands from the open transaction);
+    /// `nil`: no socket.
+    public var socketPath: String?
     public var logger: Logger
 
     public init(
         databasePath: String, agents: Int = 100, schema: SimulatedSchema = .wazuh4(minor: 14),
         scenario: SimulatorScenario = .steady, seed: UInt64 = 1, commitIdle: Duration = .seconds(10),
-        commitMaxAge: Duration = .seconds(60), duration: Duration? = nil,
+        commitMaxAge: Duration = .seconds(60), duration: Duration? = nil, socketPath: String? = nil,
         logger: Logger = Logger(label: "simulate", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.databasePath = databasePath
@@ -34,6 +37,7 @@ public struct SimulateRun: Sendable {
         self.commitIdle = commitIdle
         self.commitMaxAge = commitMaxAge
         self.duration = duration
+        self.socketPath = socketPath
         self.logger = logger
     }
 
@@ -90,6 +94,11 @@ public struct SimulateRun: Sendable {
                     databasePath: self.databasePath, schema: self.schema, agentCount: self.agents, seed: self.seed,
                     commitIdle: self.commitIdle, commitMaxAge: self.commitMaxAge),
                 logger: self.logger)
+            let server = try self.socketPath.map { try simulator.serveWazuhDB(at: $0) }
+            defer { server?.stop() }
+            if let socketPath = self.socketPath {
+                self.logger.info("serving wazuh-db's socket", metadata: ["wazuh.socket": "\(socketPath)"])
+            }
             self.logger.info(
                 "simulated manager created",
                 metadata: [
@@ -111,6 +120,12 @@ public struct SimulateRun: Sendable {
         } catch {
             throw OperatorCommandError(.processFailure, "simulating \(self.databasePath) failed: \(error)")
         }
+    }
+
+    /// The default socket path for a database: `wdb` in the same directory (as `queue/db/wdb`).
+    public static func defaultSocketPath(forDatabase path: String) -> String {
+        (path as NSString).deletingLastPathComponent.isEmpty
+            ? "wdb" : (path as NSString).deletingLastPathComponent + "/wdb"
     }
 
     /// The command's closing line.

@@ -85,8 +85,8 @@ public final class WazuhSimulator {
     var nextID: Int
     /// Restart-storm returns and pending → active promotions, by due time (Unix milliseconds).
     var schedule: [(due: Int64, agentID: Int, action: SimulatorAction)] = []
-    private let database: DatabaseQueue
-    private let logger: Logger
+    let database: DatabaseQueue
+    let logger: Logger
     private let clock = ContinuousClock()
     private var transactionStart: ContinuousClock.Instant?
     private var lastWrite: ContinuousClock.Instant?

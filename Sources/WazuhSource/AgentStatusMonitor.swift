@@ -57,11 +57,32 @@ public final class AgentStatusMonitor: Sendable {
         public var debounce: Duration
         /// Minimum time between two reads triggered by file events.
         public var minimumGap: Duration
+        /// Where status is read: `nil` (or `.file`) global.db only, `.wazuhDB` the socket only,
+        /// ``autoSource`` the socket when it answers, else the file (see ``AgentSourceSelector``).
+        public var source: SourceSelection
+        /// wazuh-db's socket (`queue/db/wdb`); needed unless `source` is `.file`.
+        public var socketPath: String?
+        /// How often the socket is asked (it sends no change notifications).
+        public var socketPollInterval: Duration
+        /// Longest wait for one wazuh-db reply.
+        public var socketTimeout: Duration
+        /// After the socket failed, how long the file may lag what the socket showed before it is
+        /// taken as the truth (longer than wazuh-db's `commit_time_max`, 60 s).
+        public var fileCatchUpLimit: Duration
+
+        /// Which source(s) the monitor may read.
+        public enum SourceSelection: String, Sendable, Hashable, CaseIterable {
+            case file
+            case wazuhDB = "wazuh-db"
+            case auto
+        }
 
         public init(
             databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
             busyTimeout: Duration = .milliseconds(50), debounce: Duration = .zero,
-            minimumGap: Duration = .milliseconds(10)
+            minimumGap: Duration = .milliseconds(10), source: SourceSelection = .file, socketPath: String? = nil,
+            socketPollInterval: Duration = .seconds(1), socketTimeout: Duration = .seconds(2),
+            fileCatchUpLimit: Duration = .seconds(75)
         ) {
             self.databasePath = databasePath
             self.clientKeysPath = clientKeysPath
@@ -69,6 +90,16 @@ public final class AgentStatusMonitor: Sendable {
             self.busyTimeout = busyTimeout
             self.debounce = debounce
             self.minimumGap = minimumGap
+            self.source = source
+            self.socketPath = socketPath
+            self.socketPollInterval = socketPollInterval
+            self.socketTimeout = socketTimeout
+            self.fileCatchUpLimit = fileCatchUpLimit
+        }
+
+        /// The watcher's safety-net interval: the socket's poll interval when the socket may be read.
+        var watchInterval: Duration {
+            source == .file || socketPath == nil ? pollInterval : min(pollInterval, socketPollInterval)
         }
     }
 
@@ -82,7 +113,7 @@ public final class AgentStatusMonitor: Sendable {
     }
 
     public let configuration: Configuration
-    private let reader: GlobalDatabaseReader
+    private let selector: AgentSourceSelector
     private let watcher: DatabaseChangeWatcher
     private let logger: Logger
     private let state = Mutex(State())
@@ -94,12 +125,23 @@ public final class AgentStatusMonitor: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.reader = GlobalDatabaseReader(
+        let reader = GlobalDatabaseReader(
             configuration: .init(path: configuration.databasePath, busyTimeout: configuration.busyTimeout),
             logger: logger)
+        let socket = configuration.socketPath.map {
+            WazuhDBSocketReader(client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout), logger: logger)
+        }
+        let mode: AgentSourceSelector.Mode =
+            switch configuration.source {
+            case .file: .only(.file)
+            case .wazuhDB: .only(.wazuhDB)
+            case .auto: .auto
+            }
+        self.selector = AgentSourceSelector(
+            mode: mode, file: reader, socket: socket, catchUpLimit: configuration.fileCatchUpLimit, logger: logger)
         self.watcher = DatabaseChangeWatcher(
             configuration: .init(
-                databasePath: configuration.databasePath, pollInterval: configuration.pollInterval,
+                databasePath: configuration.databasePath, pollInterval: configuration.watchInterval,
                 debounce: configuration.debounce, minimumGap: configuration.minimumGap),
             logger: logger)
     }
@@ -137,7 +179,9 @@ public final class AgentStatusMonitor: Sendable {
                 }
             }
             readNow = false
-            guard let read = readRecordingHealth() else {
+            let attempt = readRecordingHealth()
+            if case .waiting = attempt { continue }
+            guard case .read(let read) = attempt else {
                 // Try again soon rather than at the next file event or poll tick: a writer holding its
                 // lock past the busy timeout, or a file being restored, is usually back within moments.
                 try await Self.pause(Self.retryDelay(afterFailures: failures, cap: configuration.pollInterval))
@@ -177,49 +221,95 @@ public final class AgentStatusMonitor: Sendable {
         }
     }
 
-    /// One read, with health bookkeeping and the optional client.keys comparison; `nil` on failure.
-    private func readRecordingHealth() -> GlobalDatabaseReader.Read? {
-        do throws(WazuhSourceError) {
-            let read = try reader.read()
-            let comparison = compareClientKeys(with: read.snapshot)
+    private enum Attempt {
+        case read(SourceRead)
+        case waiting
+        case failed
+    }
+
+    /// What a successful read hands to change detection.
+    private struct SourceRead {
+        var snapshot: AgentSnapshot
+    }
+
+    /// The source whose read produced the last update (`nil` before the first successful read).
+    public var activeSource: AgentStatusSource? { selector.active }
+
+    /// One read, with health bookkeeping and the optional client.keys comparison.
+    private func readRecordingHealth() -> Attempt {
+        let error: WazuhSourceError
+        switch selector.read() {
+        case .read(let snapshot, let source, let fileRead, let socketRead):
+            let comparison = compareClientKeys(with: snapshot)
             healthState.withLock { health in
                 health.lastSuccessfulRead = Date()
                 health.consecutiveFailures = 0
                 health.lastError = nil
                 health.successfulReads += 1
-                health.lastTransactionDuration = read.transactionDuration
-                health.counts = read.snapshot.counts
-                health.schema = read.schema
+                health.counts = snapshot.counts
+                if health.activeSource != nil, health.activeSource != source { health.sourceSwitches += 1 }
+                health.activeSource = source
+                health.waitingForFileCommit = false
+                if let fileRead {
+                    health.lastTransactionDuration = fileRead.transactionDuration
+                    health.schema = fileRead.schema
+                }
+                if let socketRead {
+                    health.socketReads += 1
+                    health.socketQueries += socketRead.queries
+                    health.socketBytesReceived += socketRead.bytesReceived
+                    health.lastSocketReadDuration = socketRead.duration
+                    health.lastSocketError = nil
+                }
                 if let comparison { health.clientKeys = comparison }
             }
-            if read.opened {
+            if let fileRead, fileRead.opened {
                 logger.info(
                     "global.db opened",
                     metadata: [
-                        "wazuh.path": "\(configuration.databasePath)", "wazuh.schema": "\(read.schema)",
-                        "wazuh.agents": "\(read.snapshot.count)",
+                        "wazuh.path": "\(configuration.databasePath)", "wazuh.schema": "\(fileRead.schema)",
+                        "wazuh.agents": "\(snapshot.count)",
                     ])
             }
-            return read
-        } catch {
-            let failures = healthState.withLock { health in
-                health.consecutiveFailures += 1
-                health.failedReads += 1
-                health.lastError = error
-                health.lastErrorAt = Date()
-                return health.consecutiveFailures
+            if let socketRead, socketRead.opened {
+                logger.info(
+                    "wazuh-db socket opened",
+                    metadata: [
+                        "wazuh.socket": "\(configuration.socketPath ?? "")", "wazuh.agents": "\(snapshot.count)",
+                        "wazuh.queries": "\(socketRead.queries)", "wazuh.bytes": "\(socketRead.bytesReceived)",
+                    ])
             }
-            let metadata: Logger.Metadata = [
-                "wazuh.path": "\(configuration.databasePath)", "wazuh.error": "\(error)",
-                "wazuh.consecutive_failures": "\(failures)",
-            ]
-            if error.code == .busy {
-                logger.debug("global.db busy, will retry", metadata: metadata)
-            } else if failures == 1 || failures.isMultiple(of: 100) {
-                logger.error("reading global.db failed, will retry", metadata: metadata)
+            return .read(SourceRead(snapshot: snapshot))
+        case .waitingForCommit(let socketError):
+            healthState.withLock { health in
+                health.lastSocketError = socketError
+                health.waitingForFileCommit = true
             }
-            return nil
+            return .waiting
+        case .failed(let failure, let socketError):
+            if let socketError { healthState.withLock { $0.lastSocketError = socketError } }
+            error = failure
         }
+        let failures = healthState.withLock { health in
+            health.consecutiveFailures += 1
+            health.failedReads += 1
+            health.lastError = error
+            health.lastErrorAt = Date()
+            return health.consecutiveFailures
+        }
+        let metadata: Logger.Metadata = [
+            "wazuh.path": "\(error.path ?? configuration.databasePath)", "wazuh.error": "\(error)",
+            "wazuh.consecutive_failures": "\(failures)",
+        ]
+        if error.code == .busy {
+            logger.debug("global.db busy, will retry", metadata: metadata)
+        } else if failures == 1 || failures.isMultiple(of: 100) {
+            logger.error(
+                error.path == configuration.databasePath
+                    ? "reading global.db failed, will retry" : "reading agent status failed, will retry",
+                metadata: metadata)
+        }
+        return .failed
     }
 
     /// Re-parses client.keys when it changed and compares it with `snapshot`; logs a change of verdict.

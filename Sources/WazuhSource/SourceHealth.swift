@@ -3,7 +3,7 @@ import Foundation
 /// How the source is doing, for health checks and metrics. A value snapshot; read it at any
 /// time from ``AgentStatusMonitor/health``.
 public struct SourceHealth: Sendable {
-    /// Wall-clock time of the last successful read of global.db.
+    /// Wall-clock time of the last successful read (of global.db or wazuh-db's socket).
     public var lastSuccessfulRead: Date?
     /// The last read failure (cleared by the next successful read).
     public var lastError: WazuhSourceError?
@@ -23,6 +23,20 @@ public struct SourceHealth: Sendable {
     public var schema: GlobalDatabaseSchema?
     /// Disagreement between client.keys and global.db at the last comparison (when configured).
     public var clientKeys: ClientKeysComparison?
+    /// The source of the last successful read (`nil` before the first).
+    public var activeSource: AgentStatusSource?
+    /// Times the source changed between successful reads (socket ↔ file).
+    public var sourceSwitches: Int = 0
+    /// The socket failed and the file does not yet hold what the socket showed: no reads until it does.
+    public var waitingForFileCommit = false
+    /// The last failure of wazuh-db's socket (cleared by its next successful read).
+    public var lastSocketError: WazuhSourceError?
+    /// Successful socket reads, requests they took and reply bytes they received, since start.
+    public var socketReads: Int = 0
+    public var socketQueries: Int = 0
+    public var socketBytesReceived: Int = 0
+    /// How long the last socket read took (wazuh-db's time answering plus the transfer).
+    public var lastSocketReadDuration: Duration?
 
     public init() {}
 

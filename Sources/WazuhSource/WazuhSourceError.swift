@@ -1,4 +1,4 @@
-/// An error reading Wazuh's state (global.db, client.keys) or decoding a stored snapshot.
+/// An error reading Wazuh's state (global.db, client.keys, wazuh-db's socket) or decoding a stored snapshot.
 ///
 /// Every error names the file it concerns and what is wrong with it. Agent data and key material
 /// never appear in `description`; `debugDescription` adds the underlying error.
@@ -16,6 +16,11 @@ public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, Custom
             case watchFailed
             case snapshotCorrupt
             case keysFileUnreadable
+            case socketMissing
+            case socketUnavailable
+            case socketTimeout
+            case malformedReply
+            case wazuhDBError
         }
 
         let base: Base
@@ -40,6 +45,16 @@ public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, Custom
         public static let snapshotCorrupt = Code(base: .snapshotCorrupt)
         /// client.keys could not be read.
         public static let keysFileUnreadable = Code(base: .keysFileUnreadable)
+        /// wazuh-db's socket does not exist (wazuh-db not running, or another install root).
+        public static let socketMissing = Code(base: .socketMissing)
+        /// wazuh-db's socket refused the connection or closed it (wazuh-db restarting or overloaded).
+        public static let socketUnavailable = Code(base: .socketUnavailable)
+        /// wazuh-db did not answer within the timeout.
+        public static let socketTimeout = Code(base: .socketTimeout)
+        /// A wazuh-db reply broke the framing or did not hold the expected JSON.
+        public static let malformedReply = Code(base: .malformedReply)
+        /// wazuh-db answered `err` to a read-only request.
+        public static let wazuhDBError = Code(base: .wazuhDBError)
 
         public var description: String {
             switch base {
@@ -53,6 +68,11 @@ public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, Custom
             case .watchFailed: "watch failed"
             case .snapshotCorrupt: "snapshot corrupt"
             case .keysFileUnreadable: "client.keys unreadable"
+            case .socketMissing: "wazuh-db socket missing"
+            case .socketUnavailable: "wazuh-db unavailable"
+            case .socketTimeout: "wazuh-db timed out"
+            case .malformedReply: "malformed wazuh-db reply"
+            case .wazuhDBError: "wazuh-db error"
             }
         }
     }

@@ -11,7 +11,7 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             Creates (replacing) the database with --agents agents of the given Wazuh --version, then \
             runs the --scenario in real time until --duration or Ctrl-C, committing like wazuh-db \
-            (idle --commit-idle, at most --commit-max).
+            (idle --commit-idle, at most --commit-max). Serves wazuh-db's socket beside the database             (`wdb` in its directory, or --socket), answering read-only commands from the open             transaction, so the gateway's socket source sees changes before they are committed.
             """
     )
 
@@ -39,6 +39,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Stop after this long (default: until Ctrl-C).")
     var duration: String?
 
+    @Option(name: .long, help: "Path of the wazuh-db socket to serve (default: wdb beside --db).")
+    var socket: String?
+
+    @Flag(name: .customLong("no-socket"), help: "Do not serve wazuh-db's socket.")
+    var noSocket = false
+
     func run() async throws {
         do {
             let simulation = SimulateRun(
@@ -49,6 +55,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 duration: try self.duration.map { text throws(OperatorCommandError) in
                     try SimulateRun.parseDuration(text, option: "--duration")
                 },
+                socketPath: self.noSocket ? nil : (self.socket ?? SimulateRun.defaultSocketPath(forDatabase: self.db)),
                 logger: OperatorCommandSupport.logger("simulate", level: .info))
             let report = try await CommandInterruption.cancellingOnSignals { try await simulation.run() }
             CommandInterruption.printLine(SimulateRun.summaryLine(report, path: self.db))

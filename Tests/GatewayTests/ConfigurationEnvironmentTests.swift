@@ -87,6 +87,7 @@ struct ConfigurationEnvironmentTests {
         reloaded.nats.token = original.nats.token
         reloaded.wazuh.explicitDBPath = nil
         reloaded.wazuh.explicitClientKeysPath = nil
+        reloaded.wazuh.explicitSocketPath = nil
         reloaded.keyOrigins = original.keyOrigins
         #expect(reloaded == original)
     }

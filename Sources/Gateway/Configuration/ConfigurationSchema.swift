@@ -7,7 +7,10 @@ public enum ConfigurationSchema {
     public static let sections: [(name: String, keys: [String])] = [
         (
             "wazuh",
-            ["install_root", "db_path", "client_keys_path", "poll_interval", "manager_node"]
+            [
+                "install_root", "db_path", "client_keys_path", "poll_interval", "manager_node", "source", "socket_path",
+                "socket_poll_interval",
+            ]
         ),
         (
             "nats",

@@ -16,6 +16,20 @@ extension GatewayConfiguration {
         if self.wazuh.pollInterval <= .zero {
             add(.invalidValue, "wazuh.poll_interval", "must be longer than 0ms")
         }
+        if self.wazuh.socketPollInterval < .milliseconds(100) {
+            add(
+                .invalidValue, "wazuh.socket_poll_interval",
+                "must be at least 100ms (each poll is a query wazuh-db answers), found \(ConfigurationUnits.formatDuration(self.wazuh.socketPollInterval))"
+            )
+        }
+        if self.wazuh.source != .file, self.wazuh.socketPath.utf8.count > 107 {
+            add(.invalidValue, "wazuh.socket_path", "must be at most 107 bytes long (a Unix socket path)")
+        }
+        if self.wazuh.source != .file, self.wazuh.socketPath.isEmpty {
+            add(
+                .invalidValue, "wazuh.socket_path",
+                "must not be empty when wazuh.source is \(self.wazuh.source.rawValue)")
+        }
 
         if !self.nats.url.isEmpty, let problem = Self.natsURLProblem(self.nats.url) {
             add(.invalidValue, "nats.url", problem)

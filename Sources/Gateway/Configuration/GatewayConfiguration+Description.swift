@@ -17,6 +17,9 @@ extension GatewayConfiguration {
                     ("client_keys_path", string(self.wazuh.clientKeysPath)),
                     ("poll_interval", duration(self.wazuh.pollInterval)),
                     ("manager_node", string(self.wazuh.managerNode)),
+                    ("source", .plain(self.wazuh.source.rawValue)),
+                    ("socket_path", string(self.wazuh.socketPath)),
+                    ("socket_poll_interval", duration(self.wazuh.socketPollInterval)),
                 ]
             ),
             (

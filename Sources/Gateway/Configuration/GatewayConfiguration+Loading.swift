@@ -103,6 +103,9 @@ extension GatewayConfiguration.Wazuh {
         self.explicitDBPath = reader.string("wazuh", "db_path")
         self.explicitClientKeysPath = reader.string("wazuh", "client_keys_path")
         self.pollInterval = reader.duration("wazuh", "poll_interval", default: self.pollInterval)
+        self.source = reader.enumeration("wazuh", "source", default: self.source)
+        self.explicitSocketPath = reader.string("wazuh", "socket_path")
+        self.socketPollInterval = reader.duration("wazuh", "socket_poll_interval", default: self.socketPollInterval)
     }
 }
 

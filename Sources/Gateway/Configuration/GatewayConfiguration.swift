@@ -44,6 +44,20 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var pollInterval: Duration = .seconds(5)
         /// Name of this manager node; appears in every event and in heartbeat subjects. Required.
         public var managerNode: String
+        /// Where agent status is read: `file`, `wazuh-db` (its socket) or `auto` (the socket when it
+        /// answers, else the file; the default).
+        public var source: Source = .auto
+        /// Explicit `socket_path`; nil means `<install_root>/queue/db/wdb`.
+        public var explicitSocketPath: String?
+        /// How often wazuh-db's socket is asked.
+        public var socketPollInterval: Duration = .seconds(1)
+
+        /// `wazuh.source`.
+        public enum Source: String, Sendable, Equatable, CaseIterable {
+            case file
+            case wazuhDB = "wazuh-db"
+            case auto
+        }
 
         public init(managerNode: String) {
             self.managerNode = managerNode
@@ -52,6 +66,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// The effective path of Wazuh's `global.db`.
         public var dbPath: String {
             self.explicitDBPath ?? self.installRoot.appendingPathComponent("queue/db/global.db")
+        }
+
+        /// The effective path of wazuh-db's socket.
+        public var socketPath: String {
+            self.explicitSocketPath ?? self.installRoot.appendingPathComponent("queue/db/wdb")
         }
 
         /// The effective path of Wazuh's `client.keys`.

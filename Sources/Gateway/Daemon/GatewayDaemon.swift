@@ -112,7 +112,9 @@ public final class GatewayDaemon: Sendable {
         let monitor = AgentStatusMonitor(
             configuration: .init(
                 databasePath: self.configuration.wazuh.dbPath, clientKeysPath: self.clientKeysPath(),
-                pollInterval: self.configuration.wazuh.pollInterval),
+                pollInterval: self.configuration.wazuh.pollInterval, source: self.configuration.wazuh.monitorSource,
+                socketPath: self.configuration.wazuh.socketPath,
+                socketPollInterval: self.configuration.wazuh.socketPollInterval),
             logger: self.logger.tagged(component: "source"))
         let link = NATSLink(
             options: natsOptions, retry: NATSLink.retryPolicy(reconnectDelay: self.configuration.nats.reconnectDelay),

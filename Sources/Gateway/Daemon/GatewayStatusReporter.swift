@@ -39,6 +39,10 @@ public final class GatewayStatusReporter: Service, Sendable {
     struct Sample {
         var successfulReads = 0
         var failedReads = 0
+        var activeSource: AgentStatusSource?
+        var sourceSwitches = 0
+        var socketQueries = 0
+        var socketBytes = 0
         var outboxFailing = false
     }
 
@@ -75,11 +79,28 @@ public final class GatewayStatusReporter: Service, Sendable {
                 self.readiness.recordSourceReadFailure(error.description)
             }
         }
+        if health.activeSource != sample.activeSource {
+            self.metrics.setActiveSource(health.activeSource?.rawValue)
+            self.readiness.recordSourceKind(health.activeSource?.rawValue)
+        }
+        if health.sourceSwitches > sample.sourceSwitches {
+            self.metrics.sourceSwitches.increment(by: health.sourceSwitches - sample.sourceSwitches)
+        }
+        if health.socketQueries > sample.socketQueries {
+            self.metrics.wazuhDBQueries.increment(by: health.socketQueries - sample.socketQueries)
+        }
+        if health.socketBytesReceived > sample.socketBytes {
+            self.metrics.wazuhDBReplyBytes.increment(by: health.socketBytesReceived - sample.socketBytes)
+        }
         if health.successfulReads != sample.successfulReads || health.failedReads != sample.failedReads {
             self.dashboard?.recordSource(health)
         }
         sample.successfulReads = health.successfulReads
         sample.failedReads = health.failedReads
+        sample.activeSource = health.activeSource
+        sample.sourceSwitches = health.sourceSwitches
+        sample.socketQueries = health.socketQueries
+        sample.socketBytes = health.socketBytesReceived
     }
 
     func reportOutbox(_ sample: inout Sample) {

@@ -29,6 +29,8 @@ enum StartupSummary {
             "wazuh.db_path": .string(configuration.wazuh.dbPath),
             "wazuh.manager_node": .string(configuration.wazuh.managerNode),
             "wazuh.poll_interval": .string("\(configuration.wazuh.pollInterval)"),
+            "wazuh.source": .string(configuration.wazuh.source.rawValue),
+            "wazuh.socket_path": .string(configuration.wazuh.source == .file ? "-" : configuration.wazuh.socketPath),
             "outbox.path": .string(configuration.outbox.path),
             "nats.servers": .string(servers),
             "nats.auth": .string(authentication),

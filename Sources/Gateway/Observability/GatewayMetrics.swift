@@ -46,6 +46,15 @@ public struct GatewayMetrics: Sendable {
     public let sourceReadErrors: Counter
     /// Unix time in seconds of the last successful read of `global.db`.
     public let lastSuccessfulSourceRead: Gauge
+    /// Agent status sources (`wazuh.source`) exported by `source_active{source=…}`.
+    public static let sources = ["file", "wazuh-db"]
+    /// 1 for the source the last successful read used, 0 for the others.
+    private let sourceActive: [String: Gauge]
+    /// Changes of source (socket ↔ file) since start.
+    public let sourceSwitches: Counter
+    /// Requests sent to wazuh-db's socket, and reply bytes received from it.
+    public let wazuhDBQueries: Counter
+    public let wazuhDBReplyBytes: Counter
 
     public init(factory: any MetricsFactory) {
         let p = Self.prefix
@@ -67,6 +76,16 @@ public struct GatewayMetrics: Sendable {
         self.sourceReadErrors = Counter(label: p + "source_read_errors_total", factory: factory)
         self.lastSuccessfulSourceRead = Gauge(
             label: p + "last_successful_source_read_timestamp_seconds", factory: factory)
+        var active: [String: Gauge] = [:]
+        for source in Self.sources {
+            let gauge = Gauge(label: p + "source_active", dimensions: [("source", source)], factory: factory)
+            gauge.record(0)
+            active[source] = gauge
+        }
+        self.sourceActive = active
+        self.sourceSwitches = Counter(label: p + "source_switches_total", factory: factory)
+        self.wazuhDBQueries = Counter(label: p + "wazuhdb_queries_total", factory: factory)
+        self.wazuhDBReplyBytes = Counter(label: p + "wazuhdb_reply_bytes_total", factory: factory)
         // Gauges start at 0 so every series is present in /metrics from the first scrape.
         for gauge in [
             self.outboxDepth, self.oldestPendingAge, self.breakerState, self.natsConnected,
@@ -83,6 +102,13 @@ public struct GatewayMetrics: Sendable {
 
     public func setBreakerState(_ state: BreakerState) {
         self.breakerState.record(state.rawValue)
+    }
+
+    /// Marks `source` (`file`, `wazuh-db`) active and the others inactive; `nil`: none yet.
+    public func setActiveSource(_ source: String?) {
+        for (name, gauge) in self.sourceActive {
+            gauge.record(name == source ? 1 : 0)
+        }
     }
 
     public func setNATSConnected(_ connected: Bool) {

@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// - `GET /metrics`: Prometheus text exposition of `registry`;
 /// - `GET /healthz`: `200 ok` while the process runs;
 /// - `GET /readyz`: `200 {"ready":true,"problems":[]}` when the probe reports no problem, otherwise
-///   `503 {"ready":false,"problems":[…]}`;
+///   `503 {"ready":false,"problems":[…]}`; once the source has been read, also `"agent_status_from":"file"` or
+///   `"agent_status_from":"wazuh-db"`;
 /// - the operator dashboard (`/`, see `DashboardRoutes`) when a `DashboardState` is handed in and
 ///   `dashboardAccess` serves it (loopback, or credentials configured).
 ///
@@ -42,7 +43,10 @@ public struct MonitoringServer: Service {
             let report = await readiness.readiness()
             var body = "{\"ready\":\(report.isReady),\"problems\":["
             body += report.problems.map(JSONText.quote).joined(separator: ",")
-            body += "]}\n"
+            body += "]"
+            // Not named "source": a problem line starts with that word, and clients look for it.
+            if let source = report.source { body += ",\"agent_status_from\":" + JSONText.quote(source) }
+            body += "}\n"
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(

@@ -4,9 +4,12 @@ import Foundation
 public struct ReadinessReport: Sendable, Equatable {
     /// One line per problem, e.g. `nats: disconnected`.
     public var problems: [String]
+    /// The agent status source in use (`file`, `wazuh-db`), when known; `/readyz` shows it.
+    public var source: String?
 
-    public init(problems: [String]) {
+    public init(problems: [String], source: String? = nil) {
         self.problems = problems
+        self.source = source
     }
 
     public var isReady: Bool { self.problems.isEmpty }
@@ -41,6 +44,7 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         var natsConnected = false
         var lastSuccessfulRead: Duration?
         var lastReadError: String?
+        var sourceKind: String?
     }
 
     private let lock = NSLock()
@@ -84,6 +88,11 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         }
     }
 
+    /// Records the source reads use now (`file`, `wazuh-db`; `nil` before the first read).
+    public func recordSourceKind(_ kind: String?) {
+        self.withState { $0.sourceKind = kind }
+    }
+
     /// Records a failed read; `message` is shown in `/readyz` and must hold no secret.
     public func recordSourceReadFailure(_ message: String) {
         self.withState { $0.lastReadError = message }
@@ -108,7 +117,7 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         } else {
             problems.append("source: no successful read yet" + (state.lastReadError.map { ": \($0)" } ?? ""))
         }
-        return ReadinessReport(problems: problems)
+        return ReadinessReport(problems: problems, source: state.sourceKind)
     }
 
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {

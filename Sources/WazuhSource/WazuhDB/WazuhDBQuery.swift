@@ -1,0 +1,87 @@
+/// A request the gateway may send to wazuh-db: read-only by construction.
+///
+/// There is no way to make one from free text. Every request is built from the cases below, whose
+/// only variable parts are integers and the closed enums ``Column`` and ``Status``, so no writing
+/// command (`update-keepalive`, `disconnect-agents`, `sql UPDATE …`, …) can be expressed, and
+/// `internal_key` (the agent's secret) can never be selected: it is not a ``Column``.
+public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
+    /// The agent columns the gateway reads. `internal_key` is deliberately absent.
+    public enum Column: String, Sendable, Hashable, CaseIterable {
+        case id
+        case name
+        case ip
+        case connectionStatus = "connection_status"
+        case lastKeepalive = "last_keepalive"
+        case dateAdd = "date_add"
+        case disconnectionTime = "disconnection_time"
+        case statusCode = "status_code"
+        case nodeName = "node_name"
+    }
+
+    /// The `connection_status` values `get-agents-by-connection-status` accepts.
+    public enum Status: String, Sendable, Hashable, CaseIterable {
+        case active
+        case disconnected
+        case pending
+        case neverConnected = "never_connected"
+    }
+
+    /// What is asked, before it is spelled out.
+    public enum Kind: Sendable, Hashable {
+        /// `global sql SELECT name FROM pragma_table_info('agent')`: which columns exist.
+        case agentTableColumns
+        /// `global sql SELECT <columns> FROM agent WHERE id > <after> ORDER BY id LIMIT <limit>`.
+        case agents(columns: [Column], after: Int, limit: Int)
+        /// `global get-all-agents last_id <lastID>` (ids only; replies `due` while more follow).
+        case allAgentIDs(lastID: Int)
+        /// `global get-agents-by-connection-status <lastID> <status>` (ids only; `due` while more follow).
+        case agentIDs(lastID: Int, status: Status)
+    }
+
+    public let kind: Kind
+
+    private init(kind: Kind) {
+        self.kind = kind
+    }
+
+    /// Which columns the `agent` table has.
+    public static let agentTableColumns = WazuhDBQuery(kind: .agentTableColumns)
+
+    /// Agents with an id above `after` (agent 000 never: `after` is at least 0), ascending, at most
+    /// `limit` (1 … 100000) rows. Duplicate columns are dropped; `id` is always selected first.
+    public static func agents(columns: [Column], after: Int, limit: Int) -> WazuhDBQuery {
+        var chosen: [Column] = [.id]
+        for column in columns where !chosen.contains(column) { chosen.append(column) }
+        return WazuhDBQuery(kind: .agents(columns: chosen, after: max(0, after), limit: min(max(1, limit), 100_000)))
+    }
+
+    /// Every agent id above `lastID`, paged by wazuh-db.
+    public static func allAgentIDs(lastID: Int) -> WazuhDBQuery {
+        WazuhDBQuery(kind: .allAgentIDs(lastID: max(0, lastID)))
+    }
+
+    /// Ids of agents in `status` above `lastID`, paged by wazuh-db.
+    public static func agentIDs(lastID: Int, status: Status) -> WazuhDBQuery {
+        WazuhDBQuery(kind: .agentIDs(lastID: max(0, lastID), status: status))
+    }
+
+    /// The command text sent on the socket.
+    public var text: String {
+        switch kind {
+        case .agentTableColumns:
+            return "global sql SELECT name FROM pragma_table_info('agent')"
+        case .agents(let columns, let after, let limit):
+            let list = columns.map(\.rawValue).joined(separator: ",")
+            return "global sql SELECT \(list) FROM agent WHERE id > \(after) ORDER BY id LIMIT \(limit)"
+        case .allAgentIDs(let lastID):
+            return "global get-all-agents last_id \(lastID)"
+        case .agentIDs(let lastID, let status):
+            return "global get-agents-by-connection-status \(lastID) \(status.rawValue)"
+        }
+    }
+
+    /// The command text as bytes.
+    public var bytes: [UInt8] { Array(text.utf8) }
+
+    public var description: String { text }
+}

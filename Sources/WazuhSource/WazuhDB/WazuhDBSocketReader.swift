@@ -1,0 +1,217 @@
+import Logging
+import Synchronization
+
+/// Reads every agent through wazuh-db's socket, producing the same ``AgentSnapshot`` the file
+/// reader (``GlobalDatabaseReader``) produces for the same rows, so change detection, snapshots
+/// and event ids are shared whichever source saw a transition.
+///
+/// wazuh-db answers on its own connection, which sees its open (uncommitted) transaction: the
+/// snapshot is as fresh as wazuh-db's own state, 10–60 s ahead of the file.
+///
+/// - Sends only ``WazuhDBQuery``s: the column list once (and after any failure), then
+///   `SELECT … WHERE id > last ORDER BY id LIMIT n` pages. `n` adapts so a reply stays well under
+///   the 64 KiB limit: a reply that comes back truncated (invalid JSON) or as `err` is asked again
+///   with half the rows, a page far under the limit doubles `n` next time.
+/// - `internal_key` is never selected (it is not a ``WazuhDBQuery/Column``); agent 000 is excluded.
+/// - Failures are ``WazuhSourceError``s naming the socket; the next read reconnects.
+///
+/// Thread-safe: reads are serialised by an internal lock.
+public final class WazuhDBSocketReader: Sendable {
+    /// One successful read and what it cost wazuh-db.
+    public struct Read: Sendable {
+        public var snapshot: AgentSnapshot
+        /// Requests sent for this read.
+        public var queries: Int
+        /// Reply bytes received for this read.
+        public var bytesReceived: Int
+        /// Wall time from the first request to the last reply.
+        public var duration: Duration
+        /// `true` when this read (re)connected or re-learned the columns.
+        public var opened: Bool
+    }
+
+    /// Rows per page at first, and bounds of the adaptation.
+    static let initialPageRows = 256
+    static let maximumPageRows = 8192
+    /// A full page whose reply is below this many bytes doubles the next page.
+    static let growBelowBytes = WazuhDBFrame.maximumPayload / 4
+
+    private struct State {
+        var columns: [WazuhDBQuery.Column]?
+        var pageRows = WazuhDBSocketReader.initialPageRows
+        var lastCount = 0
+    }
+
+    public let client: WazuhDBClient
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(
+        client: WazuhDBClient,
+        logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Path of the socket read.
+    public var path: String { client.path }
+
+    /// Reads every agent (agent 000 excluded).
+    /// - Throws: ``WazuhSourceError`` (`socketMissing`, `permissionDenied`, `socketUnavailable`,
+    ///   `socketTimeout`, `malformedReply`, `wazuhDBError`, `notAWazuhDatabase`).
+    public func read() throws(WazuhSourceError) -> Read {
+        try state.withLock { (state: inout State) throws(WazuhSourceError) -> Read in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let before = client.traffic
+            do throws(WazuhSourceError) {
+                var opened = false
+                let columns: [WazuhDBQuery.Column]
+                if let known = state.columns {
+                    columns = known
+                } else {
+                    columns = try learnColumns()
+                    state.columns = columns
+                    opened = true
+                }
+                let snapshot = try readAgents(columns: columns, state: &state)
+                state.lastCount = snapshot.count
+                let after = client.traffic
+                return Read(
+                    snapshot: snapshot, queries: after.requests - before.requests,
+                    bytesReceived: after.bytesReceived - before.bytesReceived, duration: clock.now - start,
+                    opened: opened)
+            } catch {
+                state.columns = nil
+                client.close()
+                throw error
+            }
+        }
+    }
+
+    /// Every agent id, through `global get-all-agents`, following `due` continuations.
+    public func allAgentIDs() throws(WazuhSourceError) -> [Int] {
+        try pagedIDs { .allAgentIDs(lastID: $0) }
+    }
+
+    /// Ids of agents in `status`, through `global get-agents-by-connection-status`, following `due`.
+    public func agentIDs(status: WazuhDBQuery.Status) throws(WazuhSourceError) -> [Int] {
+        try pagedIDs { .agentIDs(lastID: $0, status: status) }
+    }
+
+    /// Drops the connection and what was learned through it.
+    public func close() {
+        state.withLock { $0.columns = nil }
+        client.close()
+    }
+
+    private func pagedIDs(_ query: (Int) -> WazuhDBQuery) throws(WazuhSourceError) -> [Int] {
+        var ids: [Int] = []
+        var lastID = 0
+        while true {
+            switch try client.send(query(lastID)) {
+            case .ok(let json):
+                ids += try WazuhDBRows.ids(json)
+                return ids
+            case .due(let json):
+                let page = try WazuhDBRows.ids(json)
+                guard let last = page.last, last > lastID else {
+                    throw failure(.malformedReply, "wazuh-db answered due without moving past id \(lastID)")
+                }
+                ids += page
+                lastID = last
+            case .err(let text):
+                throw failure(.wazuhDBError, "wazuh-db refused a read: \(text)")
+            }
+        }
+    }
+
+    private func learnColumns() throws(WazuhSourceError) -> [WazuhDBQuery.Column] {
+        let names: [String]
+        switch try client.send(.agentTableColumns) {
+        case .ok(let json), .due(let json):
+            names = try WazuhDBRows.names(json).map { $0.lowercased() }
+        case .err(let text):
+            throw failure(.wazuhDBError, "wazuh-db refused the column list: \(text)")
+        }
+        let required: [WazuhDBQuery.Column] = [.id, .name, .connectionStatus, .dateAdd]
+        let missing = required.filter { !names.contains($0.rawValue) }
+        guard missing.isEmpty else {
+            throw failure(
+                .notAWazuhDatabase,
+                "the agent table lacks \(missing.map(\.rawValue).joined(separator: ", ")) (Wazuh before 4.1 is unsupported)"
+            )
+        }
+        return WazuhDBQuery.Column.allCases.filter { names.contains($0.rawValue) }
+    }
+
+    private func readAgents(
+        columns: [WazuhDBQuery.Column], state: inout State
+    ) throws(WazuhSourceError) -> AgentSnapshot {
+        var builder = AgentSnapshot.Builder(capacity: state.lastCount + 64)
+        var lastID = 0
+        while true {
+            let rows = state.pageRows
+            let reply = try client.send(.agents(columns: columns, after: lastID, limit: rows))
+            let json: [UInt8]
+            switch reply {
+            case .ok(let body), .due(let body):
+                json = body
+            case .err(let text):
+                // wazuh-db answers `err` when a reply would not fit; anything else is a real refusal.
+                if rows > 1 {
+                    state.pageRows = max(1, rows / 2)
+                    logger.debug("wazuh-db refused a page; halving it", metadata: ["wazuh.page_rows": "\(rows)"])
+                    continue
+                }
+                throw failure(.wazuhDBError, "wazuh-db refused a read: \(text)")
+            }
+            let agents: [WazuhDBRows.Agent]
+            do throws(WazuhSourceError) {
+                agents = try WazuhDBRows.agents(json)
+            } catch  where json.count >= WazuhDBFrame.maximumPayload - 8 && rows > 1 {
+                // Cut at the size limit: the same page with half the rows fits.
+                state.pageRows = max(1, rows / 2)
+                continue
+            }
+            for agent in agents {
+                guard agent.id > lastID, agent.id <= Int(Int32.max) else {
+                    throw failure(.malformedReply, "wazuh-db returned agent ids out of order")
+                }
+                lastID = agent.id
+                append(agent, to: &builder)
+            }
+            if agents.count < rows { return builder.finish() }
+            if json.count < Self.growBelowBytes {
+                state.pageRows = min(Self.maximumPageRows, rows * 2)
+            }
+        }
+    }
+
+    private func append(_ agent: WazuhDBRows.Agent, to builder: inout AgentSnapshot.Builder) {
+        let name = Array(agent.name.utf8)
+        let ip = agent.ip.map { Array($0.utf8) }
+        let node = agent.nodeName.map { Array($0.utf8) }
+        let status = ConnectionStatus(databaseValue: agent.connectionStatus)
+        name.withUnsafeBytes { nameBytes in
+            optionalBytes(ip) { ipBytes in
+                optionalBytes(node) { nodeBytes in
+                    builder.append(
+                        id: Int32(agent.id), name: nameBytes, ip: ipBytes, status: status,
+                        lastKeepalive: agent.lastKeepalive, dateAdd: agent.dateAdd,
+                        disconnectionTime: agent.disconnectionTime, statusCode: agent.statusCode, nodeName: nodeBytes)
+                }
+            }
+        }
+    }
+
+    private func failure(_ code: WazuhSourceError.Code, _ message: String) -> WazuhSourceError {
+        WazuhSourceError(code: code, path: client.path, message: message)
+    }
+}
+
+private func optionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
