@@ -7,7 +7,7 @@ FUZZ_AUTH_SECONDS ?= 20
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
-.PHONY: deps build release test test-only fuzz demo bench format lint clean
+.PHONY: deps build release test test-only fuzz demo bench bench-security format lint clean
 
 deps:
 	@ops/install-deps.sh
@@ -37,6 +37,9 @@ demo: build
 bench: deps
 	Benchmarks/run.sh
 
+bench-security: deps
+	$(SWIFT) run -c release --package-path Benchmarks/security security-benchmark
+
 format:
 	$(SWIFT) format -i -r Sources Tests migrations
 
@@ -44,4 +47,4 @@ lint:
 	$(SWIFT) format lint -r Sources Tests migrations
 
 clean:
-	rm -rf .build Fuzz/.build Benchmarks/.build
+	rm -rf .build Fuzz/.build Benchmarks/.build Benchmarks/security/.build

@@ -1,4 +1,5 @@
 import Metrics
+import WireContract
 
 import class Prometheus.PrometheusCollectorRegistry
 import struct Prometheus.PrometheusMetricsFactory
@@ -46,6 +47,9 @@ public struct GatewayMetrics: Sendable {
     public let sourceReadErrors: Counter
     /// Unix time in seconds of the last successful read of `global.db`.
     public let lastSuccessfulSourceRead: Gauge
+    /// Transitions whose secondary messages the per-agent rate limit condensed into a flapping summary.
+    public let transitionsCondensed: Counter
+    private let anomaliesDetected: [String: Counter]
 
     public init(factory: any MetricsFactory) {
         let p = Self.prefix
@@ -67,6 +71,13 @@ public struct GatewayMetrics: Sendable {
         self.sourceReadErrors = Counter(label: p + "source_read_errors_total", factory: factory)
         self.lastSuccessfulSourceRead = Gauge(
             label: p + "last_successful_source_read_timestamp_seconds", factory: factory)
+        self.transitionsCondensed = Counter(label: p + "transitions_condensed_total", factory: factory)
+        var anomalies: [String: Counter] = [:]
+        for type in AnomalyEvent.Kind.allCases.map(\.rawValue) {
+            anomalies[type] = Counter(
+                label: p + "anomalies_detected_total", dimensions: [("type", type)], factory: factory)
+        }
+        self.anomaliesDetected = anomalies
         // Gauges start at 0 so every series is present in /metrics from the first scrape.
         for gauge in [
             self.outboxDepth, self.oldestPendingAge, self.breakerState, self.natsConnected,
@@ -79,6 +90,11 @@ public struct GatewayMetrics: Sendable {
     /// Counts one detected event of `type` (`status_change`, `registered`, `removed`).
     public func eventDetected(type: String, count: Int = 1) {
         (self.eventsDetected[type] ?? self.eventsDetected["other"])?.increment(by: count)
+    }
+
+    /// Counts one anomaly finding of `type` (an ``AnomalyEvent/Kind`` raw value).
+    public func anomalyDetected(type: String) {
+        self.anomaliesDetected[type]?.increment()
     }
 
     public func setBreakerState(_ state: BreakerState) {
