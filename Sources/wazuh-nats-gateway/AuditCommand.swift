@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 import Outbox
 
 /// `audit verify|export`: the tamper-evident log of acknowledged messages.

@@ -9,6 +9,7 @@ import WazuhSource
 import WireContract
 
 @testable import Gateway
+@testable import GatewayCommands
 
 /// The audit log written by the delivery worker against a real JetStream, checked and exported with the
 /// `audit` commands.
