@@ -91,7 +91,7 @@ extension GatewayDaemon {
         let worker = DeliveryWorker(
             journal: outbox, transport: transport, sealer: WireDeliverySealer(sealer: wire.sealer),
             configuration: workerConfiguration,
-            observer: MetricsDeliveryObserver(metrics: self.metrics),
+            observer: MetricsDeliveryObserver(metrics: self.metrics, dashboard: self.dashboard),
             heartbeat: { status in try heartbeat.message(for: status) },
             logger: self.logger.tagged(component: "delivery"))
         return (worker, transport)
@@ -118,13 +118,16 @@ extension GatewayDaemon {
                 rateLimit: AgentRateLimiter(
                     limit: rateLimit.perAgent, windowSeconds: max(1, rateLimit.window.components.seconds)),
                 metrics: self.metrics, logger: self.logger.tagged(component: "anomaly")) : nil
+        let dashboard = self.dashboard
         return DetectionService(
             monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
             onJournaled: { changes in
                 var byType: [String: Int] = [:]
                 for change in changes { byType[change.kind.rawValue, default: 0] += 1 }
                 for (type, count) in byType { metrics.eventDetected(type: type, count: count) }
+                dashboard.recordTransitions(changes)
             },
+            onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records) },
             anomalies: anomalies,
             logger: self.logger.tagged(component: "detection"))
     }

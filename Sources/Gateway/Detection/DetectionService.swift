@@ -14,6 +14,9 @@ import WazuhSource
 public final class DetectionService: Service, Sendable {
     /// Told about the changes of each detection once they are journaled (for metrics).
     public typealias JournaledObserver = @Sendable (_ changes: [AgentChange]) -> Void
+    /// Told the snapshot the service holds as confirmed: the journaled one at start, then each
+    /// newly journaled one (for the dashboard's fleet counts).
+    public typealias SnapshotObserver = @Sendable (_ snapshot: AgentSnapshot) -> Void
 
     private let monitor: AgentStatusMonitor
     private let store: OutboxStore
@@ -23,6 +26,7 @@ public final class DetectionService: Service, Sendable {
     private let onJournaled: JournaledObserver?
     private let anomalies: AnomalyJournal?
     private let anomalyCheckInterval: Duration
+    private let onConfirmedSnapshot: SnapshotObserver?
     private let logger: Logger
 
     /// - Parameters:
@@ -31,9 +35,10 @@ public final class DetectionService: Service, Sendable {
     public init(
         monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
-        onJournaled: JournaledObserver? = nil, anomalies: AnomalyJournal? = nil,
-        anomalyCheckInterval: Duration = .seconds(30), logger: Logger
+        onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
+        anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30), logger: Logger
     ) {
+        self.onConfirmedSnapshot = onConfirmedSnapshot
         self.monitor = monitor
         self.store = store
         self.encoder = encoder
@@ -74,6 +79,7 @@ public final class DetectionService: Service, Sendable {
 
     private func detect() async {
         var confirmed = loadConfirmedSnapshot()
+        if let confirmed { onConfirmedSnapshot?(confirmed) }
         while !Task.isShuttingDownGracefully {
             let update: SourceUpdate
             let previous = confirmed
@@ -97,6 +103,7 @@ public final class DetectionService: Service, Sendable {
                 }
             }
             confirmed = update.snapshot
+            onConfirmedSnapshot?(update.snapshot)
             if !update.changes.isEmpty {
                 wakeSignal.wake()
                 // A baseline journals no events, so it is not reported.
