@@ -9,7 +9,7 @@ FUZZ_WDB_SECONDS ?= 15
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
-.PHONY: deps build release test test-only coverage fuzz demo bench format lint clean
+.PHONY: deps build release test test-only coverage fuzz demo bench bench-security format lint clean
 
 deps:
 	@ops/install-deps.sh
@@ -52,6 +52,9 @@ demo: build
 bench: deps
 	Benchmarks/run.sh
 
+bench-security: deps
+	$(SWIFT) run -c release --package-path Benchmarks/security security-benchmark
+
 format:
 	$(SWIFT) format -i -r Sources Tests migrations
 
@@ -59,4 +62,4 @@ lint:
 	$(SWIFT) format lint -r Sources Tests migrations
 
 clean:
-	rm -rf .build Fuzz/.build Benchmarks/.build
+	rm -rf .build Fuzz/.build Benchmarks/.build Benchmarks/security/.build

@@ -80,6 +80,7 @@ let package = Package(
             name: "Outbox",
             dependencies: [
                 "OutboxMigrations",
+                "WireContract",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -149,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutboxTests",
-            dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Outbox", "WireContract", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "GatewayTests",

@@ -233,6 +233,12 @@ public struct SubscriberRun: Sendable {
                 report.heartbeats += 1
                 line["kind"] = .string("heartbeat")
                 line["message"] = .object(heartbeat.jsonObject)
+            case .anomaly(let anomaly):
+                line["kind"] = .string("anomaly")
+                line["message"] = .object(anomaly.jsonObject)
+            case .flapping(let summary):
+                line["kind"] = .string("flapping")
+                line["message"] = .object(summary.jsonObject)
             }
             switch self.options.format {
             case .json:
@@ -286,6 +292,11 @@ public struct SubscriberRun: Sendable {
         case .heartbeat(let heartbeat):
             return "          heartbeat from \(heartbeat.managerNode): NATS \(heartbeat.natsState), "
                 + "outbox depth \(heartbeat.outboxDepth)  [verified]"
+        case .anomaly(let anomaly):
+            return "!! ANOMALY \(anomaly.kind.rawValue) (\(anomaly.severity)): \(anomaly.explanation)  [verified]"
+        case .flapping(let summary):
+            return "          agent \(summary.agentID) flapping: \(summary.transitions) transitions "
+                + "(\(summary.condensed) condensed), \(summary.firstStatus) -> \(summary.lastStatus)  [verified]"
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OutboxMigrations
+import WireContract
 
 #if canImport(Glibc)
     import Glibc
@@ -72,6 +73,26 @@ public final class OutboxReader: Sendable {
     /// Journal rows with their delivery state matching `query`, in `seq` order.
     public func entries(matching query: OutboxQuery) throws(OutboxReadError) -> [OutboxEntry] {
         try self.reading { () throws(OutboxError) in try self.store.entries(matching: query) }
+    }
+
+    /// The audit chain's head (see ``OutboxStore/auditHead()``).
+    public func auditHead() throws(OutboxReadError) -> AuditHead? {
+        try self.reading { () throws(OutboxError) in try self.store.auditHead() }
+    }
+
+    /// Audit records in sequence order (see ``OutboxStore/auditRecords(afterSequence:recordedFrom:recordedBefore:limit:)``).
+    public func auditRecords(
+        afterSequence: Int64, recordedFrom: Int64? = nil, recordedBefore: Int64? = nil, limit: Int
+    ) throws(OutboxReadError) -> [AuditRecord] {
+        try self.reading { () throws(OutboxError) in
+            try self.store.auditRecords(
+                afterSequence: afterSequence, recordedFrom: recordedFrom, recordedBefore: recordedBefore, limit: limit)
+        }
+    }
+
+    /// Checks the whole audit chain (see ``OutboxStore/verifyAudit(pageSize:)``).
+    public func verifyAudit() throws(OutboxReadError) -> AuditVerification {
+        try self.reading { () throws(OutboxError) in try self.store.verifyAudit() }
     }
 
     /// Closes the connection.

@@ -6,9 +6,13 @@ extension OutboxStore {
     /// skipped, so journaling the same event twice is a no-op) and replaces the source snapshot, in ONE
     /// transaction. Either both happen or neither does.
     ///
+    /// `meta` entries (e.g. the anomaly detector's state) are written in the same transaction.
+    ///
     /// - Returns: how many messages were new.
     @discardableResult
-    public func appendDetection(messages: [NewOutboxMessage], snapshot: [UInt8]) throws(OutboxError) -> Int {
+    public func appendDetection(
+        messages: [NewOutboxMessage], snapshot: [UInt8], meta: [String: String] = [:]
+    ) throws(OutboxError) -> Int {
         let createdAt = self.now()
         return try self.run("appendDetection") {
             try self.database.write { db in
@@ -27,9 +31,55 @@ extension OutboxStore {
                     inserted += db.changesCount
                 }
                 try Self.writeSnapshot(snapshot, at: createdAt, db: db)
+                try Self.writeMeta(meta, db: db)
                 return inserted
             }
         }
+    }
+
+    /// Journals messages that belong to no source read (e.g. an anomaly found between cycles) together
+    /// with `meta` entries, in one transaction; the snapshot is left as it is.
+    @discardableResult
+    public func appendMessages(_ messages: [NewOutboxMessage], meta: [String: String] = [:]) throws(OutboxError)
+        -> Int
+    {
+        let createdAt = self.now()
+        return try self.run("appendMessages") {
+            try self.database.write { db in
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO outbox (message_id, event_id, kind, subject, agent_id, payload, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (message_id) DO NOTHING
+                        """)
+                var inserted = 0
+                for message in messages {
+                    try insert.execute(arguments: [
+                        message.messageID, message.eventID, message.kind.rawValue, message.subject, message.agentID,
+                        Data(message.payload), createdAt,
+                    ])
+                    inserted += db.changesCount
+                }
+                try Self.writeMeta(meta, db: db)
+                return inserted
+            }
+        }
+    }
+
+    /// The `meta` value under `key`, `nil` when absent.
+    public func metaValue(_ key: String) throws(OutboxError) -> String? {
+        try self.run("metaValue") {
+            try self.database.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+
+    static func writeMeta(_ entries: [String: String], db: Database) throws {
+        guard !entries.isEmpty else { return }
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        for (key, value) in entries { try statement.execute(arguments: [key, value]) }
     }
 
     /// Records the first snapshot of a new journal (no events: nothing changed yet) and notes the
@@ -160,8 +210,10 @@ extension OutboxStore {
     /// Deletes DELIVERED rows created before `olderThan` (epoch ms) and then, while the database's used
     /// size is above `maxBytes`, further delivered rows oldest first. Pending and parked rows are never
     /// deleted, even if the cap cannot be met. Freed pages are returned to the file system.
+    /// Audit records go with them, always as a prefix of the chain: those recorded before `olderThan`,
+    /// and those of rows deleted for size; the last one deleted stays as the chain's anchor.
     ///
-    /// - Returns: how many rows were deleted.
+    /// - Returns: how many outbox rows were deleted.
     @discardableResult
     public func prune(olderThan: Int64, maxBytes: Int64?) throws(OutboxError) -> Int {
         try self.run("prune") {
@@ -169,18 +221,39 @@ extension OutboxStore {
                 try db.execute(
                     sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL AND created_at < ?",
                     arguments: [olderThan])
-                return db.changesCount
+                let deleted = db.changesCount
+                // The audit log keeps the same retention, cut as a prefix so the rest stays a chain.
+                _ = try Self.pruneAudit(
+                    db,
+                    throughSequence: try Int64.fetchOne(
+                        db, sql: "SELECT max(seq) FROM audit_log WHERE recorded_at < ?", arguments: [olderThan]))
+                return deleted
             }
             if let maxBytes {
                 while try self.usedBytes() > maxBytes {
                     let removed = try self.database.write { db in
+                        let lastRemoved = try Int64.fetchOne(
+                            db,
+                            sql: """
+                                SELECT max(seq) FROM (
+                                    SELECT seq FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL
+                                    ORDER BY seq LIMIT 500)
+                                """)
                         try db.execute(
                             sql: """
                                 DELETE FROM outbox WHERE seq IN (
                                     SELECT seq FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL
                                     ORDER BY seq LIMIT 500)
                                 """)
-                        return db.changesCount
+                        let removed = db.changesCount
+                        if let lastRemoved {
+                            _ = try Self.pruneAudit(
+                                db,
+                                throughSequence: try Int64.fetchOne(
+                                    db, sql: "SELECT max(seq) FROM audit_log WHERE outbox_seq <= ?",
+                                    arguments: [lastRemoved]))
+                        }
+                        return removed
                     }
                     if removed == 0 { break }
                     deleted += removed

@@ -13,6 +13,17 @@ public enum SimulatorScenario: String, Sendable, CaseIterable {
     case flapping
     /// Keepalives only: a quiet fleet whose rows change at every notify interval without any status change.
     case keepalive
+    /// Keepalives only, after 60 % of the first cluster node's active agents time out at once at the
+    /// start (raises the gateway's `mass_disconnection` anomaly).
+    case massDisconnect = "mass-disconnect"
+    /// Keepalives only, after one active agent is stopped by hand at the start (`agent_stopped`: raises
+    /// the anomaly of that name outside the configured maintenance windows).
+    case handStop = "hand-stop"
+    /// Keepalives only, after one agent is removed and registered again under the same id at the start
+    /// (raises `reregistration`).
+    case reregister
+    /// Nothing at all: no keepalive, no status change (the fleet goes silent: `fleet_silent`).
+    case silent
 }
 
 extension WazuhSimulator {
@@ -42,13 +53,24 @@ extension WazuhSimulator {
     /// scenario's events for this step. `starting` marks the first step (the restart storm happens then).
     public func step(_ scenario: SimulatorScenario, starting: Bool = false) throws {
         try runSchedule()
+        if scenario == .silent { return }
         try keepalivesDue()
         let ids = agentIDs
         guard !ids.isEmpty || scenario == .churn else { return }
         switch scenario {
         case .steady:
             try randomDisconnections(ids, rate: 0.0005)
-        case .keepalive:
+        case .massDisconnect:
+            if starting {
+                let node = configuration.clusterNodes.first
+                let onNode = agents.values.filter { $0.status == "active" && $0.nodeName == node }.map(\.id).sorted()
+                for id in onNode.prefix((onNode.count * 6 + 9) / 10) { try apply(.keepaliveTimeout(agentID: id)) }
+            }
+        case .handStop:
+            if starting, let id = agents(withStatus: "active").first { try apply(.stop(agentID: id)) }
+        case .reregister:
+            if starting, let id = ids.first { try apply(.reRegister(agentID: id)) }
+        case .keepalive, .silent:
             break
         case .restartStorm:
             if starting { try restartStormWithReturns() }

@@ -6,6 +6,10 @@ public enum OpenedMessage: Sendable, Hashable {
     /// A batch (or one part of a split batch); the batch and every nested event were verified.
     case batch(BatchStatusUpdate)
     case heartbeat(Heartbeat)
+    /// An anomaly finding (contract 1.1), on `{p}.security.anomaly` or `{p}.agent.{id}.anomaly`.
+    case anomaly(AnomalyEvent)
+    /// A rate-limited agent's window summary (contract 1.1), on `{p}.agent.{id}.flapping`.
+    case flapping(FlappingSummary)
 }
 
 /// Consumer side: the inverse of ``MessageSealer`` plus verification.
@@ -101,6 +105,22 @@ public struct MessageOpener: Sendable {
                     code: .invalidMessage, detail: "heartbeat manager_node does not match subject \(subject)")
             }
             return .heartbeat(heartbeat)
+        case .anomaly(let agentToken):
+            let anomaly = try AnomalyEvent(jsonObject: object)
+            try self.verify(object, what: "anomaly \(anomaly.eventID)")
+            if let agentToken, anomaly.agentID != agentToken {
+                throw WireError(
+                    code: .invalidMessage, detail: "anomaly agent_id does not match subject \(subject)")
+            }
+            return .anomaly(anomaly)
+        case .flapping(let agentToken):
+            let summary = try FlappingSummary(jsonObject: object)
+            try self.verify(object, what: "flapping summary \(summary.eventID)")
+            guard summary.agentID == agentToken else {
+                throw WireError(
+                    code: .invalidMessage, detail: "flapping summary agent_id does not match subject \(subject)")
+            }
+            return .flapping(summary)
         }
     }
 

@@ -71,6 +71,12 @@ public struct Subjects: Sendable, Hashable {
     public func removed(agentID: Int) -> String { "\(self.prefix).agent.\(Self.agentToken(agentID)).removed" }
     /// `{p}.security.agent_events`: one batch per detection cycle.
     public var agentEvents: String { "\(self.prefix).security.agent_events" }
+    /// `{p}.security.anomaly`: every anomaly finding (contract 1.1).
+    public var anomaly: String { "\(self.prefix).security.anomaly" }
+    /// `{p}.agent.{id}.anomaly`: additionally, a finding about one agent (contract 1.1).
+    public func anomaly(agentID: Int) -> String { "\(self.prefix).agent.\(Self.agentToken(agentID)).anomaly" }
+    /// `{p}.agent.{id}.flapping`: a rate-limited agent's window summary (contract 1.1).
+    public func flapping(agentID: Int) -> String { "\(self.prefix).agent.\(Self.agentToken(agentID)).flapping" }
     /// `{p}.manager.{node}.heartbeat`.
     public func heartbeat(node: String) -> String { "\(self.prefix).manager.\(Self.nodeToken(node)).heartbeat" }
     /// `{p}.>`: every subject of the contract (the JetStream stream's subject filter).
@@ -84,6 +90,10 @@ public struct Subjects: Sendable, Hashable {
         case batch
         /// `{p}.manager.{node}.heartbeat`.
         case heartbeat(nodeToken: String)
+        /// `{p}.security.anomaly` (`agentToken` nil) or `{p}.agent.{id}.anomaly`.
+        case anomaly(agentToken: String?)
+        /// `{p}.agent.{id}.flapping`.
+        case flapping(agentToken: String)
     }
 
     /// Classifies a subject under this prefix, or `nil` if it is not a contract subject.
@@ -91,6 +101,13 @@ public struct Subjects: Sendable, Hashable {
         guard subject.hasPrefix(self.prefix + ".") else { return nil }
         let rest = subject.dropFirst(self.prefix.count + 1).split(separator: ".", omittingEmptySubsequences: false)
         if rest.count == 2, rest[0] == "security", rest[1] == "agent_events" { return .batch }
+        if rest.count == 2, rest[0] == "security", rest[1] == "anomaly" { return .anomaly(agentToken: nil) }
+        if rest.count == 3, rest[0] == "agent", !rest[1].isEmpty, rest[2] == "anomaly" {
+            return .anomaly(agentToken: String(rest[1]))
+        }
+        if rest.count == 3, rest[0] == "agent", !rest[1].isEmpty, rest[2] == "flapping" {
+            return .flapping(agentToken: String(rest[1]))
+        }
         if rest.count == 3, rest[0] == "manager", rest[2] == "heartbeat", !rest[1].isEmpty {
             return .heartbeat(nodeToken: String(rest[1]))
         }

@@ -12,6 +12,7 @@ struct GatewayCommand: AsyncParsableCommand {
             KeygenCommand.self,
             ReplayCommand.self,
             OutboxCommand.self,
+            AuditCommand.self,
             SubscribeCommand.self,
             SimulateCommand.self,
             DemoCommand.self,

@@ -93,6 +93,8 @@ struct DeliveryOutboxTests {
                 #expect(batch.summary.changesDetected == 30)
             case .heartbeat:
                 Issue.record("no heartbeat was expected")
+            case .anomaly, .flapping:
+                Issue.record("no security signal was expected")
             }
         }
         #expect(compressed > 0)

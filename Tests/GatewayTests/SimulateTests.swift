@@ -67,7 +67,10 @@ struct SimulateTests {
         let (status, output) = try await BuiltExecutable.run(["simulate", "--help"], timeout: .seconds(15))
         #expect(status == 0)
         let help = output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        #expect(help.contains("steady, restart-storm, churn, flapping or keepalive."), "help: \(output)")
+        #expect(
+            help.contains(
+                "steady, restart-storm, churn, flapping, keepalive, mass-disconnect, hand-stop, reregister or silent."),
+            "help: \(output)")
         for scenario in SimulatorScenario.allCases {
             #expect(SimulateRun.scenarioNames.contains(scenario.rawValue))
         }

@@ -366,5 +366,5 @@ struct OutboxStoreTests {
 }
 
 enum OutboxMigrationsList {
-    static let identifiers = ["v001_create_outbox", "v002_parked_index"]
+    static let identifiers = ["v001_create_outbox", "v002_parked_index", "v003_audit_log"]
 }

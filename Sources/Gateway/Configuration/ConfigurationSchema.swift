@@ -21,7 +21,7 @@ public enum ConfigurationSchema {
             ]
         ),
         ("security", ["signing_key_path", "encrypt_messages", "encryption_key_path"]),
-        ("outbox", ["path", "retention", "max_bytes", "synchronous"]),
+        ("outbox", ["path", "retention", "max_bytes", "synchronous", "audit"]),
         (
             "delivery",
             [
@@ -37,6 +37,14 @@ public enum ConfigurationSchema {
                 "dashboard_token_file",
             ]
         ),
+        (
+            "anomaly",
+            [
+                "enabled", "window", "mass_disconnect_percent", "mass_disconnect_min_agents",
+                "flapping_transitions", "silence_after", "reregistration", "maintenance_windows",
+            ]
+        ),
+        ("rate_limit", ["per_agent", "window"]),
     ]
 
     /// Keys whose values are secrets: never echoed in errors or descriptions.

@@ -62,6 +62,7 @@ extension GatewayConfiguration {
                     ("retention", duration(self.outbox.retention)),
                     ("max_bytes", .quoted(ConfigurationUnits.formatByteSize(self.outbox.maxBytes))),
                     ("synchronous", .plain(self.outbox.synchronous.rawValue)),
+                    ("audit", .plain(String(self.outbox.audit))),
                 ]
             ),
             (
@@ -90,6 +91,29 @@ extension GatewayConfiguration {
                     ("dashboard_user", string(self.monitoring.dashboardUser)),
                     ("dashboard_password_file", string(self.monitoring.dashboardPasswordFile)),
                     ("dashboard_token_file", string(self.monitoring.dashboardTokenFile)),
+                ]
+            ),
+            (
+                "anomaly",
+                [
+                    ("enabled", .plain(String(self.anomaly.enabled))),
+                    ("window", duration(.seconds(self.anomaly.windowSeconds))),
+                    ("mass_disconnect_percent", .plain(String(self.anomaly.massDisconnectPercent))),
+                    ("mass_disconnect_min_agents", .plain(String(self.anomaly.massDisconnectMinAgents))),
+                    ("flapping_transitions", .plain(String(self.anomaly.flappingTransitions))),
+                    ("silence_after", duration(.seconds(self.anomaly.silenceSeconds))),
+                    ("reregistration", .plain(String(self.anomaly.reregistration))),
+                    (
+                        "maintenance_windows",
+                        .quoted(self.anomaly.maintenanceWindows.map(\.description).joined(separator: ", "))
+                    ),
+                ]
+            ),
+            (
+                "rate_limit",
+                [
+                    ("per_agent", .plain(String(self.rateLimit.perAgent))),
+                    ("window", duration(self.rateLimit.window)),
                 ]
             ),
         ]

@@ -54,6 +54,11 @@ extension GatewayConfiguration {
         configuration.outbox.read(from: &reader)
         configuration.delivery.read(from: &reader)
         configuration.monitoring.read(from: &reader)
+        configuration.anomaly.read(from: &reader)
+        configuration.rateLimit.perAgent = reader.int(
+            "rate_limit", "per_agent", default: configuration.rateLimit.perAgent, range: 0...1_000_000)
+        configuration.rateLimit.window = reader.duration(
+            "rate_limit", "window", default: configuration.rateLimit.window)
         configuration.keyOrigins = reader.origins
         // Combination problems for keys that already failed on their own would only repeat them.
         let failedKeys = Set(reader.errors.compactMap(\.keyPath))
@@ -147,6 +152,7 @@ extension GatewayConfiguration.Outbox {
         self.retention = reader.duration("outbox", "retention", default: self.retention)
         self.maxBytes = reader.int64Size("outbox", "max_bytes", default: self.maxBytes)
         self.synchronous = reader.enumeration("outbox", "synchronous", default: self.synchronous)
+        self.audit = reader.bool("outbox", "audit", default: self.audit)
     }
 }
 
@@ -178,5 +184,38 @@ extension GatewayConfiguration.Monitoring {
         self.dashboardPasswordFile =
             reader.string("monitoring", "dashboard_password_file") ?? self.dashboardPasswordFile
         self.dashboardTokenFile = reader.string("monitoring", "dashboard_token_file") ?? self.dashboardTokenFile
+    }
+}
+
+extension AnomalyThresholds {
+    fileprivate mutating func read(from reader: inout ConfigurationReader) {
+        self.enabled = reader.bool("anomaly", "enabled", default: self.enabled)
+        self.windowSeconds = max(
+            1, reader.duration("anomaly", "window", default: .seconds(self.windowSeconds)).components.seconds)
+        self.massDisconnectPercent = reader.int(
+            "anomaly", "mass_disconnect_percent", default: self.massDisconnectPercent, range: 1...100)
+        self.massDisconnectMinAgents = reader.int(
+            "anomaly", "mass_disconnect_min_agents", default: self.massDisconnectMinAgents, range: 1...Int.max)
+        self.flappingTransitions = reader.int(
+            "anomaly", "flapping_transitions", default: self.flappingTransitions, range: 1...Int.max)
+        self.silenceSeconds =
+            reader.duration(
+                "anomaly", "silence_after", default: .seconds(self.silenceSeconds)
+            ).components.seconds
+        self.reregistration = reader.bool("anomaly", "reregistration", default: self.reregistration)
+        if let text = reader.string("anomaly", "maintenance_windows") {
+            var windows: [DailyWindow] = []
+            for part in text.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+                guard let window = DailyWindow(parsing: String(part)) else {
+                    reader.report(
+                        .invalidValue, "anomaly.maintenance_windows",
+                        "expected comma-separated daily UTC windows such as \"22:00-23:30, 02:00-03:00\", "
+                            + "found \(String(part).trimmingCharacters(in: .whitespaces).debugDescription)")
+                    continue
+                }
+                windows.append(window)
+            }
+            self.maintenanceWindows = windows
+        }
     }
 }

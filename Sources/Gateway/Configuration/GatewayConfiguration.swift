@@ -13,6 +13,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var outbox: Outbox
     public var delivery: Delivery
     public var monitoring: Monitoring
+    /// `anomaly:` — fleet anomaly detection (on by default, conservative thresholds).
+    public var anomaly: AnomalyThresholds = AnomalyThresholds()
+    /// `rate_limit:` — per-agent condensing of the secondary subjects (off by default).
+    public var rateLimit: RateLimit = RateLimit()
     /// Where each key's value came from (file position or environment variable), used to point
     /// error messages at the right line. Empty for a configuration built in code.
     public var keyOrigins: [String: ConfigurationError.Origin] = [:]
@@ -156,6 +160,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Size limit of the journal file in bytes.
         public var maxBytes: Int64 = 1 << 30
         public var synchronous: SynchronousMode = .full
+        /// Keep the hash-chained audit log of every acknowledged message (same retention).
+        public var audit: Bool = true
 
         public init() {}
     }
@@ -172,6 +178,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var compressionMinBytes: Int = 1024
         /// How long a SIGTERM/SIGINT drain may take before the rest stays journaled.
         public var shutdownTimeout: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    /// `rate_limit:` — above `per_agent` transitions of one agent within `window`, its secondary
+    /// subjects get one flapping summary per window instead of every transition.
+    public struct RateLimit: Sendable, Equatable {
+        /// 0 turns the limit off.
+        public var perAgent: Int = 0
+        public var window: Duration = .seconds(60)
 
         public init() {}
     }

@@ -44,7 +44,8 @@ public struct DaemonHeartbeat: Sendable {
                 totalAgents: counts.total, activeAgents: counts.active, disconnectedAgents: counts.disconnected,
                 pendingAgents: counts.pending, neverConnectedAgents: counts.neverConnected),
             timestamp: WireTimestamp.string(unixSeconds: nowMilliseconds / 1000),
-            managerNode: self.managerNode
+            managerNode: self.managerNode,
+            auditHead: status.auditHead ?? (try? self.outbox.auditHead())
         ).signed(with: self.signingKey)
         let subject = self.subjects.heartbeat(node: self.managerNode)
         let sealed = try self.sealer.seal(

@@ -80,13 +80,14 @@ extension GatewayDaemon {
         let heartbeat = DaemonHeartbeat(
             subjects: wire.subjects, managerNode: self.configuration.wazuh.managerNode, signingKey: wire.signingKey,
             sealer: wire.sealer, monitor: monitor, outbox: outbox, startedAt: startedAt)
-        let workerConfiguration = DeliveryWorkerConfiguration(
+        var workerConfiguration = DeliveryWorkerConfiguration(
             maxInFlight: delivery.maxInFlight, pageSize: delivery.batchSize,
             backoff: Backoff(base: delivery.backoffBase, cap: delivery.backoffMax),
             breakerFailureThreshold: delivery.breakerFailureThreshold, breakerCooldown: delivery.breakerCooldown,
             shutdownTimeout: delivery.shutdownTimeout,
             heartbeatInterval: self.configuration.monitoring.heartbeatInterval,
             retention: self.configuration.outbox.retention, maxOutboxBytes: self.configuration.outbox.maxBytes)
+        workerConfiguration.auditLog = self.configuration.outbox.audit
         let worker = DeliveryWorker(
             journal: outbox, transport: transport, sealer: WireDeliverySealer(sealer: wire.sealer),
             configuration: workerConfiguration,
@@ -105,6 +106,18 @@ extension GatewayDaemon {
             mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,
             signingKey: wire.signingKey)
         let metrics = self.metrics
+        let thresholds = self.configuration.anomaly
+        let rateLimit = self.configuration.rateLimit
+        let anomalies =
+            thresholds.enabled || rateLimit.perAgent > 0
+            ? AnomalyJournal(
+                encoder: AnomalyEncoder(
+                    subjects: wire.subjects, signingKey: wire.signingKey,
+                    managerNode: self.configuration.wazuh.managerNode, windowSeconds: thresholds.windowSeconds),
+                thresholds: thresholds,
+                rateLimit: AgentRateLimiter(
+                    limit: rateLimit.perAgent, windowSeconds: max(1, rateLimit.window.components.seconds)),
+                metrics: self.metrics, logger: self.logger.tagged(component: "anomaly")) : nil
         let dashboard = self.dashboard
         return DetectionService(
             monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
@@ -115,6 +128,7 @@ extension GatewayDaemon {
                 dashboard.recordTransitions(changes)
             },
             onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records) },
+            anomalies: anomalies,
             logger: self.logger.tagged(component: "detection"))
     }
 }

@@ -1,4 +1,5 @@
 import Synchronization
+import WireContract
 
 /// A point-in-time view of the delivery worker for metrics, readiness and heartbeats.
 public struct DeliveryStatus: Sendable, Hashable {
@@ -14,6 +15,8 @@ public struct DeliveryStatus: Sendable, Hashable {
     public var lastError: DeliveryFailure?
     /// The NATS connection state as the transport describes it.
     public var connectionState: String = "unknown"
+    /// The audit chain head after the last delivered batch, when the audit log is on.
+    public var auditHead: AuditHead?
 
     public init() {}
 }

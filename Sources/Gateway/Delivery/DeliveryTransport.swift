@@ -1,4 +1,5 @@
 import Outbox
+import WireContract
 
 /// One message ready for the wire: subject, headers and (sealed) payload.
 public struct OutgoingMessage: Sendable, Hashable {
@@ -88,6 +89,9 @@ public protocol DeliveryJournal: Sendable {
     func pendingMessages(afterSeq: Int64, limit: Int) throws -> [OutboxMessage]
     /// Marks messages delivered (one transaction); `at` is Unix epoch milliseconds.
     func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws
+    /// Marks messages delivered and appends one audit record per newly delivered row, in ONE
+    /// transaction; returns the audit chain head. A journal without an audit log marks them only.
+    func markDelivered(audited: [AuditedDelivery], at: Int64) throws -> AuditHead?
     /// Counts a failed attempt.
     func recordFailure(seq: Int64, error: String, nextAttemptAt: Int64?) throws
     /// Parks a message: never retried, never dropped.
@@ -98,6 +102,13 @@ public protocol DeliveryJournal: Sendable {
     func oldestPendingCreatedAt() throws -> Int64?
     /// Deletes delivered rows older than `olderThan` (epoch ms), and oldest delivered beyond `maxBytes`.
     func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int
+}
+
+extension DeliveryJournal {
+    public func markDelivered(audited: [AuditedDelivery], at: Int64) throws -> AuditHead? {
+        try self.markDelivered(audited.map { (seq: $0.seq, streamSequence: $0.streamSequence) }, at: at)
+        return nil
+    }
 }
 
 /// Turns a journaled, signed message into what goes on the wire (compression, encryption, headers).

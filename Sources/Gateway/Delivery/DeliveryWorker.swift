@@ -2,6 +2,7 @@ import Logging
 import Outbox
 import ServiceLifecycle
 import Synchronization
+import WireContract
 
 #if canImport(Glibc)
     import Glibc
@@ -82,6 +83,8 @@ public final class DeliveryWorker: Service, Sendable {
         var seq: Int64
         var receipt: DeliveryReceipt
         var sentAt: ContinuousClock.Instant
+        /// What the audit log records once acknowledged (`nil` with the audit log off).
+        var audit: AuditedDelivery?
     }
 
     private struct LoopState {
@@ -90,6 +93,8 @@ public final class DeliveryWorker: Service, Sendable {
         var receipts: [InFlight] = []
         var receiptHead = 0
         var deliveredBuffer: [(seq: Int64, streamSequence: UInt64?)] = []
+        /// The same rows as `deliveredBuffer` with their audit data, when the audit log is on.
+        var auditBuffer: [AuditedDelivery] = []
         var latencies: [Duration] = []
         var failedRounds = 0
         var prepared = false
@@ -254,9 +259,14 @@ public final class DeliveryWorker: Service, Sendable {
                 continue
             }
             do {
+                let audit =
+                    configuration.auditLog
+                    ? AuditedDelivery(
+                        seq: message.seq, streamSequence: nil, subject: sealed.subject, messageID: message.messageID,
+                        payloadSHA256: AuditRecord.sha256(sealed.payload)) : nil
                 let receipt = try await transport.send(sealed)
                 state.window.sent(seq: message.seq)
-                state.receipts.append(InFlight(seq: message.seq, receipt: receipt, sentAt: .now))
+                state.receipts.append(InFlight(seq: message.seq, receipt: receipt, sentAt: .now, audit: audit))
             } catch {
                 let failure = transport.classify(error)
                 let resolution = state.window.sendFailed(seq: message.seq, failure: failure)
@@ -310,6 +320,10 @@ public final class DeliveryWorker: Service, Sendable {
     ) {
         state.latencies.append(now - inFlight.sentAt)
         let resolution = state.window.acknowledged(seq: inFlight.seq, streamSequence: streamSequence)
+        if var audit = inFlight.audit {
+            audit.streamSequence = streamSequence
+            state.auditBuffer.append(audit)
+        }
         apply(resolution, &state)
         state.failedRounds = 0
         if let transition = state.breaker.recordSuccess() { report(transition, &state) }
@@ -442,10 +456,17 @@ public final class DeliveryWorker: Service, Sendable {
         guard !state.deliveredBuffer.isEmpty else { return }
         let delivered = state.deliveredBuffer
         let latencies = state.latencies
+        let audited = state.auditBuffer
         state.deliveredBuffer.removeAll(keepingCapacity: true)
         state.latencies.removeAll(keepingCapacity: true)
+        state.auditBuffer.removeAll(keepingCapacity: true)
         do {
-            try journal.markDelivered(delivered, at: Self.epochMilliseconds())
+            if configuration.auditLog && audited.count == delivered.count {
+                let head = try journal.markDelivered(audited: audited, at: Self.epochMilliseconds())
+                status.update { $0.auditHead = head }
+            } else {
+                try journal.markDelivered(delivered, at: Self.epochMilliseconds())
+            }
         } catch {
             // The rows stay pending and are resent later; JetStream drops the duplicates.
             logger.error(

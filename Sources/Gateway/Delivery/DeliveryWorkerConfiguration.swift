@@ -25,6 +25,9 @@ public struct DeliveryWorkerConfiguration: Sendable, Hashable {
     public var pruneInterval: Duration
     /// How often the outbox depth is re-counted for status and metrics.
     public var statusRefreshInterval: Duration
+    /// `outbox.audit`: append every acknowledged message to the hash-chained audit log (SHA-256 of
+    /// the bytes sent), in the transaction that marks it delivered.
+    public var auditLog: Bool = false
 
     public init(
         maxInFlight: Int = 256, pageSize: Int = 256,

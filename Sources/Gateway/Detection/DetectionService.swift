@@ -24,13 +24,19 @@ public final class DetectionService: Service, Sendable {
     private let wakeSignal: DeliveryWakeSignal
     private let retryBackoff: Backoff
     private let onJournaled: JournaledObserver?
+    private let anomalies: AnomalyJournal?
+    private let anomalyCheckInterval: Duration
     private let onConfirmedSnapshot: SnapshotObserver?
     private let logger: Logger
 
+    /// - Parameters:
+    ///   - anomalies: when set, each cycle's anomaly findings are journaled in the cycle's transaction,
+    ///     and fleet silence is checked every `anomalyCheckInterval` between cycles.
     public init(
         monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
-        onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil, logger: Logger
+        onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
+        anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30), logger: Logger
     ) {
         self.onConfirmedSnapshot = onConfirmedSnapshot
         self.monitor = monitor
@@ -39,10 +45,39 @@ public final class DetectionService: Service, Sendable {
         self.wakeSignal = wakeSignal
         self.retryBackoff = retryBackoff
         self.onJournaled = onJournaled
+        self.anomalies = anomalies
+        self.anomalyCheckInterval = anomalyCheckInterval
         self.logger = logger
     }
 
     public func run() async throws {
+        guard let anomalies else { return await self.detect() }
+        anomalies.restore(from: store)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.checkBetweenCycles(anomalies) }
+            await self.detect()
+            group.cancelAll()
+        }
+    }
+
+    /// Fleet silence produces no source update, so it is checked on a timer.
+    private func checkBetweenCycles(_ anomalies: AnomalyJournal) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.anomalyCheckInterval) }
+            } catch {
+                return
+            }
+            do {
+                if try !anomalies.tick(store: store).isEmpty { wakeSignal.wake() }
+            } catch {
+                logger.error(
+                    "journaling an anomaly failed; retried at the next check", metadata: ["outbox.error": "\(error)"])
+            }
+        }
+    }
+
+    private func detect() async {
         var confirmed = loadConfirmedSnapshot()
         if let confirmed { onConfirmedSnapshot?(confirmed) }
         while !Task.isShuttingDownGracefully {
@@ -91,6 +126,7 @@ public final class DetectionService: Service, Sendable {
         let snapshot = update.snapshot.export()
         if !hadSnapshot {
             try store.recordBaseline(snapshot: snapshot)
+            anomalies?.seed(with: update.snapshot)
             logger.notice(
                 "recorded the first baseline; no events for the initial state",
                 metadata: [
@@ -101,7 +137,16 @@ public final class DetectionService: Service, Sendable {
         }
         let now = DeliveryWorker.epochMilliseconds()
         let rows = encoder.messages(for: update.changes, counts: update.counts, detectedAtMilliseconds: now)
-        let inserted = try store.appendDetection(messages: rows, snapshot: snapshot)
+        var inserted = 0
+        if let anomalies {
+            try anomalies.journalCycle(
+                update.changes, rows: rows, snapshot: update.snapshot, detectedAtMilliseconds: now
+            ) { journaled, meta in
+                inserted = try store.appendDetection(messages: journaled, snapshot: snapshot, meta: meta)
+            }
+        } else {
+            inserted = try store.appendDetection(messages: rows, snapshot: snapshot)
+        }
         if !update.changes.isEmpty {
             // The cycle's batch id is deterministic and travels in the stream as the batch's Nats-Msg-Id,
             // so it correlates this log line with the delivery logs and with what consumers receive.

@@ -1,4 +1,5 @@
 import Metrics
+import WireContract
 
 import class Prometheus.PrometheusCollectorRegistry
 import struct Prometheus.PrometheusMetricsFactory
@@ -55,6 +56,9 @@ public struct GatewayMetrics: Sendable {
     /// Requests sent to wazuh-db's socket, and reply bytes received from it.
     public let wazuhDBQueries: Counter
     public let wazuhDBReplyBytes: Counter
+    /// Transitions whose secondary messages the per-agent rate limit condensed into a flapping summary.
+    public let transitionsCondensed: Counter
+    private let anomaliesDetected: [String: Counter]
 
     public init(factory: any MetricsFactory) {
         let p = Self.prefix
@@ -86,6 +90,13 @@ public struct GatewayMetrics: Sendable {
         self.sourceSwitches = Counter(label: p + "source_switches_total", factory: factory)
         self.wazuhDBQueries = Counter(label: p + "wazuhdb_queries_total", factory: factory)
         self.wazuhDBReplyBytes = Counter(label: p + "wazuhdb_reply_bytes_total", factory: factory)
+        self.transitionsCondensed = Counter(label: p + "transitions_condensed_total", factory: factory)
+        var anomalies: [String: Counter] = [:]
+        for type in AnomalyEvent.Kind.allCases.map(\.rawValue) {
+            anomalies[type] = Counter(
+                label: p + "anomalies_detected_total", dimensions: [("type", type)], factory: factory)
+        }
+        self.anomaliesDetected = anomalies
         // Gauges start at 0 so every series is present in /metrics from the first scrape.
         for gauge in [
             self.outboxDepth, self.oldestPendingAge, self.breakerState, self.natsConnected,
@@ -98,6 +109,11 @@ public struct GatewayMetrics: Sendable {
     /// Counts one detected event of `type` (`status_change`, `registered`, `removed`).
     public func eventDetected(type: String, count: Int = 1) {
         (self.eventsDetected[type] ?? self.eventsDetected["other"])?.increment(by: count)
+    }
+
+    /// Counts one anomaly finding of `type` (an ``AnomalyEvent/Kind`` raw value).
+    public func anomalyDetected(type: String) {
+        self.anomaliesDetected[type]?.increment()
     }
 
     public func setBreakerState(_ state: BreakerState) {

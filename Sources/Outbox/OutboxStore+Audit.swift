@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import WireContract
+
+/// A message the server acknowledged, with what the audit log records about it.
+public struct AuditedDelivery: Sendable, Hashable {
+    public var seq: Int64
+    public var streamSequence: UInt64?
+    public var subject: String
+    /// The `Nats-Msg-Id` sent.
+    public var messageID: String
+    /// SHA-256 of the exact payload bytes sent.
+    public var payloadSHA256: [UInt8]
+
+    public init(seq: Int64, streamSequence: UInt64?, subject: String, messageID: String, payloadSHA256: [UInt8]) {
+        self.seq = seq
+        self.streamSequence = streamSequence
+        self.subject = subject
+        self.messageID = messageID
+        self.payloadSHA256 = payloadSHA256
+    }
+}
+
+extension OutboxStore {
+    static let auditAnchorKey = "audit_anchor"
+
+    /// Marks rows delivered exactly as ``markDelivered(_:at:)`` does and, in the same transaction,
+    /// appends one chained ``AuditRecord`` per row that this call marked (a row already delivered keeps
+    /// its first acknowledgement and gets no second record).
+    ///
+    /// Cost per transaction: one head lookup; per run of consecutive rows one count and one range
+    /// `UPDATE`; per row one hash and one `INSERT`.
+    ///
+    /// - Returns: the chain head after the transaction, `nil` when the chain is empty.
+    @discardableResult
+    public func markDelivered(audited deliveries: [AuditedDelivery], at: Int64) throws(OutboxError) -> AuditHead? {
+        if deliveries.isEmpty { return try self.auditHead() }
+        return try self.run("markDelivered") {
+            try self.database.write { db in
+                var head = try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash)
+                let update = try db.cachedStatement(
+                    sql: """
+                        UPDATE outbox SET delivered_at = ?1, stream_seq = ?2 + (seq - ?3), next_attempt_at = NULL
+                        WHERE seq BETWEEN ?3 AND ?4 AND delivered_at IS NULL
+                        """)
+                let undelivered = try db.cachedStatement(
+                    sql: "SELECT count(*) FROM outbox WHERE seq BETWEEN ? AND ? AND delivered_at IS NULL")
+                let undeliveredSeqs = try db.cachedStatement(
+                    sql: "SELECT seq FROM outbox WHERE seq BETWEEN ? AND ? AND delivered_at IS NULL")
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO audit_log (seq, recorded_at, outbox_seq, subject, message_id, stream_seq,
+                            payload_sha256, prev_hash, hash)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                var index = 0
+                let pairs = deliveries.map { (seq: $0.seq, streamSequence: $0.streamSequence) }
+                for run in Self.consecutiveRuns(pairs) {
+                    let length = Int(run.last - run.first + 1)
+                    let items = deliveries[index..<(index + length)]
+                    index += length
+                    let count = try Int.fetchOne(undelivered, arguments: [run.first, run.last]) ?? 0
+                    let fresh: Set<Int64>? =
+                        count == length
+                        ? nil : Set(try Int64.fetchAll(undeliveredSeqs, arguments: [run.first, run.last]))
+                    try update.execute(arguments: [at, run.firstStreamSequence, run.first, run.last])
+                    for item in items where fresh?.contains(item.seq) ?? true {
+                        let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
+                        let record = AuditRecord.chained(
+                            sequence: head.sequence + 1, recordedAt: at, outboxSeq: item.seq, subject: item.subject,
+                            messageID: item.messageID, streamSequence: stream.map { UInt64($0) },
+                            payloadSHA256: item.payloadSHA256, previousHash: head.hash)
+                        try insert.execute(arguments: [
+                            record.sequence, at, item.seq, item.subject, item.messageID, stream,
+                            Data(item.payloadSHA256), Data(record.previousHash), Data(record.hash),
+                        ])
+                        head = AuditHead(sequence: record.sequence, hash: record.hash)
+                    }
+                }
+                return head.sequence == 0 ? nil : head
+            }
+        }
+    }
+
+    /// The latest audit record's sequence and hash (the anchor's when every record was pruned), `nil`
+    /// when nothing was ever recorded.
+    public func auditHead() throws(OutboxError) -> AuditHead? {
+        try self.run("auditHead") { try self.database.read { db in try Self.auditHead(db) } }
+    }
+
+    /// The last pruned record's sequence and hash: where verification of the kept records starts.
+    public func auditAnchor() throws(OutboxError) -> AuditHead? {
+        try self.run("auditAnchor") { try self.database.read { db in try Self.auditAnchor(db) } }
+    }
+
+    /// Up to `limit` audit records with sequence above `afterSequence`, optionally only those recorded
+    /// in `[recordedFrom, recordedBefore)` (epoch ms), in sequence order.
+    public func auditRecords(
+        afterSequence: Int64, recordedFrom: Int64? = nil, recordedBefore: Int64? = nil, limit: Int
+    ) throws(OutboxError) -> [AuditRecord] {
+        try self.run("auditRecords") {
+            try self.database.read { db in
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT seq, recorded_at, outbox_seq, subject, message_id, stream_seq, payload_sha256,
+                            prev_hash, hash
+                        FROM audit_log WHERE seq > ? AND recorded_at >= ? AND recorded_at < ?
+                        ORDER BY seq LIMIT ?
+                        """,
+                    arguments: [afterSequence, recordedFrom ?? Int64.min, recordedBefore ?? Int64.max, limit])
+                var records = [AuditRecord]()
+                while let row = try rows.next() {
+                    let stream: Int64? = row[5]
+                    let payload: Data = row[6]
+                    let previous: Data = row[7]
+                    let hash: Data = row[8]
+                    records.append(
+                        AuditRecord(
+                            sequence: row[0], recordedAt: row[1], outboxSeq: row[2], subject: row[3],
+                            messageID: row[4], streamSequence: stream.flatMap { UInt64(exactly: $0) },
+                            payloadSHA256: [UInt8](payload), previousHash: [UInt8](previous), hash: [UInt8](hash)))
+                }
+                return records
+            }
+        }
+    }
+
+    static func auditHead(_ db: Database) throws -> AuditHead? {
+        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1") {
+            let hash: Data = row[1]
+            return AuditHead(sequence: row[0], hash: [UInt8](hash))
+        }
+        return try self.auditAnchor(db)
+    }
+
+    static func auditAnchor(_ db: Database) throws -> AuditHead? {
+        guard
+            let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [auditAnchorKey])
+        else { return nil }
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let sequence = Int64(parts[0]), let hash = Hex.decode(parts[1]), hash.count == 32 else {
+            throw OutboxError(code: .database, path: "", detail: "meta \(auditAnchorKey) is malformed: \(text)")
+        }
+        return AuditHead(sequence: sequence, hash: hash)
+    }
+
+    /// Deletes the audit records up to and including `throughSequence`, keeping the last one deleted as
+    /// the anchor. Returns how many were deleted.
+    static func pruneAudit(_ db: Database, throughSequence: Int64?) throws -> Int {
+        guard let throughSequence,
+            let row = try Row.fetchOne(
+                db, sql: "SELECT seq, hash FROM audit_log WHERE seq = ?", arguments: [throughSequence])
+        else { return 0 }
+        let hash: Data = row[1]
+        let sequence: Int64 = row[0]
+        try db.execute(
+            sql: """
+                INSERT INTO meta (key, value) VALUES (?, ?)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """,
+            arguments: [auditAnchorKey, "\(sequence):\(Hex.encode(hash))"])
+        try db.execute(sql: "DELETE FROM audit_log WHERE seq <= ?", arguments: [sequence])
+        return db.changesCount
+    }
+}
+
+/// What ``OutboxStore/verifyAudit(pageSize:)`` found.
+public struct AuditVerification: Sendable, Hashable {
+    /// Where the kept records start: the last pruned record, `nil` when nothing was ever pruned.
+    public var anchor: AuditHead?
+    /// The last record accepted before the break (or the end).
+    public var lastVerified: AuditHead?
+    /// How many records were checked and found intact.
+    public var verifiedRecords: Int
+    /// The first record that breaks the chain, `nil` when the whole chain holds.
+    public var firstBreak: AuditChainVerifier.Break?
+
+    public var isIntact: Bool { self.firstBreak == nil }
+}
+
+extension OutboxStore {
+    /// Walks the whole audit chain from its anchor in pages of `pageSize` records and reports the first
+    /// break.
+    public func verifyAudit(pageSize: Int = 2000) throws(OutboxError) -> AuditVerification {
+        let anchor = try self.auditAnchor()
+        var verifier = AuditChainVerifier(
+            anchorSequence: anchor?.sequence ?? 0, anchorHash: anchor?.hash ?? AuditRecord.genesisHash)
+        var after = Int64.min
+        pages: while true {
+            let page = try self.auditRecords(afterSequence: after, limit: max(1, pageSize))
+            for record in page {
+                if verifier.check(record) != nil { break pages }
+            }
+            guard let last = page.last else { break }
+            after = last.sequence
+        }
+        return AuditVerification(
+            anchor: anchor,
+            lastVerified: verifier.checked > 0
+                ? AuditHead(sequence: verifier.lastSequence, hash: verifier.lastHash) : anchor,
+            verifiedRecords: verifier.checked, firstBreak: verifier.firstBreak)
+    }
+}

@@ -1,0 +1,175 @@
+import Crypto
+
+/// One record of the gateway's tamper-evident audit log: a message the NATS server acknowledged.
+///
+/// Records form a hash chain: each record's ``hash`` covers its own fields and the previous record's
+/// hash, so changing, deleting, inserting or reordering any record breaks every hash after it. The
+/// chain head (``AuditHead``) travels in every heartbeat, so a consumer who kept an earlier head can
+/// tell whether the history it saw was rewritten.
+///
+/// `hash` = SHA-256 of, in order (integers big-endian):
+/// `previous_hash` (32 bytes) ‖ `sequence` (8) ‖ `recorded_at` (8, epoch ms) ‖ `outbox_seq` (8) ‖
+/// `stream_sequence` (1 byte 0 when unknown, or 1 then 8 bytes) ‖ `len(subject)` (4) ‖ subject UTF-8 ‖
+/// `len(message_id)` (4) ‖ message id UTF-8 ‖ `payload_sha256` (32).
+/// The first record of a chain has `previous_hash` = 32 zero bytes.
+public struct AuditRecord: Sendable, Hashable {
+    /// Position in the chain, from 1, without gaps.
+    public var sequence: Int64
+    /// When the acknowledgement was recorded (Unix epoch milliseconds).
+    public var recordedAt: Int64
+    /// The outbox row that was delivered.
+    public var outboxSeq: Int64
+    public var subject: String
+    /// The `Nats-Msg-Id` header sent.
+    public var messageID: String
+    /// The JetStream stream sequence from the PubAck, when known.
+    public var streamSequence: UInt64?
+    /// SHA-256 of the exact payload bytes sent (after compression and encryption).
+    public var payloadSHA256: [UInt8]
+    public var previousHash: [UInt8]
+    public var hash: [UInt8]
+
+    public init(
+        sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
+        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], hash: [UInt8]
+    ) {
+        self.sequence = sequence
+        self.recordedAt = recordedAt
+        self.outboxSeq = outboxSeq
+        self.subject = subject
+        self.messageID = messageID
+        self.streamSequence = streamSequence
+        self.payloadSHA256 = payloadSHA256
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
+    /// A record chained after `previousHash`, with its hash computed.
+    public static func chained(
+        sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
+        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8]
+    ) -> AuditRecord {
+        var record = AuditRecord(
+            sequence: sequence, recordedAt: recordedAt, outboxSeq: outboxSeq, subject: subject,
+            messageID: messageID, streamSequence: streamSequence, payloadSHA256: payloadSHA256,
+            previousHash: previousHash, hash: [])
+        record.hash = record.computedHash()
+        return record
+    }
+
+    /// The previous hash of the first record of a chain.
+    public static let genesisHash = [UInt8](repeating: 0, count: 32)
+
+    /// SHA-256 of `bytes` (the digest of a sent payload).
+    public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Array(bytes))
+        return Array(hasher.finalize())
+    }
+
+    /// The hash this record's fields and ``previousHash`` call for (compare with ``hash``).
+    public func computedHash() -> [UInt8] {
+        var hasher = SHA256()
+        var fixed = [UInt8]()
+        fixed.reserveCapacity(32 + 8 * 3 + 9)
+        fixed += self.previousHash
+        Self.append(UInt64(bitPattern: self.sequence), to: &fixed)
+        Self.append(UInt64(bitPattern: self.recordedAt), to: &fixed)
+        Self.append(UInt64(bitPattern: self.outboxSeq), to: &fixed)
+        if let stream = self.streamSequence {
+            fixed.append(1)
+            Self.append(stream, to: &fixed)
+        } else {
+            fixed.append(0)
+        }
+        hasher.update(data: fixed)
+        for text in [self.subject, self.messageID] {
+            let utf8 = Array(text.utf8)
+            var length = [UInt8]()
+            let count = UInt32(truncatingIfNeeded: utf8.count)
+            for shift in stride(from: 24, through: 0, by: -8) {
+                length.append(UInt8(truncatingIfNeeded: count >> shift))
+            }
+            hasher.update(data: length)
+            hasher.update(data: utf8)
+        }
+        hasher.update(data: self.payloadSHA256)
+        return Array(hasher.finalize())
+    }
+
+    private static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+    }
+
+    /// The record as one `audit export` JSON line object: `sequence`, `recorded_at` (epoch ms),
+    /// `timestamp` (RFC 3339), `outbox_seq`, `subject`, `message_id`, `stream_sequence` (or null),
+    /// `payload_sha256`, `previous_hash`, `hash` (lower-case hex).
+    public var jsonObject: [String: JSONValue] {
+        [
+            "sequence": .int(self.sequence),
+            "recorded_at": .int(self.recordedAt),
+            "timestamp": .string(WireTimestamp.string(unixSeconds: self.recordedAt / 1000)),
+            "outbox_seq": .int(self.outboxSeq),
+            "subject": .string(self.subject),
+            "message_id": .string(self.messageID),
+            "stream_sequence": self.streamSequence.flatMap { Int64(exactly: $0) }.map { .int($0) } ?? .null,
+            "payload_sha256": .string(Hex.encode(self.payloadSHA256)),
+            "previous_hash": .string(Hex.encode(self.previousHash)),
+            "hash": .string(Hex.encode(self.hash)),
+        ]
+    }
+}
+
+/// The latest record of the audit chain: its sequence and hash (in heartbeats as `audit_head`).
+public struct AuditHead: Sendable, Hashable {
+    public var sequence: Int64
+    public var hash: [UInt8]
+
+    public init(sequence: Int64, hash: [UInt8]) {
+        self.sequence = sequence
+        self.hash = hash
+    }
+
+    /// `{"sequence": n, "hash": "<hex>"}`.
+    public var jsonObject: [String: JSONValue] {
+        ["sequence": .int(self.sequence), "hash": .string(Hex.encode(self.hash))]
+    }
+}
+
+/// Lower-case hexadecimal text of bytes (hashes in the audit log and its export).
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(Self.digits[Int(byte >> 4)])
+            text.append(Self.digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The bytes of even-length hex text, `nil` for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 97...102: return c - 87
+            case 65...70: return c - 55
+            default: return nil
+            }
+        }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(utf8.count / 2)
+        var index = 0
+        while index < utf8.count {
+            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+}
