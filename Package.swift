@@ -116,6 +116,16 @@ let package = Package(
             dependencies: ["NATSClient"],
             path: "Tests/TestSupport"
         ),
+        // The reliability checker: reads a whole stream back on its own and judges it against the
+        // simulator's ground truth (used by the reliability scenarios in GatewayTests).
+        .target(
+            name: "ReliabilityChecker",
+            dependencies: [
+                "NATSClient", "WireContract", "WazuhSource", "WazuhSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/ReliabilityChecker"
+        ),
         .testTarget(
             name: "NATSClientTests",
             dependencies: [
@@ -134,7 +144,12 @@ let package = Package(
             name: "OutboxTests",
             dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "NATSTestSupport", "ReliabilityChecker", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
