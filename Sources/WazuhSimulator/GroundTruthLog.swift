@@ -1,5 +1,4 @@
 import Foundation
-import WazuhSource
 
 /// One agent's net change between two commits of the simulator, as its ground-truth log records it.
 ///
@@ -102,7 +101,7 @@ extension WazuhSimulator {
         -> [CommittedTransition]
     {
         var result: [CommittedTransition] = []
-        let unknown = ConnectionStatus.unknown.rawValue
+        let unknown = "Unknown"
         for id in Set(committed.keys).union(agents.keys).sorted() {
             let before = committed[id]
             let after = agents[id]
@@ -131,8 +130,16 @@ extension WazuhSimulator {
         return result
     }
 
+    /// The wire name of the agent's `connection_status` (as WazuhSource's `ConnectionStatus` maps it;
+    /// spelled out here so the simulator does not depend on the reader it is used to test).
     static func wireStatus(_ agent: SimulatedAgent) -> String {
-        ConnectionStatus(databaseValue: agent.status).rawValue
+        switch agent.status {
+        case "active": return "Active"
+        case "disconnected": return "Disconnected"
+        case "never_connected": return "NeverConnected"
+        case "pending": return "Pending"
+        default: return "Unknown"
+        }
     }
 
     /// The time ChangeDetector derives for `agent` having entered its status (or for its removal).
