@@ -18,12 +18,14 @@ public struct SimulateRun: Sendable {
     public var commitMaxAge: Duration
     /// `nil` runs until cancelled.
     public var duration: Duration?
+    /// Where to write the ground-truth log of committed transitions (JSON lines); `nil`: none.
+    public var groundTruthPath: String?
     public var logger: Logger
 
     public init(
         databasePath: String, agents: Int = 100, schema: SimulatedSchema = .wazuh4(minor: 14),
         scenario: SimulatorScenario = .steady, seed: UInt64 = 1, commitIdle: Duration = .seconds(10),
-        commitMaxAge: Duration = .seconds(60), duration: Duration? = nil,
+        commitMaxAge: Duration = .seconds(60), duration: Duration? = nil, groundTruthPath: String? = nil,
         logger: Logger = Logger(label: "simulate", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.databasePath = databasePath
@@ -34,6 +36,7 @@ public struct SimulateRun: Sendable {
         self.commitIdle = commitIdle
         self.commitMaxAge = commitMaxAge
         self.duration = duration
+        self.groundTruthPath = groundTruthPath
         self.logger = logger
     }
 
@@ -88,7 +91,8 @@ public struct SimulateRun: Sendable {
             let simulator = try WazuhSimulator(
                 configuration: WazuhSimulator.Configuration(
                     databasePath: self.databasePath, schema: self.schema, agentCount: self.agents, seed: self.seed,
-                    commitIdle: self.commitIdle, commitMaxAge: self.commitMaxAge),
+                    commitIdle: self.commitIdle, commitMaxAge: self.commitMaxAge,
+                    groundTruthLogPath: self.groundTruthPath),
                 logger: self.logger)
             self.logger.info(
                 "simulated manager created",

@@ -39,6 +39,11 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Stop after this long (default: until Ctrl-C).")
     var duration: String?
 
+    @Option(
+        name: .customLong("ground-truth"),
+        help: "Also write every committed transition to this file (JSON lines), for reliability checks.")
+    var groundTruth: String?
+
     func run() async throws {
         do {
             let simulation = SimulateRun(
@@ -49,6 +54,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 duration: try self.duration.map { text throws(OperatorCommandError) in
                     try SimulateRun.parseDuration(text, option: "--duration")
                 },
+                groundTruthPath: self.groundTruth,
                 logger: OperatorCommandSupport.logger("simulate", level: .info))
             let report = try await CommandInterruption.cancellingOnSignals { try await simulation.run() }
             CommandInterruption.printLine(SimulateRun.summaryLine(report, path: self.db))
