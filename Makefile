@@ -1,13 +1,14 @@
 # wazuh-nats-gateway — the two commands a new user needs:
 #   make demo   simulated Wazuh manager + local nats-server + gateway + subscriber, on this machine
 #   make test   unit and integration tests (real nats-server, real SQLite) and a bounded fuzz run
+#   make soak   the long reliability run (RELIABILITY.md): crash storms, NATS and cluster failures
 SWIFT ?= swift
 FUZZ_SECONDS ?= 45
 FUZZ_AUTH_SECONDS ?= 20
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
-.PHONY: deps build release test test-only fuzz demo bench format lint clean
+.PHONY: deps build release test test-only soak fuzz demo bench format lint clean
 
 deps:
 	@ops/install-deps.sh
@@ -26,6 +27,12 @@ test: deps
 
 test-only:
 	$(SWIFT) test
+
+# The reliability scenarios at soak size (200 kills, 1000 agents, longer cluster outages); the
+# bounded versions run in `make test`. RELIABILITY_SEED=N repeats a printed run.
+soak: deps
+	$(SWIFT) build --build-tests
+	RELIABILITY_SOAK=1 $(SWIFT) test --skip-build --no-parallel --filter Reliability
 
 fuzz: deps
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz

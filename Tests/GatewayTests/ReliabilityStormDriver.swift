@@ -11,6 +11,7 @@ import WazuhSource
 /// statuses do not) and manager-restart storms (every active/pending agent disconnected at once).
 ///
 /// Not thread-safe: drive it from the test's own task.
+/// The simulated clock runs ahead of the wall clock (a second per step; see ``step()``).
 final class ReliabilityStormDriver {
     let simulator: WazuhSimulator
     let reader: StreamReader
@@ -69,6 +70,10 @@ final class ReliabilityStormDriver {
     /// storm, and a COMMIT unless a long transaction is being held open.
     func step() throws {
         let now = clock.now
+        // Database times decide event ids (a transition is identified by its agent, statuses and time):
+        // the simulated clock moves a second per step, so an agent's next change never shares a second
+        // with its previous one, however fast the storm goes.
+        simulator.now = max(simulator.now + 1, Int64(Date().timeIntervalSince1970))
         if !simulator.hasOpenTransaction {
             inTransaction = []
             if Double.random(in: 0..<1, using: &random) < 0.15 {

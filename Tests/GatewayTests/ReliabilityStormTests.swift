@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NATSClient
 import NATSTestSupport
 import ReliabilityChecker
@@ -55,21 +56,20 @@ import WazuhSimulator
             let injector = FaultInjector(
                 slot: slot, restartNATS: { killing in try await server.restart(killing: killing) },
                 interruptions: interruptions, natsRestartEvery: 6, shutdownTimeout: .seconds(5), seed: seed &+ 1)
-            let faults = Task { try await injector.run() }
+            let faultsDone = FinishedFlag()
+            let faults = Task {
+                defer { faultsDone.set() }
+                return try await injector.run()
+            }
             let started = ContinuousClock.now
-            while !faults.isFinished {
+            while !faultsDone.isSet {
                 await driver.observe()
                 try driver.step()
                 try await Task.sleep(for: .milliseconds(40))
             }
             let counts = try await faults.value
             try driver.finish()
-            try await eventually(
-                "every committed transition delivered (seed \(seed))", timeout: .seconds(120), poll: .milliseconds(100)
-            ) {
-                await driver.observe()
-                return driver.unsettled.isEmpty
-            }
+            try await Self.waitUntilSettled(driver, seed: seed, harness: harness, truthPath: truthPath, slot: slot)
             let stormTime = ContinuousClock.now - started
             let last = try await slot.terminate(within: .seconds(25))
             #expect(last.status == 0, "stderr: \(slot.stderrTail)")
@@ -107,6 +107,48 @@ import WazuhSimulator
         }
         slot.stopAll()
         await harness.server.stop()
+    }
+
+    /// Waits until everything committed is in the stream; on a timeout, records what the checker makes of
+    /// the stream so far and the gateway's last output.
+    static func waitUntilSettled(
+        _ driver: ReliabilityStormDriver, seed: UInt64, harness: DaemonHarness, truthPath: String, slot: GatewaySlot,
+        urls: String? = nil
+    ) async throws {
+        do {
+            try await eventually(
+                "every committed transition delivered (seed \(seed))", timeout: .seconds(120), poll: .milliseconds(100)
+            ) {
+                await driver.observe()
+                return driver.unsettled.isEmpty
+            }
+        } catch {
+            let waiting = driver.unsettled.prefix(10).map { "\($0)" }.joined(separator: ",")
+            let report = try? await Self.judge(harness: harness, truthPath: truthPath, urls: urls)
+            let checker = report.map { "\($0)" } ?? "unreadable"
+            let outbox = (try? Self.outboxRows(harness, agent: driver.unsettled.first)) ?? "unreadable"
+            let message = "seed \(seed): agents still waiting \(waiting); outbox: \(outbox); checker: \(checker)\ngateway: \(slot.stderrTail)"
+            Issue.record(Comment(rawValue: message))
+            throw error
+        }
+    }
+
+    /// The agent's last outbox rows and the outbox's highest stream sequence (failure diagnostics).
+    static func outboxRows(_ harness: DaemonHarness, agent: Int?) throws -> String {
+        guard let agent else { return "-" }
+        var configuration = GRDB.Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: harness.configuration.outbox.path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT message_id, delivered_at, stream_seq FROM outbox WHERE agent_id = ? ORDER BY seq DESC LIMIT 3",
+                arguments: [AgentEventMapper.wireAgentID(agent)])
+            let top = try Int.fetchOne(db, sql: "SELECT max(stream_seq) FROM outbox") ?? -1
+            let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NULL") ?? -1
+            return "max stream_seq \(top), pending \(pending), agent rows \(rows.map { "\($0)" })"
+        }
     }
 
     /// Reads the whole stream afresh and judges it.
