@@ -105,8 +105,9 @@ extension WazuhSimulator {
         for id in Set(committed.keys).union(agents.keys).sorted() {
             let before = committed[id]
             let after = agents[id]
-            func record(_ kind: CommittedTransition.Kind, _ previous: String, _ agent: SimulatedAgent, _ current: String)
-            {
+            func record(
+                _ kind: CommittedTransition.Kind, _ previous: String, _ agent: SimulatedAgent, _ current: String
+            ) {
                 result.append(
                     CommittedTransition(
                         kind: kind, agentID: id, previous: previous, current: current, dateAdd: agent.dateAdd,

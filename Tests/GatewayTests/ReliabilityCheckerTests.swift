@@ -77,7 +77,10 @@ import WireContract
         let report = Self.check(records)
         #expect(!report.passed)
         #expect(report.lostTransitions == 1)
-        #expect(report.violations.contains { $0.contains("starts from Pending but the previous event ended at Disconnected") })
+        #expect(
+            report.violations.contains {
+                $0.contains("starts from Pending but the previous event ended at Disconnected")
+            })
     }
 
     @Test func failsOnADuplicatedEvent() {

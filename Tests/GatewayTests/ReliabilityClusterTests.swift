@@ -57,7 +57,8 @@ import WazuhSimulator
                 options.reconnect = .disabled
                 options.connectTimeout = .seconds(2)
                 guard let connection = try? await NATSConnection.connect(options: options) else { continue }
-                let reply = try? await connection.request(subject: "$JS.API.STREAM.INFO." + stream, timeout: .seconds(3))
+                let reply = try? await connection.request(
+                    subject: "$JS.API.STREAM.INFO." + stream, timeout: .seconds(3))
                 await connection.close()
                 guard let reply,
                     let object = try? JSONSerialization.jsonObject(with: Data(reply.payloadBytes)) as? [String: Any],
@@ -144,7 +145,8 @@ import WazuhSimulator
             let last = try await slot.terminate(within: .seconds(25))
             #expect(last.status == 0, "stderr: \(slot.stderrTail)")
             await reader.close()
-            let report = try await ReliabilityStormTests.judge(harness: harness, truthPath: truthPath, urls: cluster.urls)
+            let report = try await ReliabilityStormTests.judge(
+                harness: harness, truthPath: truthPath, urls: cluster.urls)
             #expect(report.passed, "seed \(seed): \(report)")
             #expect(report.deliveredTransitions == report.committedTransitions)
             ReliabilityStormTests.report(
@@ -154,7 +156,8 @@ import WazuhSimulator
                     ("status_events", "\(report.statusEvents)"), ("messages", "\(report.messages)"),
                     ("first_leader", firstLeader), ("leader_at_end", newLeader ?? "?"), ("nodes_killed", "2"),
                     ("restart_storms", "\(driver.restartStorms)"), ("lost", "\(report.lostTransitions)"),
-                    ("duplicates", "\(report.duplicates)"), ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
+                    ("duplicates", "\(report.duplicates)"),
+                    ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("longest_gap_ms", "\(ReliabilityStormTests.milliseconds(driver.longestGap))"),
                 ])
         } catch {

@@ -61,8 +61,10 @@ import WazuhSimulator
                 try await eventually("the storm detected", timeout: .seconds(120), poll: .milliseconds(100)) {
                     try await Self.metric(Self.detected, port: port) >= expected
                 }
-                let down = simulator.agents(withStatus: "disconnected") + simulator.agents(withStatus: "never_connected")
-                try await Self.commitPhase(simulator, down, action: { .connect(agentID: $0) }, detected: &detected, port: port)
+                let down =
+                    simulator.agents(withStatus: "disconnected") + simulator.agents(withStatus: "never_connected")
+                try await Self.commitPhase(
+                    simulator, down, action: { .connect(agentID: $0) }, detected: &detected, port: port)
                 try await Self.commitPhase(
                     simulator, simulator.agents(withStatus: "pending"), action: { .activate(agentID: $0) },
                     detected: &detected, port: port)

@@ -43,7 +43,8 @@ import WazuhSimulator
                 databasePath: harness.databasePath, agentCount: agents, seed: seed, groundTruthLogPath: truthPath))
         let configPath = try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s")
         let slot = GatewaySlot(configPath: configPath)
-        let reader = StreamReader(urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
+        let reader = StreamReader(
+            urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
         do {
             let first = try slot.start()
             let port = try await first.monitoringPort()
@@ -92,10 +93,14 @@ import WazuhSimulator
                     ("seed", "\(seed)"), ("agents", "\(agents)"), ("committed", "\(report.committedTransitions)"),
                     ("status_events", "\(report.statusEvents)"), ("messages", "\(report.messages)"),
                     ("kills", "\(counts.kills)"), ("sigterms", "\(counts.gracefulStops.count + 1)"),
-                    ("sigterm_exit_ms", counts.gracefulStops.map { "\(Self.milliseconds($0.took))" }.joined(separator: ",")),
+                    (
+                        "sigterm_exit_ms",
+                        counts.gracefulStops.map { "\(Self.milliseconds($0.took))" }.joined(separator: ",")
+                    ),
                     ("nats_restarts", "\(counts.natsRestarts)"), ("restart_storms", "\(driver.restartStorms)"),
                     ("long_transactions", "\(driver.longTransactions)"), ("lost", "\(report.lostTransitions)"),
-                    ("duplicates", "\(report.duplicates)"), ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
+                    ("duplicates", "\(report.duplicates)"),
+                    ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("longest_gap_ms", "\(Self.milliseconds(driver.longestGap))"),
                     ("storm_s", String(format: "%.1f", Double(Self.milliseconds(stormTime)) / 1000)),
                 ])
@@ -127,7 +132,8 @@ import WazuhSimulator
             let report = try? await Self.judge(harness: harness, truthPath: truthPath, urls: urls)
             let checker = report.map { "\($0)" } ?? "unreadable"
             let outbox = (try? Self.outboxRows(harness, agent: driver.unsettled.first)) ?? "unreadable"
-            let message = "seed \(seed): agents still waiting \(waiting); outbox: \(outbox); checker: \(checker)\ngateway: \(slot.stderrTail)"
+            let message =
+                "seed \(seed): agents still waiting \(waiting); outbox: \(outbox); checker: \(checker)\ngateway: \(slot.stderrTail)"
             Issue.record(Comment(rawValue: message))
             throw error
         }
@@ -143,7 +149,8 @@ import WazuhSimulator
         return try queue.read { db in
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT message_id, delivered_at, stream_seq FROM outbox WHERE agent_id = ? ORDER BY seq DESC LIMIT 3",
+                sql:
+                    "SELECT message_id, delivered_at, stream_seq FROM outbox WHERE agent_id = ? ORDER BY seq DESC LIMIT 3",
                 arguments: [AgentEventMapper.wireAgentID(agent)])
             let top = try Int.fetchOne(db, sql: "SELECT max(stream_seq) FROM outbox") ?? -1
             let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NULL") ?? -1

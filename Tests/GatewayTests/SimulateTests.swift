@@ -40,7 +40,9 @@ struct SimulateTests {
         #expect(log.filter { $0.kind == .initial }.count == 25)
         var states: [Int: String] = [:]
         for transition in log {
-            if transition.kind != .initial { #expect(states[transition.agentID, default: "Unknown"] == transition.previous) }
+            if transition.kind != .initial {
+                #expect(states[transition.agentID, default: "Unknown"] == transition.previous)
+            }
             states[transition.agentID] = transition.current
         }
         let final = try FinalStatuses.read(databasePath: path)

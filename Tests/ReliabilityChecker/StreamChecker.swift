@@ -118,7 +118,8 @@ public struct StreamChecker: Sendable {
 
     /// Each agent's committed statuses in order (the first is the initial status, `Unknown` for an agent
     /// registered later). Also checks the log itself is a chain.
-    private static func statesByAgent(_ log: [CommittedTransition], _ report: inout StreamCheckReport) -> [Int: [String]]
+    private static func statesByAgent(_ log: [CommittedTransition], _ report: inout StreamCheckReport) -> [Int:
+        [String]]
     {
         var states: [Int: [String]] = [:]
         for transition in log {
