@@ -78,8 +78,9 @@ public actor StreamReader {
         for sequence in max(nextSequence, info.state.firstSeq)...info.state.lastSeq {
             let message = try await jetStream.getMessage(stream: stream, sequence: sequence)
             records.append(self.record(message, sequence: sequence))
-            nextSequence = sequence + 1
         }
+        // Only once every message arrived: a read failing half-way is repeated whole by the next call.
+        nextSequence = info.state.lastSeq + 1
         return records
     }
 
