@@ -1,6 +1,7 @@
 # wazuh-nats-gateway — the two commands a new user needs:
 #   make demo   simulated Wazuh manager + local nats-server + gateway + subscriber, on this machine
 #   make test   unit and integration tests (real nats-server, real SQLite) and a bounded fuzz run
+#   make soak   the long reliability run (RELIABILITY.md): crash storms, NATS and cluster failures
 SWIFT ?= swift
 FUZZ_SECONDS ?= 45
 FUZZ_AUTH_SECONDS ?= 20
@@ -9,7 +10,7 @@ FUZZ_WDB_SECONDS ?= 15
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
-.PHONY: deps build release test test-only coverage fuzz demo bench bench-security format lint clean
+.PHONY: deps build release test test-only coverage soak fuzz demo bench bench-security format lint clean
 
 deps:
 	@ops/install-deps.sh
@@ -39,6 +40,12 @@ coverage: deps
 	$(SWIFT) build --build-tests --enable-code-coverage
 	$(SWIFT) test --skip-build --no-parallel --enable-code-coverage
 	Tests/coverage-report.sh
+
+# The reliability scenarios at soak size (200 kills, 1000 agents, longer cluster outages); the
+# bounded versions run in `make test`. RELIABILITY_SEED=N repeats a printed run.
+soak: deps
+	$(SWIFT) build --build-tests
+	RELIABILITY_SOAK=1 $(SWIFT) test --skip-build --no-parallel --filter Reliability
 
 fuzz: deps
 	Fuzz/run.sh $(FUZZ_SECONDS) NATSParserFuzz

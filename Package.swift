@@ -132,6 +132,16 @@ let package = Package(
             dependencies: ["NATSClient"],
             path: "Tests/TestSupport"
         ),
+        // The reliability checker: reads a whole stream back on its own and judges it against the
+        // simulator's ground truth (used by the reliability scenarios in GatewayTests).
+        .target(
+            name: "ReliabilityChecker",
+            dependencies: [
+                "NATSClient", "WireContract", "WazuhSource", "WazuhSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/ReliabilityChecker"
+        ),
         .testTarget(
             name: "NATSClientTests",
             dependencies: [
@@ -163,6 +173,8 @@ let package = Package(
                 "WazuhSource",
                 "WazuhSimulator",
                 "Outbox",
+                "ReliabilityChecker",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -21,12 +21,15 @@ public struct SimulateRun: Sendable {
     /// Where to serve wazuh-db's socket (answering read-only commands from the open transaction);
     /// `nil`: no socket.
     public var socketPath: String?
+    /// Where to write the ground-truth log of committed transitions (JSON lines); `nil`: none.
+    public var groundTruthPath: String?
     public var logger: Logger
 
     public init(
         databasePath: String, agents: Int = 100, schema: SimulatedSchema = .wazuh4(minor: 14),
         scenario: SimulatorScenario = .steady, seed: UInt64 = 1, commitIdle: Duration = .seconds(10),
         commitMaxAge: Duration = .seconds(60), duration: Duration? = nil, socketPath: String? = nil,
+        groundTruthPath: String? = nil,
         logger: Logger = Logger(label: "simulate", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.databasePath = databasePath
@@ -38,6 +41,7 @@ public struct SimulateRun: Sendable {
         self.commitMaxAge = commitMaxAge
         self.duration = duration
         self.socketPath = socketPath
+        self.groundTruthPath = groundTruthPath
         self.logger = logger
     }
 
@@ -92,7 +96,8 @@ public struct SimulateRun: Sendable {
             let simulator = try WazuhSimulator(
                 configuration: WazuhSimulator.Configuration(
                     databasePath: self.databasePath, schema: self.schema, agentCount: self.agents, seed: self.seed,
-                    commitIdle: self.commitIdle, commitMaxAge: self.commitMaxAge),
+                    commitIdle: self.commitIdle, commitMaxAge: self.commitMaxAge,
+                    groundTruthLogPath: self.groundTruthPath),
                 logger: self.logger)
             let server = try self.socketPath.map { try simulator.serveWazuhDB(at: $0) }
             defer { server?.stop() }

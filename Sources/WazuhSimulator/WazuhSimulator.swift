@@ -41,13 +41,15 @@ public final class WazuhSimulator {
         public var writerBusyTimeout: Duration
         /// Replace an existing file at `databasePath`.
         public var replaceExisting: Bool
+        /// Where to write the ground-truth log of committed transitions (``GroundTruthLog``); `nil`: none.
+        public var groundTruthLogPath: String?
 
         public init(
             databasePath: String, schema: SimulatedSchema = .wazuh4(minor: 14), agentCount: Int = 100,
             seed: UInt64 = 1, commitIdle: Duration = .seconds(10), commitMaxAge: Duration = .seconds(60),
             notifyInterval: Duration? = nil, reconnectPeriod: Duration = .seconds(60),
             clusterNodes: [String] = ["node01"], managerName: String = "wazuh-manager", initiallyActive: Double = 0.9,
-            writerBusyTimeout: Duration = .seconds(5), replaceExisting: Bool = true
+            writerBusyTimeout: Duration = .seconds(5), replaceExisting: Bool = true, groundTruthLogPath: String? = nil
         ) {
             self.databasePath = databasePath
             self.schema = schema
@@ -62,6 +64,7 @@ public final class WazuhSimulator {
             self.initiallyActive = initiallyActive
             self.writerBusyTimeout = writerBusyTimeout
             self.replaceExisting = replaceExisting
+            self.groundTruthLogPath = groundTruthLogPath
         }
     }
 
@@ -90,6 +93,9 @@ public final class WazuhSimulator {
     private let clock = ContinuousClock()
     private var transactionStart: ContinuousClock.Instant?
     private var lastWrite: ContinuousClock.Instant?
+    /// The agents as of the last COMMIT (what readers see), for the ground-truth log.
+    private var committedAgents: [Int: SimulatedAgent] = [:]
+    private let groundTruth: GroundTruthLog?
 
     /// Creates the database and its fleet (committed), ready to simulate.
     public init(
@@ -101,6 +107,7 @@ public final class WazuhSimulator {
         self.logger = logger
         self.random = SimulatorRandom(seed: configuration.seed)
         self.nextID = 1
+        self.groundTruth = try configuration.groundTruthLogPath.map { try GroundTruthLog(path: $0) }
         let path = configuration.databasePath
         if configuration.replaceExisting {
             for suffix in ["", "-journal", "-wal", "-shm"] {
@@ -176,6 +183,11 @@ public final class WazuhSimulator {
         commitDurations.append(clock.now - start)
         transactionStart = nil
         lastWrite = nil
+        if let groundTruth {
+            let committedAt = Int64(Date().timeIntervalSince1970 * 1000)
+            try groundTruth.append(committedTransitions(since: committedAgents, commit: commits, at: committedAt))
+            committedAgents = agents
+        }
     }
 
     /// Commits when wazuh-db would: idle for `commitIdle`, or transaction `commitMaxAge` old.

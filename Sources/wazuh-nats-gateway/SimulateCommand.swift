@@ -45,6 +45,11 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-socket"), help: "Do not serve wazuh-db's socket.")
     var noSocket = false
 
+    @Option(
+        name: .customLong("ground-truth"),
+        help: "Also write every committed transition to this file (JSON lines), for reliability checks.")
+    var groundTruth: String?
+
     func run() async throws {
         do {
             let simulation = SimulateRun(
@@ -56,6 +61,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     try SimulateRun.parseDuration(text, option: "--duration")
                 },
                 socketPath: self.noSocket ? nil : (self.socket ?? SimulateRun.defaultSocketPath(forDatabase: self.db)),
+                groundTruthPath: self.groundTruth,
                 logger: OperatorCommandSupport.logger("simulate", level: .info))
             let report = try await CommandInterruption.cancellingOnSignals { try await simulation.run() }
             CommandInterruption.printLine(SimulateRun.summaryLine(report, path: self.db))

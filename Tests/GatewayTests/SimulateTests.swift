@@ -1,4 +1,5 @@
 import Foundation
+import ReliabilityChecker
 import Testing
 import WazuhSimulator
 import WazuhSource
@@ -25,6 +26,28 @@ struct SimulateTests {
         // they return over a minute.
         #expect(report.statusCounts["disconnected", default: 0] >= 15)
         #expect(SimulateRun.summaryLine(report, path: path).contains("25 agents"))
+    }
+
+    @Test func simulateWritesAGroundTruthLogThatEndsWhereTheDatabaseEnds() async throws {
+        let fixture = try CommandFixture()
+        let path = fixture.directory + "/global.db"
+        let truth = fixture.directory + "/truth.jsonl"
+        let run = SimulateRun(
+            databasePath: path, agents: 25, scenario: .churn, seed: 5, commitIdle: .milliseconds(30),
+            commitMaxAge: .milliseconds(100), duration: .milliseconds(600), groundTruthPath: truth)
+        let report = try await run.run()
+        let log = try GroundTruthLog.read(path: truth)
+        #expect(log.filter { $0.kind == .initial }.count == 25)
+        var states: [Int: String] = [:]
+        for transition in log {
+            if transition.kind != .initial {
+                #expect(states[transition.agentID, default: "Unknown"] == transition.previous)
+            }
+            states[transition.agentID] = transition.current
+        }
+        let final = try FinalStatuses.read(databasePath: path)
+        #expect(states.filter { $0.value != "Unknown" } == final)
+        #expect(final.count == report.agents)
     }
 
     @Test func simulateStopsWhenCancelledAndKeepsWhatItWrote() async throws {
