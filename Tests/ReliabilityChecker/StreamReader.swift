@@ -8,6 +8,8 @@ public struct StreamRecord: Sendable, Hashable {
         case event(AgentStatusEvent, channel: String)
         case batch
         case heartbeat
+        /// An anomaly finding or a flapping summary (wire contract 1.1): verified, not a transition.
+        case securitySignal
         /// Could not be opened or failed verification (the reason, from WireContract).
         case unreadable(String)
     }
@@ -103,6 +105,7 @@ public actor StreamReader {
             case .event(let event, let channel): content = .event(event, channel: channel)
             case .batch: content = .batch
             case .heartbeat: content = .heartbeat
+            case .anomaly, .flapping: content = .securitySignal
             }
         } catch {
             content = .unreadable("\(error)")
