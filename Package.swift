@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "WazuhSimulator", targets: ["WazuhSimulator"]),
         .library(name: "Outbox", targets: ["Outbox"]),
         .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "GatewayCommands", targets: ["GatewayCommands"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
     ],
     dependencies: [
@@ -59,7 +60,6 @@ let package = Package(
         .target(
             name: "WazuhSource",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,7 +68,6 @@ let package = Package(
         .target(
             name: "WazuhSimulator",
             dependencies: [
-                "WazuhSource",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,19 +79,17 @@ let package = Package(
             name: "Outbox",
             dependencies: [
                 "OutboxMigrations",
-                "WireContract",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Detection and delivery services, configuration, HTTP, metrics.
+        // The daemon: detection and delivery services, configuration, HTTP, metrics.
         .target(
             name: "Gateway",
             dependencies: [
                 "NATSClient",
                 "WireContract",
                 "WazuhSource",
-                "WazuhSimulator",
                 "Outbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,10 +100,27 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Operator commands: demo, simulate, subscribe, replay, outbox inspection, keygen, check-config.
+        // The daemon library does not link the simulator; only these commands do.
+        .target(
+            name: "GatewayCommands",
+            dependencies: [
+                "Gateway",
+                "NATSClient",
+                "WireContract",
+                "WazuhSimulator",
+                "Outbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "wazuh-nats-gateway",
             dependencies: [
                 "Gateway",
+                "GatewayCommands",
+                "Outbox",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -121,6 +135,8 @@ let package = Package(
             dependencies: [
                 "NATSClient",
                 "NATSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -134,7 +150,23 @@ let package = Package(
             name: "OutboxTests",
             dependencies: ["Outbox", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "NATSTestSupport"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                "GatewayCommands",
+                "NATSTestSupport",
+                "NATSClient",
+                "WireContract",
+                "WazuhSource",
+                "WazuhSimulator",
+                "Outbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,7 +19,7 @@ let package = Package(
         .executableTarget(
             name: "consumer-benchmark",
             dependencies: [
-                .product(name: "Gateway", package: root),
+                .product(name: "GatewayCommands", package: root),
                 .product(name: "NATSClient", package: root),
                 .product(name: "NATSTestSupport", package: root),
                 .product(name: "WireContract", package: root),

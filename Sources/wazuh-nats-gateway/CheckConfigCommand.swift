@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 
 /// `check-config --config FILE`: validates everything `run` would and prints the effective
 /// configuration with secrets redacted; exits 1 listing every problem.

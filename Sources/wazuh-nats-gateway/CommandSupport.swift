@@ -1,5 +1,6 @@
 import ArgumentParser
 import Gateway
+import GatewayCommands
 import Logging
 
 /// Shared by the operator subcommands: a stderr logger and error reporting.

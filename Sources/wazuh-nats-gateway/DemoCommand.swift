@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 
 /// `demo`: simulator, nats-server, gateway and subscriber on one machine.
 struct DemoCommand: AsyncParsableCommand {

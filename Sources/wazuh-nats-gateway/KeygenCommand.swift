@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 
 /// `keygen --out FILE [--bytes 32] [--force]`: writes a random base64 key with mode 0600.
 struct KeygenCommand: AsyncParsableCommand {

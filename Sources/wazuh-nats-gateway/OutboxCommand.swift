@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 
 /// `outbox stats|list`: read-only views of the journal.
 struct OutboxCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 import Outbox
 
 /// `replay`: re-publishes journaled messages to their original subjects.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 
 /// `simulate`: a Wazuh manager simulator writing a realistic global.db.
 struct SimulateCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommands
 
 /// `subscribe`: the sample consumer; prints every message verified, or why it is not.
 struct SubscribeCommand: AsyncParsableCommand {

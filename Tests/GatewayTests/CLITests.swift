@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Gateway
+@testable import GatewayCommands
 
 struct CLITests {
     private static let key32 = Data(repeating: 3, count: 32).base64EncodedString() + "\n"

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Gateway
+@testable import GatewayCommands
 
 #if canImport(Glibc)
     import Glibc

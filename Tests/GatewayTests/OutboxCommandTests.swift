@@ -3,6 +3,7 @@ import Outbox
 import Testing
 
 @testable import Gateway
+@testable import GatewayCommands
 
 struct OutboxCommandTests {
     /// Six messages: seq 1–3 delivered, 4 parked, 5–6 pending; agents 1, 2, 3, 1, 2, 3.

@@ -3,6 +3,7 @@ import Outbox
 import Testing
 
 @testable import Gateway
+@testable import GatewayCommands
 
 /// `outbox stats` and `outbox list` open the journal read-only: they never create, migrate, move aside or
 /// write it, and say plainly why they cannot read it.

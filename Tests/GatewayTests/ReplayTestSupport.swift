@@ -7,6 +7,8 @@ import Outbox
 import Synchronization
 import WireContract
 
+@testable import GatewayCommands
+
 /// A prepared world for the operator-command tests: keys (0600), a configuration file and an outbox
 /// journal of signed events, in a fresh temp directory removed at the end.
 final class CommandFixture: Sendable {

@@ -7,6 +7,7 @@ import Testing
 import WireContract
 
 @testable import Gateway
+@testable import GatewayCommands
 
 struct ReplayTests {
     /// The seq column of a dry run's message lines.

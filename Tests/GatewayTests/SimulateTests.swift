@@ -4,6 +4,7 @@ import WazuhSimulator
 import WazuhSource
 
 @testable import Gateway
+@testable import GatewayCommands
 
 struct SimulateTests {
     @Test(arguments: ["4.14", "4.8", "4.2", "5.x"])

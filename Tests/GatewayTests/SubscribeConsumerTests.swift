@@ -7,6 +7,7 @@ import Testing
 import WireContract
 
 @testable import Gateway
+@testable import GatewayCommands
 
 extension CommandFixture {
     /// Stores a status event for `agent` in the stream as the gateway publishes it.

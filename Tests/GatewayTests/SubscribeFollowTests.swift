@@ -7,6 +7,7 @@ import Testing
 import WireContract
 
 @testable import Gateway
+@testable import GatewayCommands
 
 /// `subscribe --stream --follow` and `--from-seq`, against a real nats-server with JetStream.
 struct SubscribeFollowTests {

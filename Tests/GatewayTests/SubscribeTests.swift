@@ -7,6 +7,7 @@ import Testing
 import WireContract
 
 @testable import Gateway
+@testable import GatewayCommands
 
 struct SubscribeTests {
     /// Publishes a sealed message over core NATS.

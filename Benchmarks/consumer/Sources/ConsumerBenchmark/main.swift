@@ -1,5 +1,5 @@
 import Foundation
-import Gateway
+import GatewayCommands
 import NATSClient
 import NATSTestSupport
 import NIOCore

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Gateway
 
 #if canImport(Glibc)
     import Glibc

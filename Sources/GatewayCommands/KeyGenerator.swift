@@ -1,3 +1,4 @@
+import Gateway
 import WireContract
 
 #if canImport(Glibc)

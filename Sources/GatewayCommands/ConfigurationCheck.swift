@@ -1,3 +1,5 @@
+import Gateway
+
 /// The `check-config` command's logic: load and validate a configuration exactly as `run` would,
 /// and render the outcome. The executable only prints the result and exits with its code.
 public enum ConfigurationCheck {

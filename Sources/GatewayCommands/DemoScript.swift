@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import WazuhSimulator
 
 /// The demo's manager activity: every kind of event within the first minute, then steady traffic.

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Outbox
 
 /// Which journaled messages `replay` (and `outbox list`) pick. Every set criterion must match.

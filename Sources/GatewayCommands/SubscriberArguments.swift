@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 
 /// The `subscribe` command's `--since` and `--durable` values, checked.
 public enum SubscriberArguments {
