@@ -19,7 +19,8 @@ public enum SubscriberArguments {
         }
         throw OperatorCommandError(
             .invalidArgument,
-            "--since \(text.debugDescription) is neither an RFC 3339 time (2026-12-04T21:00:00Z) nor a duration like 10m")
+            "--since \(text.debugDescription) is neither an RFC 3339 time (2026-12-04T21:00:00Z) nor a duration like 10m"
+        )
     }
 
     /// `--durable`: a consumer name is a subject token — letters, digits, `-` and `_`, at most 64.

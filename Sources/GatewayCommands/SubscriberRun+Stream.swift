@@ -54,7 +54,8 @@ extension SubscriberRun {
                     let stop =
                         Self.subject(message.subject, matches: filter)
                         && self.handle(
-                            subject: message.subject, headers: headers, payload: Array(message.payload.readableBytesView),
+                            subject: message.subject, headers: headers,
+                            payload: Array(message.payload.readableBytesView),
                             streamSequence: message.metadata.streamSequence, report: &report, output: output)
                     if plan.durableName != nil {
                         try await message.ack()

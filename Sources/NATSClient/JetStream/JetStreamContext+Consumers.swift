@@ -71,8 +71,13 @@ extension JetStreamContext {
     /// configuration the server refuses (``JetStreamAPIError``).
     public func createConsumer(stream: String, config: ConsumerConfig) async throws -> ConsumerInfo {
         struct Request: Encodable {
-            var stream_name: String
+            var streamName: String
             var config: ConsumerConfig
+
+            enum CodingKeys: String, CodingKey {
+                case streamName = "stream_name"
+                case config
+            }
         }
         try Self.validateName(stream, what: "stream")
         let api: String
@@ -82,7 +87,7 @@ extension JetStreamContext {
         } else {
             api = "CONSUMER.CREATE." + stream
         }
-        let body = try JSONEncoder().encode(Request(stream_name: stream, config: config))
+        let body = try JSONEncoder().encode(Request(streamName: stream, config: config))
         return try await self.apiRequest(api, body: body, as: ConsumerInfo.self)
     }
 
@@ -104,10 +109,12 @@ extension JetStreamContext {
 
     /// Sends one pull request and collects its messages: until `request.batch` arrived, the server ended
     /// the request (`404` with `noWait`, `408` at `expires`), or — when the server said nothing at all —
-    /// `expires` (or the context's timeout) plus a margin passed, which throws ``NATSError/Code/timeout``.
+    /// `expires` (or the context's timeout) plus a margin passed, which throws ``JetStreamAPIError`` (err_code
+    /// 10014) when the consumer does not exist (the server ignores such pulls) and ``NATSError/Code/timeout``
+    /// otherwise.
     ///
     /// Heartbeats are skipped. Throws ``JetStreamPullError`` when the consumer refuses pulls (deleted, push
-    /// based, a request over its limits) and ``NATSError/Code/noResponders`` when the consumer does not exist.
+    /// based, a request over its limits) and ``NATSError/Code/noResponders`` when JetStream does not answer.
     public func fetch(stream: String, consumer: String, _ request: PullRequest) async throws -> [JetStreamMessage] {
         let inbox = NATSConnection.newInbox()
         let subscription = try await self.connection.subscribe(subject: inbox)
@@ -143,6 +150,8 @@ extension JetStreamContext {
         }
         if Task.isCancelled { throw CancellationError() }
         if !answered {
+            // The server ignores a pull for a consumer it does not have: say so if that is why.
+            _ = try await self.consumerInfo(stream: stream, name: consumer)
             throw NATSError(.timeout, "pull from \(stream)/\(consumer) not answered within \(wait)")
         }
         return messages
@@ -163,10 +172,12 @@ extension JetStreamContext {
 
     /// Stream and consumer names become subject tokens: no dots, wildcards or whitespace.
     static func validateName(_ name: String, what: String) throws {
-        let invalid = name.isEmpty
+        let invalid =
+            name.isEmpty
             || name.unicodeScalars.contains { $0 == "." || $0 == "*" || $0 == ">" || $0.properties.isWhitespace }
         if invalid {
-            throw NATSError(.invalidSubject, "\(what) name '\(name.prefix(64))' is empty or has '.', '*', '>' or spaces")
+            throw NATSError(
+                .invalidSubject, "\(what) name '\(name.prefix(64))' is empty or has '.', '*', '>' or spaces")
         }
     }
 }

@@ -31,9 +31,14 @@ public struct JetStreamMessage: Sendable {
     /// Like ``ack()``, but waits until the server confirmed it (its empty reply), so the acknowledgement
     /// is recorded before the caller goes on.
     public func doubleAck(timeout: Duration? = nil) async throws {
+        try await self.confirm(.ack, timeout: timeout)
+    }
+
+    /// Sends `ack` and waits for the server's confirmation: once this returns the server has processed it
+    /// (a nak'd message is queued for redelivery, a terminated one will not come again).
+    public func confirm(_ ack: JetStreamAck, timeout: Duration? = nil) async throws {
         guard let reply = self.message.replyTo else { return }
-        _ = try await self.connection.request(
-            subject: reply, payload: ByteBuffer(string: JetStreamAck.ack.body), timeout: timeout)
+        _ = try await self.connection.request(subject: reply, payload: ByteBuffer(string: ack.body), timeout: timeout)
     }
 
     /// Not processed: deliver it again, after `delay` if given (else at once).

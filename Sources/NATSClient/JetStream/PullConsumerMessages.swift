@@ -17,8 +17,9 @@ public enum PullConsumerEvent: Sendable, Hashable {
 ///
 /// Survives reconnects and server restarts as long as the consumer exists (a durable one, or an ephemeral
 /// one the server kept): lost requests are asked again. Ends by throwing ``JetStreamPullError`` when the
-/// consumer is deleted or refuses pulls, ``JetStreamAPIError`` (err_code 10014) when a check after an
-/// unanswered request finds the consumer gone, and ``NATSError/Code/connectionClosed`` when the connection
+/// consumer is deleted or refuses pulls, ``JetStreamAPIError`` (err_code 10014) when a check after
+/// missed heartbeats or an unanswered request finds the consumer gone (the server ignores pulls for a
+/// consumer it does not have), and ``NATSError/Code/connectionClosed`` when the connection
 /// closes; ends (`nil`) when the iterating task is cancelled. Dropping the iterator stops it.
 public struct PullConsumerMessages: AsyncSequence, Sendable {
     public typealias Element = JetStreamMessage
@@ -107,7 +108,9 @@ final class PullDriver {
                 case .quiet(let action):
                     try await self.perform(action)
                 case .stalled(let action):
+                    // The server ignores pulls for a consumer that does not exist: silence may mean that.
                     self.sequence.onEvent?(.heartbeatsMissed)
+                    try await self.checkConsumerExists()
                     try await self.perform(action)
                 }
             case .connection(.reconnected):
@@ -167,7 +170,7 @@ final class PullDriver {
                 stream: self.sequence.stream, name: self.sequence.consumer)
         } catch let error as JetStreamAPIError
             where error.errorCode == JetStreamAPIError.consumerNotFound
-                || error.errorCode == JetStreamAPIError.streamNotFound
+            || error.errorCode == JetStreamAPIError.streamNotFound
         {
             throw error
         } catch {

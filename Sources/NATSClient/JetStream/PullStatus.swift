@@ -4,7 +4,7 @@
 /// Status messages carry no payload and a status line: `100 Idle Heartbeat` while a request waits
 /// with nothing to deliver, `404 No Messages` for a `no_wait` request that found nothing, `408 Request
 /// Timeout` when a request expired (or was replaced), `409 …` when the server ended a request
-/// (`Exceeded MaxWaiting`, `Message Size Exceeds MaxBytes`, `Leadership Change`) or the consumer is no longer
+/// (`Exceeded MaxWaiting`, `Message Size Exceeds MaxBytes`, `Leadership Change`, `Server Shutdown`) or the consumer is no longer
 /// usable (`Consumer Deleted`, `Consumer is push based`, limits of the request exceeded), and `503` when
 /// nobody answered the request: the consumer (or JetStream) is not there.
 public enum PullStatus: Sendable, Hashable {
@@ -32,7 +32,8 @@ public enum PullStatus: Sendable, Hashable {
             }
             return
         }
-        let description = status.description.isEmpty
+        let description =
+            status.description.isEmpty
             ? (message.headers?.values(for: "Description").first ?? "") : status.description
         let pending = message.headers?.values(for: "Nats-Pending-Messages").first.flatMap { Int($0) }
         switch status.code {
@@ -44,7 +45,7 @@ public enum PullStatus: Sendable, Hashable {
         case 409:
             let lowered = description.lowercased()
             if lowered.contains("exceeded maxwaiting") || lowered.contains("exceeds maxbytes")
-                || lowered.contains("leadership change")
+                || lowered.contains("leadership change") || lowered.contains("server shutdown")
             {
                 self = .requestEnded(code: 409, pendingMessages: pending)
             } else {

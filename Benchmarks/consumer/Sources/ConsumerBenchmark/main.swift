@@ -157,7 +157,9 @@ for round in 1...rounds {
         }
         let rate = Double(read) / elapsed
         rates[name, default: []].append(rate)
-        print("round \(round)  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) msg/s  (\(String(format: "%.2f", elapsed)) s)")
+        print(
+            "round \(round)  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) msg/s  (\(String(format: "%.2f", elapsed)) s)"
+        )
     }
 }
 let baseline = median(rates["msg-get"] ?? [])
