@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         .executableTarget(
@@ -21,7 +23,17 @@ let package = Package(
                 .product(name: "NATSClient", package: rootIdentity),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
-        )
+        ),
+        // The dashboard's Server-Sent Events cost at a fixed change rate (see its main.swift).
+        .executableTarget(
+            name: "DashboardSSEBench",
+            dependencies: [
+                .product(name: "Gateway", package: rootIdentity),
+                .product(name: "WazuhSource", package: rootIdentity),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target (release, -sanitize=fuzzer, lld) and runs it for a bounded time.
-# Usage: Fuzz/run.sh [SECONDS] [TARGET]   (defaults: 60 s, NATSParserFuzz; TARGET may be NATSAuthFuzz)
+# Usage: Fuzz/run.sh [SECONDS] [TARGET]   (defaults: 60 s, NATSParserFuzz; TARGET may be NATSAuthFuzz or WireContractFuzz)
 # Crashes go to Fuzz/.build/artifacts/, the growing corpus to Fuzz/.build/corpus-TARGET (both git-ignored).
 set -euo pipefail
 
@@ -11,7 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 case "$target" in
     NATSParserFuzz) seeds="$here/corpus/parser" ;;
     NATSAuthFuzz) seeds="$here/corpus/auth" ;;
-    *) echo "unknown target: $target (NATSParserFuzz or NATSAuthFuzz)" >&2; exit 2 ;;
+    WireContractFuzz) seeds="$here/corpus/json" ;;
+    *) echo "unknown target: $target (NATSParserFuzz, NATSAuthFuzz or WireContractFuzz)" >&2; exit 2 ;;
 esac
 
 cd "$here"

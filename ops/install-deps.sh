@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, testing and running the demo need on a Debian machine:
 # the system libraries the package links (SQLite, LZ4), nats-server for tests and the demo,
-# openssl (test certificates), Debian's NATS C client (benchmark comparison only) and the Python
-# modules the interoperability example uses. Safe to run repeatedly; installs only what is missing.
+# openssl (test certificates), Debian's NATS C client (benchmark comparison only), headless Chromium
+# and a font for the dashboard's browser test (skipped without them), and the Python modules the
+# interoperability example uses. Safe to run repeatedly; installs only what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -22,6 +23,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Optional: the dashboard's browser test skips (saying so) without them, so a failure here is not fatal.
+optional_apt=()
+command -v chromium >/dev/null 2>&1 || optional_apt+=(chromium)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || optional_apt+=(fonts-dejavu-core)
+if [ ${#optional_apt[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+    echo "install-deps: installing ${optional_apt[*]} (dashboard browser test)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${optional_apt[@]}" >/dev/null; } \
+        || echo "install-deps: could not install ${optional_apt[*]}; the dashboard browser test will be skipped" >&2
 fi
 
 if command -v python3 >/dev/null 2>&1; then

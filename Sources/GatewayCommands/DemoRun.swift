@@ -82,8 +82,8 @@ public struct DemoRun: Sendable {
         var gatewayLog: String { self.root + "/gateway.log" }
     }
 
-    /// The gateway configuration the demo writes: `config/demo.yaml` with absolute paths and the port.
-    static func gatewayConfiguration(_ layout: Layout, natsPort: Int) -> String {
+    /// The gateway configuration the demo writes: `config/demo.yaml` with absolute paths and the ports.
+    static func gatewayConfiguration(_ layout: Layout, natsPort: Int, httpPort: Int = 0) -> String {
         """
         # Written by `wazuh-nats-gateway demo` (based on config/demo.yaml).
         wazuh:
@@ -109,7 +109,7 @@ public struct DemoRun: Sendable {
         monitoring:
           enable_metrics: true
           metrics_address: "127.0.0.1"
-          metrics_port: 0
+          metrics_port: \(httpPort)
           log_level: "info"
           log_format: text
           heartbeat_interval: "10s"
@@ -133,10 +133,12 @@ public struct DemoRun: Sendable {
         let layout = Layout(root: Self.absolute(self.stateDirectory))
         try self.prepare(layout)
         let port = try DemoNATSServer.freePort()
+        // A fixed free port (not 0) so the dashboard's URL can be printed.
+        let httpPort = try DemoNATSServer.freePort()
         do {
             try DemoNATSServer.configuration(port: port, storeDirectory: layout.jetStream)
                 .write(toFile: layout.natsConfig, atomically: true, encoding: .utf8)
-            try Self.gatewayConfiguration(layout, natsPort: port)
+            try Self.gatewayConfiguration(layout, natsPort: port, httpPort: httpPort)
                 .write(toFile: layout.gatewayConfig, atomically: true, encoding: .utf8)
         } catch {
             throw OperatorCommandError(.processFailure, "cannot write the demo configuration: \(error)")
@@ -152,7 +154,8 @@ public struct DemoRun: Sendable {
         let stages = Stages(nats: nats)
         do throws(OperatorCommandError) {
             try await self.runStages(
-                layout: layout, port: port, stages: stages, report: &report, output: output, notice: notice)
+                layout: layout, port: port, httpPort: httpPort, stages: stages, report: &report, output: output,
+                notice: notice)
         } catch {
             report = await self.cleanup(stages, layout: layout, report: report, notice: notice)
             throw error
@@ -193,7 +196,8 @@ public struct DemoRun: Sendable {
     }
 
     private func runStages(
-        layout: Layout, port: Int, stages: Stages, report: inout Report, output: @escaping @Sendable (String) -> Void,
+        layout: Layout, port: Int, httpPort: Int, stages: Stages, report: inout Report,
+        output: @escaping @Sendable (String) -> Void,
         notice: @escaping @Sendable (String) -> Void
     ) async throws(OperatorCommandError) {
         let clock = ContinuousClock()
@@ -273,6 +277,7 @@ public struct DemoRun: Sendable {
         stages.gateway = gateway
         report.childProcessIDs.append(gateway.pid)
         notice("demo: gateway (pid \(gateway.pid)) started, log \(layout.gatewayLog)")
+        notice("demo: dashboard at http://127.0.0.1:\(httpPort)/ (live while the demo runs)")
         notice("demo: verified messages follow\(self.duration == nil ? "; Ctrl-C stops the demo" : "")")
 
         let end = self.duration.map { clock.now + $0 }

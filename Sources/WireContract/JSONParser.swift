@@ -35,6 +35,12 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
 
 /// Parses untrusted JSON bytes (RFC 8259, UTF-8) into a ``JSONValue`` within size and depth limits.
 ///
+/// Written by hand rather than using Foundation's `JSONDecoder`/`JSONSerialization` because signatures
+/// depend on exactly what was parsed: those accept duplicate keys (keeping one silently, so two readers
+/// could see different objects behind one signature), turn large integers into doubles (an id or a
+/// sequence above 2^53 would change), and have no depth or size limit a consumer can set. Fuzzed by
+/// `Fuzz/Sources/WireContractFuzz` (`Fuzz/run.sh 60 WireContractFuzz`).
+///
 /// Hostile input yields a ``JSONParseError``, never a crash: nesting is bounded by `maximumDepth` (the
 /// parser recurses once per level), input length by `maximumBytes`; duplicate keys and lone surrogates are
 /// refused. Numbers without fraction or exponent that fit in `Int64` become `.int`, all others `.double`.

@@ -226,7 +226,10 @@ struct ConfigurationLoadingTests {
     @Test func clusterURLListsAreAccepted() throws {
         let yaml = minimalYAML.replacingOccurrences(
             of: "nats://127.0.0.1:4222", with: "nats://127.0.0.1:4222,tls://127.0.0.1:4223")
-        _ = try GatewayConfiguration.load(yaml: yaml, environment: [:])
+        let configuration = try GatewayConfiguration.load(yaml: yaml, environment: [:])
+        let servers = try configuration.natsConnectionOptions().servers
+        #expect(servers.map(\.description) == ["nats://127.0.0.1:4222", "tls://127.0.0.1:4223"])
+        #expect(servers.map(\.tls) == [false, true])
     }
 
     @Test(arguments: ["", "a..b", "wazuh.>", "has space", "*"])

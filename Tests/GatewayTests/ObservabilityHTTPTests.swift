@@ -24,16 +24,32 @@ enum LoopbackHTTP {
 
     /// Runs the blocking exchange on its own thread: blocking a cooperative-pool thread could
     /// starve the server's own request handling on a 2-core machine.
-    static func get(port: Int, path: String) async throws -> Reply {
+    static func get(port: Int, path: String, headers: [String: String] = [:]) async throws -> Reply {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try self.blockingGet(port: port, path: path) })
+                continuation.resume(with: Result { try self.blockingGet(port: port, path: path, headers: headers) })
             }
             thread.start()
         }
     }
 
-    private static func blockingGet(port: Int, path: String) throws -> Reply {
+    /// Reads a response that does not end (an event stream) until what arrived so far satisfies
+    /// `until`, then closes the connection. Fails after the socket's 5 s receive timeout.
+    static func read(
+        port: Int, path: String, headers: [String: String] = [:], until: @escaping @Sendable (String) -> Bool
+    ) async throws -> Reply {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(
+                    with: Result { try self.blockingGet(port: port, path: path, headers: headers, until: until) })
+            }
+            thread.start()
+        }
+    }
+
+    private static func blockingGet(
+        port: Int, path: String, headers: [String: String] = [:], until: (@Sendable (String) -> Bool)? = nil
+    ) throws -> Reply {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure.socket("socket") }
         defer { close(descriptor) }
@@ -50,7 +66,8 @@ enum LoopbackHTTP {
             }
         }
         guard connected == 0 else { throw Failure.socket("connect") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n".utf8)
         guard send(descriptor, request, request.count, 0) == request.count else { throw Failure.socket("send") }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -59,6 +76,7 @@ enum LoopbackHTTP {
             if count < 0 { throw Failure.socket("recv timed out or failed") }
             if count == 0 { break }
             received += buffer[0..<count]
+            if let until, until(String(decoding: received, as: UTF8.self)) { break }
         }
         let text = String(decoding: received, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else { throw Failure.socket("no header end") }
@@ -86,12 +104,13 @@ enum LoopbackHTTP {
 
 /// Runs a `MonitoringServer` on a free loopback port for the body's duration.
 func withMonitoringServer(
-    registry: PrometheusCollectorRegistry, readiness: any ReadinessProbe,
-    _ body: @Sendable (Int) async throws -> Void
+    registry: PrometheusCollectorRegistry, readiness: any ReadinessProbe, dashboard: DashboardState? = nil,
+    dashboardAccess: DashboardAccess? = nil, _ body: @Sendable (Int) async throws -> Void
 ) async throws {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let server = MonitoringServer(
-        host: "127.0.0.1", port: 0, registry: registry, readiness: readiness,
+        host: "127.0.0.1", port: 0, registry: registry, readiness: readiness, dashboard: dashboard,
+        dashboardAccess: dashboardAccess,
         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
         onBound: { continuation.yield($0) })
     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -42,6 +42,11 @@ struct PasswordTokenLoginTests {
             server, url: "nats://bob:p%40ss@127.0.0.1:\(server.port)", auth: .none)
         try await connection.flush()
         await connection.close()
+        // The URL's credentials are what logs in: a wrong password in the URL is refused.
+        let error = try await #require(throws: NATSError.self) {
+            _ = try await self.connect(server, url: "nats://bob:wrong@127.0.0.1:\(server.port)", auth: .none)
+        }
+        #expect(error.code == .authorizationViolation)
         await server.stop()
     }
 

@@ -46,8 +46,21 @@ struct TLSIntegrationTests {
         let connection = try await NATSConnection.connect(
             options: try self.options(
                 server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath, serverName: "localhost")))
+        #expect(connection.serverInfo?.tlsRequired == true)
+        let subscription = try await connection.subscribe(subject: "named")
         try await connection.flush()
+        try await connection.publish(subject: "named", payload: ByteBuffer(string: "verified"))
+        #expect(try await collect(subscription, count: 1).first?.payload.text == "verified")
         await connection.close()
+        // The configured name is what is verified: the same server, asked for a name its certificate
+        // does not carry, is refused.
+        let error = try await #require(throws: NATSError.self) {
+            _ = try await NATSConnection.connect(
+                options: try self.options(
+                    server,
+                    NATSTLSOptions(caCertificatePath: certificates.caCertificatePath, serverName: "other.invalid")))
+        }
+        #expect(error.code == .tlsFailure)
         await server.stop()
     }
 

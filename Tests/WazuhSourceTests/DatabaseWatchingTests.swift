@@ -68,7 +68,9 @@ struct DatabaseWatchingTests {
         }
     }
 
-    @Test func watcherSignalsWithinMillisecondsOfACommit() async throws {
+    /// Every commit is signalled as a file change, not left to the (here one-minute) poll. How fast the
+    /// signal comes is measured by `Benchmarks/source` (COMMIT → emitted), not asserted here.
+    @Test func watcherSignalsEveryCommitAsAFileChange() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         let simulator = try WazuhSimulator.fixture(path, agents: 100, initiallyActive: 1)
@@ -80,24 +82,17 @@ struct DatabaseWatchingTests {
         }
         defer { consumer.cancel() }
         try await Task.sleep(for: .milliseconds(50))
-        var latencies: [Duration] = []
         for round in 0..<30 {
             simulator.now = baseTime + Int64(round)
             try simulator.apply(.stop(agentID: round + 1))
             try await Task.sleep(for: .milliseconds(5))
             let before = log.count
             try simulator.commit()
-            let committed = ContinuousClock.now
-            let signalled = try await log.waitForSignal(after: before)
-            latencies.append(signalled - committed)
+            _ = try await log.waitForSignal(after: before)
             try await Task.sleep(for: .milliseconds(15))
         }
         try simulator.close()
-        let sorted = latencies.sorted()
-        print(
-            "watcher latency after commit() returned (negative: before it returned): p50 \(sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
-        )
-        #expect(sorted[sorted.count / 2] < .milliseconds(100))
+        #expect(log.count >= 30)
         #expect(log.signals(after: 0).allSatisfy { $0.1 == .fileChanged })
     }
 

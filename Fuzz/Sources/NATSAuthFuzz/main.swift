@@ -1,18 +1,5 @@
+import FuzzSupport
 import NATSClient
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-// libFuzzer's entry point; linked in by `-sanitize=fuzzer`.
-@_silgen_name("LLVMFuzzerRunDriver")
-func llvmFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
 
 /// The text without surrounding spaces, tabs, CR and LF (what the decoders ignore).
 func trimmed(_ text: String) -> Substring {
@@ -93,10 +80,7 @@ func runOne(_ bytes: [UInt8]) {
     }
 }
 
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-let exitCode = llvmFuzzerRunDriver(&argc, &argv) { data, size in
-    runOne(Array(UnsafeBufferPointer(start: data, count: size)))
+runLibFuzzer { data, size in
+    runOne(fuzzInput(data, size))
     return 0
 }
-exit(exitCode)

@@ -30,7 +30,8 @@ public enum ConfigurationSchema {
             "monitoring",
             [
                 "enable_metrics", "metrics_address", "metrics_port", "log_level", "log_format",
-                "heartbeat_interval",
+                "heartbeat_interval", "enable_dashboard", "dashboard_user", "dashboard_password_file",
+                "dashboard_token_file",
             ]
         ),
     ]

@@ -113,6 +113,16 @@ extension GatewayConfiguration {
         if self.monitoring.enableMetrics, self.monitoring.metricsAddress.isEmpty {
             add(.invalidValue, "monitoring.metrics_address", "must not be empty")
         }
+        let monitoring = self.monitoring
+        if monitoring.dashboardPasswordFile != nil, (monitoring.dashboardUser ?? "").isEmpty {
+            add(.invalidCombination, "monitoring.dashboard_password_file", "requires monitoring.dashboard_user")
+        }
+        if monitoring.dashboardUser != nil, monitoring.dashboardPasswordFile == nil {
+            add(.invalidCombination, "monitoring.dashboard_user", "requires monitoring.dashboard_password_file")
+        }
+        if let user = monitoring.dashboardUser, user.contains(":") || user.contains(where: \.isNewline) {
+            add(.invalidValue, "monitoring.dashboard_user", "must not contain ':' or a line break")
+        }
         return problems
     }
 

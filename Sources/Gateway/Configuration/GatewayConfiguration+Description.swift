@@ -83,6 +83,10 @@ extension GatewayConfiguration {
                     ("log_level", .plain(self.monitoring.logLevel.rawValue)),
                     ("log_format", .plain(self.monitoring.logFormat.rawValue)),
                     ("heartbeat_interval", duration(self.monitoring.heartbeatInterval)),
+                    ("enable_dashboard", .plain(String(self.monitoring.enableDashboard))),
+                    ("dashboard_user", string(self.monitoring.dashboardUser)),
+                    ("dashboard_password_file", string(self.monitoring.dashboardPasswordFile)),
+                    ("dashboard_token_file", string(self.monitoring.dashboardTokenFile)),
                 ]
             ),
         ]

@@ -170,5 +170,10 @@ extension GatewayConfiguration.Monitoring {
         self.logLevel = reader.enumeration("monitoring", "log_level", default: self.logLevel)
         self.logFormat = reader.enumeration("monitoring", "log_format", default: self.logFormat)
         self.heartbeatInterval = reader.duration("monitoring", "heartbeat_interval", default: self.heartbeatInterval)
+        self.enableDashboard = reader.bool("monitoring", "enable_dashboard", default: self.enableDashboard)
+        self.dashboardUser = reader.string("monitoring", "dashboard_user") ?? self.dashboardUser
+        self.dashboardPasswordFile =
+            reader.string("monitoring", "dashboard_password_file") ?? self.dashboardPasswordFile
+        self.dashboardTokenFile = reader.string("monitoring", "dashboard_token_file") ?? self.dashboardTokenFile
     }
 }

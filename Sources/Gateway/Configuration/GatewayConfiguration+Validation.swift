@@ -35,6 +35,8 @@ extension GatewayConfiguration {
         check("nats.password_file", self.nats.passwordFile, .secretText, secret: true)
         check("nats.token_file", self.nats.tokenFile, .secretText, secret: true)
         check("nats.nkey_seed_file", self.nats.nkeySeedFile, .nkeySeed, secret: true)
+        check("monitoring.dashboard_password_file", self.monitoring.dashboardPasswordFile, .secretText, secret: true)
+        check("monitoring.dashboard_token_file", self.monitoring.dashboardTokenFile, .secretText, secret: true)
         check(
             "security.signing_key_path", self.security.signingKeyPath, .signingKey,
             secret: true)

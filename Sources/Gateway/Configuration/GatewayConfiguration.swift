@@ -176,6 +176,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var logLevel: Logger.Level = .info
         public var logFormat: LogFormat = .json
         public var heartbeatInterval: Duration = .seconds(30)
+        /// Serve the operator dashboard at `/` on the monitoring server. On a non-loopback
+        /// `metrics_address` it is served only with `dashboard_user`/`dashboard_password_file` or
+        /// `dashboard_token_file` set.
+        public var enableDashboard: Bool = true
+        /// User name for HTTP basic auth on the dashboard (with `dashboard_password_file`).
+        public var dashboardUser: String?
+        /// File whose first line is the dashboard's basic-auth password.
+        public var dashboardPasswordFile: String?
+        /// File whose first line is a bearer token accepted by the dashboard.
+        public var dashboardTokenFile: String?
 
         public init() {}
     }

@@ -10,6 +10,8 @@ public struct DaemonError: Error, Sendable, CustomStringConvertible {
         case natsOptions = "nats_options"
         /// The subject prefix is not usable.
         case invalidSubjectPrefix = "invalid_subject_prefix"
+        /// A dashboard credential file could not be read.
+        case dashboardCredentials = "dashboard_credentials"
     }
 
     public var code: Code

@@ -90,7 +90,7 @@ extension GatewayDaemon {
         let worker = DeliveryWorker(
             journal: outbox, transport: transport, sealer: WireDeliverySealer(sealer: wire.sealer),
             configuration: workerConfiguration,
-            observer: MetricsDeliveryObserver(metrics: self.metrics),
+            observer: MetricsDeliveryObserver(metrics: self.metrics, dashboard: self.dashboard),
             heartbeat: { status in try heartbeat.message(for: status) },
             logger: self.logger.tagged(component: "delivery"))
         return (worker, transport)
@@ -105,13 +105,16 @@ extension GatewayDaemon {
             mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,
             signingKey: wire.signingKey)
         let metrics = self.metrics
+        let dashboard = self.dashboard
         return DetectionService(
             monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
             onJournaled: { changes in
                 var byType: [String: Int] = [:]
                 for change in changes { byType[change.kind.rawValue, default: 0] += 1 }
                 for (type, count) in byType { metrics.eventDetected(type: type, count: count) }
+                dashboard.recordTransitions(changes)
             },
+            onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records) },
             logger: self.logger.tagged(component: "detection"))
     }
 }

@@ -55,6 +55,8 @@ public final class GatewayDaemon: Sendable {
     public let readiness: GatewayReadiness
     /// The metrics every part of the daemon records into.
     public let metrics: GatewayMetrics
+    /// What the operator dashboard shows; recorded into next to the metrics.
+    public let dashboard: DashboardState
     let registry: PrometheusCollectorRegistry
     let metricsFactory: any MetricsFactory
     let options: Options
@@ -72,6 +74,7 @@ public final class GatewayDaemon: Sendable {
         self.registry = registry
         self.metricsFactory = metricsFactory
         self.metrics = GatewayMetrics(factory: metricsFactory)
+        self.dashboard = DashboardState(managerNode: configuration.wazuh.managerNode, gatewayVersion: Self.version)
         self.readiness = readiness ?? GatewayReadiness(configuration: configuration)
         self.options = options
         self.logger = logger
@@ -113,7 +116,8 @@ public final class GatewayDaemon: Sendable {
             logger: self.logger.tagged(component: "source"))
         let link = NATSLink(
             options: natsOptions, retry: NATSLink.retryPolicy(reconnectDelay: self.configuration.nats.reconnectDelay),
-            readiness: self.readiness, metrics: self.metrics, logger: self.logger.tagged(component: "nats"))
+            readiness: self.readiness, metrics: self.metrics, dashboard: self.dashboard,
+            logger: self.logger.tagged(component: "nats"))
         let wire = try self.loadWireSetup()
         let (worker, transport) = self.makeDeliveryWorker(
             outbox: outbox, link: link, monitor: monitor, wire: wire, startedAt: startedAt)
@@ -124,19 +128,25 @@ public final class GatewayDaemon: Sendable {
             let logger = self.logger
             let address = self.configuration.monitoring.metricsAddress
             let onBound = self.options.onMonitoringBound
+            let access = try self.dashboardAccess()
             let server = MonitoringServer(
                 monitoring: self.configuration.monitoring, registry: self.registry, readiness: self.readiness,
+                dashboard: access == nil ? nil : self.dashboard, dashboardAccess: access,
                 logger: self.logger.tagged(component: "http"),
                 onBound: { port in
                     logger.info(
-                        "monitoring server listening", metadata: ["http.address": "\(address)", "http.port": "\(port)"])
+                        "monitoring server listening",
+                        metadata: [
+                            "http.address": "\(address)", "http.port": "\(port)",
+                            "http.dashboard": "\(access == nil ? "off" : "/")",
+                        ])
                     await onBound?(port)
                 })
             services.append(.init(service: server, serviceName: "http"))
         }
         let reporter = GatewayStatusReporter(
             monitor: monitor, outbox: outbox, readiness: self.readiness, metrics: self.metrics,
-            interval: self.options.statusInterval, logger: self.logger)
+            dashboard: self.dashboard, interval: self.options.statusInterval, logger: self.logger)
         services.append(.init(service: reporter, serviceName: "status"))
         services.append(.init(service: link, serviceName: "nats"))
         services.append(.init(service: worker, serviceName: "delivery"))
@@ -199,6 +209,27 @@ public final class GatewayDaemon: Sendable {
                 ])
         }
         return store
+    }
+
+    /// The dashboard's access policy, or nil when it is not served (disabled, or a non-loopback
+    /// address without credentials: logged, never served open).
+    private func dashboardAccess() throws(DaemonError) -> DashboardAccess? {
+        let monitoring = self.configuration.monitoring
+        guard monitoring.enableDashboard else { return nil }
+        let access: DashboardAccess
+        do {
+            access = try monitoring.loadDashboardAccess()
+        } catch {
+            throw DaemonError(
+                code: .dashboardCredentials, message: "cannot load the dashboard credentials", underlying: error)
+        }
+        guard access.isServed else {
+            self.logger.warning(
+                "the dashboard is not served: monitoring.metrics_address is not loopback and no dashboard credentials are set",
+                metadata: ["http.address": "\(monitoring.metricsAddress)"])
+            return nil
+        }
+        return access
     }
 
     private func clientKeysPath() -> String? {

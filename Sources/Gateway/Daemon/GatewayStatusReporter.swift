@@ -18,13 +18,15 @@ public final class GatewayStatusReporter: Service, Sendable {
     private let outbox: OutboxStore
     private let readiness: GatewayReadiness
     private let metrics: GatewayMetrics
+    private let dashboard: DashboardState?
     private let interval: Duration
     private let logger: Logger
 
     public init(
         monitor: AgentStatusMonitor, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
-        interval: Duration, logger: Logger
+        dashboard: DashboardState? = nil, interval: Duration, logger: Logger
     ) {
+        self.dashboard = dashboard
         self.monitor = monitor
         self.outbox = outbox
         self.readiness = readiness
@@ -73,6 +75,9 @@ public final class GatewayStatusReporter: Service, Sendable {
                 self.readiness.recordSourceReadFailure(error.description)
             }
         }
+        if health.successfulReads != sample.successfulReads || health.failedReads != sample.failedReads {
+            self.dashboard?.recordSource(health)
+        }
         sample.successfulReads = health.successfulReads
         sample.failedReads = health.failedReads
     }
@@ -85,6 +90,7 @@ public final class GatewayStatusReporter: Service, Sendable {
             let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
             let age = oldest.map { max(0, nowMilliseconds - $0) } ?? 0
             self.metrics.oldestPendingAge.record(Double(age) / 1000)
+            self.dashboard?.recordOutbox(depth: pending, oldestPendingAgeSeconds: oldest == nil ? nil : age / 1000)
             if sample.outboxFailing {
                 self.logger.info("outbox readable again")
                 sample.outboxFailing = false

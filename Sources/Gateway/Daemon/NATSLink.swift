@@ -26,6 +26,7 @@ public final class NATSLink: Service, Sendable {
     private let retry: NATSReconnectPolicy
     private let readiness: GatewayReadiness
     private let metrics: GatewayMetrics
+    private let dashboard: DashboardState?
     private let connector: Connector
     private let logger: Logger
     private let state = Mutex(State())
@@ -35,7 +36,7 @@ public final class NATSLink: Service, Sendable {
     ///     the link retries until shutdown).
     public init(
         options: NATSConnectionOptions, retry: NATSReconnectPolicy, readiness: GatewayReadiness,
-        metrics: GatewayMetrics, logger: Logger,
+        metrics: GatewayMetrics, dashboard: DashboardState? = nil, logger: Logger,
         connector: @escaping Connector = { options, logger in
             try await NATSConnection.connect(options: options, logger: logger)
         }
@@ -44,6 +45,7 @@ public final class NATSLink: Service, Sendable {
         self.retry = retry
         self.readiness = readiness
         self.metrics = metrics
+        self.dashboard = dashboard
         self.connector = connector
         self.logger = logger
     }
@@ -126,17 +128,17 @@ public final class NATSLink: Service, Sendable {
                 state.connection = connection
                 state.generation += 1
             }
-            self.report(connected: connection.isConnected)
+            self.report(connected: connection.isConnected, connection: connection)
             self.logger.info(
                 "connected to NATS",
                 metadata: ["nats.server_id": "\(connection.serverInfo?.serverID ?? "unknown")"])
             for await event in events {
                 switch event {
                 case .connected:
-                    self.report(connected: true)
+                    self.report(connected: true, connection: connection)
                 case .reconnected:
                     self.metrics.natsReconnects.increment()
-                    self.report(connected: true)
+                    self.report(connected: true, connection: connection, reconnected: true)
                     self.logger.info("reconnected to NATS")
                 case .disconnected(let error):
                     self.report(connected: false)
@@ -155,8 +157,14 @@ public final class NATSLink: Service, Sendable {
         }
     }
 
-    private func report(connected: Bool) {
+    private func report(connected: Bool, connection: NATSConnection? = nil, reconnected: Bool = false) {
         self.readiness.setNATSConnected(connected)
         self.metrics.setNATSConnected(connected)
+        if let dashboard = self.dashboard {
+            let info = connection?.serverInfo
+            dashboard.recordNATS(
+                connected: connected, server: connection?.connectedServer.map { "\($0.host):\($0.port)" },
+                serverName: info?.serverName ?? info?.serverID, serverVersion: info?.version, reconnected: reconnected)
+        }
     }
 }

@@ -14,6 +14,9 @@ import WazuhSource
 public final class DetectionService: Service, Sendable {
     /// Told about the changes of each detection once they are journaled (for metrics).
     public typealias JournaledObserver = @Sendable (_ changes: [AgentChange]) -> Void
+    /// Told the snapshot the service holds as confirmed: the journaled one at start, then each
+    /// newly journaled one (for the dashboard's fleet counts).
+    public typealias SnapshotObserver = @Sendable (_ snapshot: AgentSnapshot) -> Void
 
     private let monitor: AgentStatusMonitor
     private let store: OutboxStore
@@ -21,13 +24,15 @@ public final class DetectionService: Service, Sendable {
     private let wakeSignal: DeliveryWakeSignal
     private let retryBackoff: Backoff
     private let onJournaled: JournaledObserver?
+    private let onConfirmedSnapshot: SnapshotObserver?
     private let logger: Logger
 
     public init(
         monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
-        onJournaled: JournaledObserver? = nil, logger: Logger
+        onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil, logger: Logger
     ) {
+        self.onConfirmedSnapshot = onConfirmedSnapshot
         self.monitor = monitor
         self.store = store
         self.encoder = encoder
@@ -39,6 +44,7 @@ public final class DetectionService: Service, Sendable {
 
     public func run() async throws {
         var confirmed = loadConfirmedSnapshot()
+        if let confirmed { onConfirmedSnapshot?(confirmed) }
         while !Task.isShuttingDownGracefully {
             let update: SourceUpdate
             let previous = confirmed
@@ -62,6 +68,7 @@ public final class DetectionService: Service, Sendable {
                 }
             }
             confirmed = update.snapshot
+            onConfirmedSnapshot?(update.snapshot)
             if !update.changes.isEmpty {
                 wakeSignal.wake()
                 // A baseline journals no events, so it is not reported.

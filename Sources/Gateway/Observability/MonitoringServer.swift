@@ -7,18 +7,27 @@ import ServiceLifecycle
 /// - `GET /metrics`: Prometheus text exposition of `registry`;
 /// - `GET /healthz`: `200 ok` while the process runs;
 /// - `GET /readyz`: `200 {"ready":true,"problems":[]}` when the probe reports no problem, otherwise
-///   `503 {"ready":false,"problems":[…]}`.
+///   `503 {"ready":false,"problems":[…]}`;
+/// - the operator dashboard (`/`, see `DashboardRoutes`) when a `DashboardState` is handed in and
+///   `dashboardAccess` serves it (loopback, or credentials configured).
 ///
 /// Binds `host:port` (loopback by default; port 0 picks a free port, reported to `onBound`).
 /// Graceful shutdown stops accepting connections and lets `run()` return.
 public struct MonitoringServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
+    private let dashboard: DashboardState?
 
     public init(
         host: String, port: Int, registry: PrometheusCollectorRegistry, readiness: any ReadinessProbe,
+        dashboard: DashboardState? = nil, dashboardAccess: DashboardAccess? = nil,
         logger: Logger, onBound: (@Sendable (Int) async -> Void)? = nil
     ) {
         let router = Router()
+        self.dashboard = dashboard
+        if let dashboard {
+            let access = dashboardAccess ?? DashboardAccess(address: host, basic: nil, token: nil)
+            DashboardRoutes.register(on: router, state: dashboard, access: access)
+        }
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -56,15 +65,21 @@ public struct MonitoringServer: Service {
     /// The server from the configuration's `monitoring` section.
     public init(
         monitoring: GatewayConfiguration.Monitoring, registry: PrometheusCollectorRegistry,
-        readiness: any ReadinessProbe, logger: Logger, onBound: (@Sendable (Int) async -> Void)? = nil
+        readiness: any ReadinessProbe, dashboard: DashboardState? = nil, dashboardAccess: DashboardAccess? = nil,
+        logger: Logger, onBound: (@Sendable (Int) async -> Void)? = nil
     ) {
         self.init(
             host: monitoring.metricsAddress, port: monitoring.metricsPort, registry: registry, readiness: readiness,
-            logger: logger, onBound: onBound)
+            dashboard: dashboard, dashboardAccess: dashboardAccess, logger: logger, onBound: onBound)
     }
 
     public func run() async throws {
-        try await self.application.run()
+        // Open event streams would hold the server's graceful shutdown: end them first.
+        try await withGracefulShutdownHandler {
+            try await self.application.run()
+        } onGracefulShutdown: { [dashboard = self.dashboard] in
+            dashboard?.close()
+        }
     }
 
     private static func textResponse(_ status: HTTPResponse.Status, _ text: String) -> Response {
