@@ -137,7 +137,7 @@ func subscribeAll(durable: String?) async throws -> Int {
     return report.received
 }
 
-let modes: [(String, @Sendable (Int) async throws -> Int)] = [
+let modes: [(String, (Int) async throws -> Int)] = [
     ("msg-get", { _ in try await msgGet(verify: false) }),
     ("msg-get+verify", { _ in try await msgGet(verify: true) }),
     ("fetch", { _ in try await fetchAll() }),
