@@ -9,9 +9,10 @@ import WireContract
 /// For every message: decrypt, decompress, parse and verify with ``MessageOpener`` (a batch and each
 /// of its events), then print one JSON object per line — `{"subject":…,"verified":true,"kind":…,"message":{…}}`
 /// or `{"subject":…,"verified":false,"error":…}` — or, in compact format, one short human-readable line.
-/// Failures are also logged. Live by default; `fromStream` reads what the JetStream stream holds, from
-/// its first message (or `fromSequence`) to the last one stored when reading began
-/// (`$JS.API.STREAM.MSG.GET` by sequence), and with `follow` goes on with every message stored later.
+/// Failures are also logged. Live by default; `fromStream` reads what the JetStream stream holds through
+/// a pull consumer, from its first message (or `fromSequence`, or `since`) to the last one stored when
+/// reading began, and with `follow` goes on with every message stored later; with `durable` the consumer
+/// is durable and a later run resumes where this one left off.
 public struct SubscriberRun: Sendable {
     /// How each message is printed.
     public enum OutputFormat: String, Sendable, Hashable {
@@ -40,15 +41,21 @@ public struct SubscriberRun: Sendable {
         public var follow: Bool
         /// With `fromStream`: the first stream sequence to read (default: the stream's first message).
         public var fromSequence: UInt64?
-        /// With `follow`: the longest pause between two looks at the stream while nothing new is
-        /// stored. Pauses start at 50 ms (or this, if shorter) and double while the stream stays quiet.
+        /// With `fromStream`: the first message stored at or after this time.
+        public var since: Date?
+        /// With `fromStream`: read through the durable consumer of this name, acknowledging each message
+        /// once it is verified and printed, so the next run resumes after it. `fromSequence` and `since`
+        /// only apply when the consumer is created.
+        public var durable: String?
+        /// With `follow`: the pause before opening the consumer again after a failure; also sets how often
+        /// the server's heartbeats are expected (ten times this, between 1 and 5 seconds).
         public var pollInterval: Duration
         public var format: OutputFormat
 
         public init(
             subject: String? = nil, count: Int? = nil, timeout: Duration? = nil, strict: Bool = false,
-            fromStream: Bool = false, follow: Bool = false, fromSequence: UInt64? = nil,
-            pollInterval: Duration = .milliseconds(500), format: OutputFormat = .json
+            fromStream: Bool = false, follow: Bool = false, fromSequence: UInt64? = nil, since: Date? = nil,
+            durable: String? = nil, pollInterval: Duration = .milliseconds(500), format: OutputFormat = .json
         ) {
             self.subject = subject
             self.count = count
@@ -57,6 +64,8 @@ public struct SubscriberRun: Sendable {
             self.fromStream = fromStream
             self.follow = follow
             self.fromSequence = fromSequence
+            self.since = since
+            self.durable = durable
             self.pollInterval = pollInterval
             self.format = format
         }

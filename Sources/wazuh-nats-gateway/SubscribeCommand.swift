@@ -11,9 +11,11 @@ struct SubscribeCommand: AsyncParsableCommand {
         discussion: """
             Connects with the configuration's NATS settings and keys. Each line: \
             {"subject":..,"verified":true,"kind":..,"message":{..}} or {"subject":..,"verified":false,"error":..}. \
-            Live by default; --stream reads the JetStream stream from its first message (or --from-seq) to its \
-            last, and with --follow keeps printing messages as they are stored until Ctrl-C, --count or \
-            --timeout; a message that fails verification is reported and following goes on. Exit status: 0 \
+            Live by default; --stream reads the JetStream stream through a pull consumer from its first message \
+            (or --from-seq, or --since) to its last, and with --follow keeps printing messages as they are \
+            stored until Ctrl-C, --count or --timeout; a message that fails verification is reported and \
+            following goes on. With --durable NAME the consumer is durable: each message is acknowledged once \
+            verified and printed, and the next run with the same name resumes after it. Exit status: 0 \
             normally (Ctrl-C included); 1 with --strict at the first message that fails verification, or \
             when --count was not reached within --timeout.
             """
@@ -43,6 +45,16 @@ struct SubscribeCommand: AsyncParsableCommand {
     @Option(name: .customLong("from-seq"), help: "With --stream: start at this stream sequence.")
     var fromSeq: UInt64?
 
+    @Option(
+        name: .long,
+        help: "With --stream: start at the first message stored since this RFC 3339 time or this long ago (10m).")
+    var since: String?
+
+    @Option(
+        name: .long,
+        help: "With --stream: read through the durable consumer NAME and resume where its last run left off.")
+    var durable: String?
+
     func run() async throws {
         do {
             let configuration = try SubscriberConnection.loadConfiguration(
@@ -50,10 +62,14 @@ struct SubscribeCommand: AsyncParsableCommand {
             if let count, count < 1 {
                 throw OperatorCommandError(.invalidArgument, "--count must be at least 1")
             }
-            if !self.stream && (self.follow || self.fromSeq != nil) {
-                // A live subscription follows anyway; these two only make sense for the stream.
+            if !self.stream && (self.follow || self.fromSeq != nil || self.since != nil || self.durable != nil) {
+                // A live subscription follows anyway; these only make sense for the stream.
                 throw OperatorCommandError(
-                    .invalidArgument, "--follow and --from-seq read the JetStream stream: add --stream")
+                    .invalidArgument,
+                    "--follow, --from-seq, --since and --durable read the JetStream stream: add --stream")
+            }
+            if self.fromSeq != nil && self.since != nil {
+                throw OperatorCommandError(.invalidArgument, "--from-seq and --since both say where to start")
             }
             if let fromSeq, fromSeq < 1 {
                 throw OperatorCommandError(.invalidArgument, "--from-seq must be at least 1")
@@ -64,6 +80,12 @@ struct SubscribeCommand: AsyncParsableCommand {
                     try SimulateRun.parseDuration(text, option: "--timeout")
                 },
                 strict: self.strict, fromStream: self.stream, follow: self.follow, fromSequence: self.fromSeq,
+                since: try self.since.map { text throws(OperatorCommandError) in
+                    try SubscriberArguments.parseSince(text)
+                },
+                durable: try self.durable.map { name throws(OperatorCommandError) in
+                    try SubscriberArguments.checkDurableName(name)
+                },
                 format: .json)
             let logger = OperatorCommandSupport.logger("subscribe")
             let report = try await CommandInterruption.cancellingOnSignals {

@@ -13,22 +13,10 @@ import WireContract
 struct SubscribeFollowTests {
     private static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// Stores a status event for `agent` in the stream as the gateway publishes it.
     private func store(
         _ fixture: CommandFixture, agent: Int, tampered: Bool = false, in context: JetStreamContext
     ) async throws {
-        var event = try fixture.event(agent: agent, serial: agent)
-        if tampered { event.currentStatus = "Active" }  // changed after signing
-        let sealed = try MessageSealer().seal(
-            subject: "wazuh.agent.\(event.agentID).status", signedPayload: event.canonicalJSON(),
-            messageID: event.eventID)
-        var headers = NATSHeaders()
-        for (name, value) in sealed.headers where name != WireHeaders.messageID {
-            headers.append(name: name, value: value)
-        }
-        _ = try await context.publish(
-            subject: sealed.subject, payload: ByteBuffer(bytes: sealed.payload), headers: headers,
-            messageID: event.eventID)
+        try await fixture.storeStatusEvent(agent: agent, tampered: tampered, in: context)
     }
 
     private func follower(
@@ -215,64 +203,12 @@ struct SubscribeFollowTests {
     @Test func followAndFromSeqNeedTheStream() async throws {
         let fixture = try CommandFixture()
         try fixture.writeConfiguration()
-        for extra in [["--follow"], ["--from-seq", "3"]] {
+        for extra in [["--follow"], ["--from-seq", "3"], ["--since", "10m"], ["--durable", "soc"]] {
             let (status, output) = try await BuiltExecutable.run(
                 ["subscribe", "--config", fixture.configPath] + extra, timeout: .seconds(15))
             #expect(status == 1)
             #expect(output.contains("add --stream"), "output: \(output)")
         }
-    }
-}
-
-/// The `StreamCursor`'s reading and pausing, without a server.
-struct StreamCursorTests {
-    @Test func startsAtTheFirstStoredMessageOrTheRequestedOne() {
-        #expect(
-            StreamCursor(firstSequence: 1, lastSequence: 3, fromSequence: nil, longestPause: .seconds(1)).step
-                == .read(1))
-        #expect(
-            StreamCursor(firstSequence: 4, lastSequence: 9, fromSequence: 2, longestPause: .seconds(1)).step == .read(4)
-        )
-        #expect(
-            StreamCursor(firstSequence: 1, lastSequence: 9, fromSequence: 7, longestPause: .seconds(1)).step == .read(7)
-        )
-        // An empty stream reports 0...0.
-        #expect(
-            StreamCursor(firstSequence: 0, lastSequence: 0, fromSequence: nil, longestPause: .seconds(1)).step
-                == .caughtUp)
-    }
-
-    @Test func pausesDoubleWhileTheStreamIsQuietAndShrinkWhenItIsNot() {
-        var cursor = StreamCursor(
-            firstSequence: 1, lastSequence: 1, fromSequence: nil, longestPause: .milliseconds(300))
-        cursor.advance()
-        #expect(cursor.step == .caughtUp && cursor.pause == .milliseconds(50))
-        var pauses: [Duration] = []
-        for _ in 0..<4 {
-            #expect(cursor.refreshed(firstSequence: 1, lastSequence: 1) == .none)
-            pauses.append(cursor.pause)
-        }
-        #expect(pauses == [.milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300)])
-        #expect(cursor.refreshed(firstSequence: 1, lastSequence: 3) == .none)
-        #expect(cursor.step == .read(2) && cursor.pause == .milliseconds(50))
-        cursor.failed()
-        #expect(cursor.pause == .milliseconds(300))
-    }
-
-    @Test func messagesRemovedBeforeTheyWereReadAreSkippedAndARecreatedStreamIsReadAgain() {
-        var cursor = StreamCursor(firstSequence: 1, lastSequence: 2, fromSequence: nil, longestPause: .seconds(1))
-        cursor.advance()
-        cursor.advance()
-        #expect(cursor.refreshed(firstSequence: 6, lastSequence: 8) == .skipped(3))
-        #expect(cursor.step == .read(6))
-        for _ in 6...8 { cursor.advance() }
-        #expect(cursor.refreshed(firstSequence: 1, lastSequence: 2) == .restarted)
-        #expect(cursor.step == .read(1))
-        // Purged: nothing stored, the next sequence continues where it was.
-        cursor.advance()
-        cursor.advance()
-        #expect(cursor.refreshed(firstSequence: 3, lastSequence: 2) == .none)
-        #expect(cursor.step == .caughtUp)
     }
 }
 

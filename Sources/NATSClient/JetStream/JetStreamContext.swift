@@ -240,7 +240,7 @@ public struct JetStreamContext: Sendable {
             subject: reply.message.subject, sequence: reply.message.seq, headers: headers, payload: payload)
     }
 
-    private func apiRequest<Reply: Decodable>(_ api: String, body: Data?, as type: Reply.Type) async throws -> Reply {
+    func apiRequest<Reply: Decodable>(_ api: String, body: Data?, as type: Reply.Type) async throws -> Reply {
         let payload = body.map { ByteBuffer(bytes: $0) } ?? ByteBuffer()
         let message = try await self.connection.request(
             subject: self.apiPrefix + "." + api, payload: payload, timeout: self.timeout)
