@@ -16,20 +16,7 @@ extension OutboxStore {
         let createdAt = self.now()
         return try self.run("appendDetection") {
             try self.database.write { db in
-                let insert = try db.cachedStatement(
-                    sql: """
-                        INSERT INTO outbox (message_id, event_id, kind, subject, agent_id, payload, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (message_id) DO NOTHING
-                        """)
-                var inserted = 0
-                for message in messages {
-                    try insert.execute(arguments: [
-                        message.messageID, message.eventID, message.kind.rawValue, message.subject, message.agentID,
-                        Data(message.payload), createdAt,
-                    ])
-                    inserted += db.changesCount
-                }
+                let inserted = try Self.insertMessages(messages, createdAt: createdAt, db: db)
                 try Self.writeSnapshot(snapshot, at: createdAt, db: db)
                 try Self.writeMeta(meta, db: db)
                 return inserted
@@ -46,20 +33,7 @@ extension OutboxStore {
         let createdAt = self.now()
         return try self.run("appendMessages") {
             try self.database.write { db in
-                let insert = try db.cachedStatement(
-                    sql: """
-                        INSERT INTO outbox (message_id, event_id, kind, subject, agent_id, payload, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (message_id) DO NOTHING
-                        """)
-                var inserted = 0
-                for message in messages {
-                    try insert.execute(arguments: [
-                        message.messageID, message.eventID, message.kind.rawValue, message.subject, message.agentID,
-                        Data(message.payload), createdAt,
-                    ])
-                    inserted += db.changesCount
-                }
+                let inserted = try Self.insertMessages(messages, createdAt: createdAt, db: db)
                 try Self.writeMeta(meta, db: db)
                 return inserted
             }
@@ -278,5 +252,25 @@ extension OutboxStore {
             let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             return (pages - free) * pageSize
         }
+    }
+
+    /// Inserts `messages` with `createdAt` in the caller's transaction; a message id already journaled is
+    /// skipped. Returns how many were new.
+    private static func insertMessages(_ messages: [NewOutboxMessage], createdAt: Int64, db: Database) throws -> Int {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO outbox (message_id, event_id, kind, subject, agent_id, payload, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (message_id) DO NOTHING
+                """)
+        var inserted = 0
+        for message in messages {
+            try insert.execute(arguments: [
+                message.messageID, message.eventID, message.kind.rawValue, message.subject, message.agentID,
+                Data(message.payload), createdAt,
+            ])
+            inserted += db.changesCount
+        }
+        return inserted
     }
 }
