@@ -50,6 +50,8 @@ import WazuhSimulator
                 let reply = try await LoopbackHTTP.get(port: port, path: "/readyz")
                 return reply.body.contains("nats: disconnected") && !reply.body.contains("source")
             }
+            slot.samplePeakRSS()
+            let baselineRSS = slot.peakResidentMiB
             var detected = try await Self.metric(Self.detected, port: port)
             for _ in 0..<cycles {
                 let storm = simulator.agents(withStatus: "active") + simulator.agents(withStatus: "pending")
@@ -91,7 +93,17 @@ import WazuhSimulator
             #expect(report.passed, "seed \(seed): \(report)")
             #expect(report.deliveredTransitions == report.committedTransitions)
             #expect(report.statusEvents == Int(detected))
-            #expect(outageRSS < 64, "peak RSS during the outage: \(outageRSS) MiB")
+            if soak {
+                // The product's goal, for the 100k-event outage.
+                #expect(outageRSS < 64, "peak RSS during the outage: \(outageRSS) MiB")
+            } else {
+                // The bounded run's backlog is small, so its peak is mostly the resident size of a debug
+                // (in `make test`, coverage-instrumented) binary, which says nothing about the outage; what
+                // it can show is that the backlog did not make the gateway grow.
+                #expect(
+                    outageRSS - baselineRSS < 16,
+                    "RSS grew from \(baselineRSS) to \(outageRSS) MiB while the outbox filled")
+            }
             let seconds = Double(ReliabilityStormTests.milliseconds(drain)) / 1000
             ReliabilityStormTests.report(
                 soak ? "nats-outage-soak" : "nats-outage",
@@ -99,6 +111,7 @@ import WazuhSimulator
                     ("seed", "\(seed)"), ("agents", "\(agents)"), ("events", "\(report.statusEvents)"),
                     ("backlog_rows", "\(Int(backlog))"), ("messages", "\(report.messages)"),
                     ("lost", "\(report.lostTransitions)"), ("duplicates", "\(report.duplicates)"),
+                    ("baseline_rss_mib", String(format: "%.1f", baselineRSS)),
                     ("peak_rss_outage_mib", String(format: "%.1f", outageRSS)),
                     ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("drain_s", String(format: "%.2f", seconds)),
