@@ -182,7 +182,7 @@ public final class GlobalDatabaseReader: Sendable {
             if let known = state.schema, state.schemaVersion == schemaVersion {
                 schema = known
             } else {
-                schema = try Self.detectSchema(connection)
+                schema = try GlobalDatabaseSchema.detect(connection)
                 state.schema = schema
                 state.schemaVersion = schemaVersion
                 state.previous = nil
@@ -215,43 +215,6 @@ public final class GlobalDatabaseReader: Sendable {
             }
             throw error
         }
-    }
-
-    static func detectSchema(_ connection: SQLiteReadConnection) throws(WazuhSourceError) -> GlobalDatabaseSchema {
-        var columns: [String] = []
-        try connection.forEachRow("PRAGMA table_info(agent)") { row in
-            if let name = row.columnBytes(1) {
-                columns.append(String(decoding: name, as: UTF8.self))
-            }
-        }
-        guard !columns.isEmpty else {
-            throw WazuhSourceError(
-                code: .notAWazuhDatabase, path: connection.path, message: "the database has no agent table")
-        }
-        var hasMetadata = false
-        try connection.forEachRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'") { _ in
-            hasMetadata = true
-        }
-        let generation: GlobalDatabaseSchema.Generation
-        if hasMetadata {
-            var version: Int?
-            try connection.forEachRow("SELECT value FROM metadata WHERE key = 'db_version'") { row in
-                if let bytes = row.columnBytes(0) {
-                    version = Int(String(decoding: bytes, as: UTF8.self))
-                }
-            }
-            generation = .wazuh4(dbVersion: version)
-        } else {
-            generation = .wazuh5(userVersion: Int(try connection.integer("PRAGMA user_version") ?? 0))
-        }
-        let schema = GlobalDatabaseSchema(generation: generation, columns: columns)
-        let missing = schema.missingRequiredColumns
-        guard missing.isEmpty else {
-            throw WazuhSourceError(
-                code: .notAWazuhDatabase, path: connection.path,
-                message: "the agent table lacks \(missing.joined(separator: ", ")) (Wazuh before 4.1 is unsupported)")
-        }
-        return schema
     }
 
     static func readAgents(
@@ -361,74 +324,5 @@ public final class GlobalDatabaseReader: Sendable {
         while nanosleep(&request, &remaining) != 0, errno == EINTR {
             request = remaining
         }
-    }
-}
-
-/// One step of building an incremental read's snapshot.
-enum IncrementalStep {
-    /// Copy these entries of the previous snapshot as they are.
-    case copy(Range<Int>)
-    /// Read every field of this agent.
-    case fetch(Int32)
-}
-
-/// What decides whether an agent moved between two reads.
-struct AgentKey {
-    var id: Int32
-    var status: UInt8
-    var dateAdd: Int64
-    var disconnectionTime: Int64?
-
-    @inline(__always)
-    func matches(_ entry: AgentSnapshot.Entry) -> Bool {
-        guard entry.status == status, entry.dateAdd == dateAdd else { return false }
-        let had = entry.flags & AgentSnapshot.Entry.hasDisconnectionTime != 0
-        guard let disconnectionTime else { return !had }
-        return had && entry.disconnectionTime == disconnectionTime
-    }
-}
-
-/// Device and inode of a file: a changed identity means the file was replaced.
-struct FileIdentity: Equatable, Sendable {
-    var device: UInt64
-    var inode: UInt64
-
-    /// Stats `path`, mapping failures to typed errors.
-    init(checking path: String) throws(WazuhSourceError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            switch code {
-            case ENOENT, ENOTDIR:
-                throw WazuhSourceError(code: .fileMissing, path: path, message: "the database file does not exist")
-            case EACCES, EPERM:
-                throw WazuhSourceError(
-                    code: .permissionDenied, path: path,
-                    message: "cannot reach the database file (the gateway needs group wazuh or root)")
-            default:
-                throw WazuhSourceError(code: .readFailed, path: path, message: "stat failed with errno \(code)")
-            }
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw WazuhSourceError(
-                code: .notARegularFile, path: path, message: "the database path is not a regular file")
-        }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-    }
-
-    /// Opens and closes `path` to tell a permission problem apart from other open failures.
-    static func checkReadable(_ path: String) throws(WazuhSourceError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EACCES || code == EPERM {
-                throw WazuhSourceError(
-                    code: .permissionDenied, path: path,
-                    message: "cannot open the database file for reading (the gateway needs group wazuh or root)")
-            }
-            throw WazuhSourceError(code: .readFailed, path: path, message: "open failed with errno \(code)")
-        }
-        close(fd)
     }
 }
