@@ -1,16 +1,9 @@
-#if canImport(Glibc)
-    import Glibc
-#else
-    import Darwin
-#endif
-
+/// Heartbeats: a signed status message every `heartbeatInterval` while connected, never journaled.
 extension DeliveryWorker {
-    // MARK: - Heartbeats
-
     func heartbeatLoop(interval: Duration) async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                try await clock.sleep(for: interval)
             } catch {
                 return
             }
@@ -22,11 +15,5 @@ extension DeliveryWorker {
                 logger.warning("heartbeat not published", metadata: ["delivery.error": "\(transport.classify(error))"])
             }
         }
-    }
-
-    static func epochMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }

@@ -20,7 +20,8 @@ extension DeliveryWorker {
         var latencies: [Duration] = []
         var failedRounds = 0
         var prepared = false
-        var drainDeadline: ContinuousClock.Instant?
+        /// The start of the drain was logged.
+        var announcedDrain = false
         var lastStatusRefresh: ContinuousClock.Instant?
         var lastPrune: ContinuousClock.Instant?
 

@@ -52,10 +52,10 @@ extension DeliveryWorker {
         state.auditBuffer.removeAll(keepingCapacity: true)
         do {
             if configuration.auditLog && audited.count == delivered.count {
-                let head = try journal.markDelivered(audited: audited, at: Self.epochMilliseconds())
+                let head = try journal.markDelivered(audited: audited, at: clock.epochMilliseconds)
                 status.update { $0.auditHead = head }
             } else {
-                try journal.markDelivered(delivered, at: Self.epochMilliseconds())
+                try journal.markDelivered(delivered, at: clock.epochMilliseconds)
             }
         } catch {
             // The rows stay pending and are resent later; JetStream drops the duplicates.

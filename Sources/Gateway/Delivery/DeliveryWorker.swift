@@ -1,14 +1,8 @@
 import Logging
 import Outbox
 import ServiceLifecycle
-import Synchronization
+import Timekeeping
 import WireContract
-
-#if canImport(Glibc)
-    import Glibc
-#else
-    import Darwin
-#endif
 
 /// Drains the outbox to NATS in journal order (a swift-service-lifecycle `Service`).
 ///
@@ -35,14 +29,16 @@ public final class DeliveryWorker: Service, Sendable {
     /// The latest status, readable from any task.
     public let status: DeliveryStatusBoard
     let shutdownSignal = DeliveryWakeSignal()
-    let shuttingDown = Atomic<Bool>(false)
-    let drainExpiry = DrainExpiry()
+    /// Monotonic time for deadlines, backoff and intervals; wall time for the journal's timestamps.
+    let clock: any GatewayClock
+    let drain: DrainDeadline
 
     public init(
         journal: any DeliveryJournal, transport: any DeliveryTransport, sealer: any DeliverySealer,
         configuration: DeliveryWorkerConfiguration, observer: (any DeliveryObserver)? = nil,
         heartbeat: HeartbeatBuilder? = nil, wakeSignal: DeliveryWakeSignal = DeliveryWakeSignal(),
-        status: DeliveryStatusBoard = DeliveryStatusBoard(), logger: Logger
+        status: DeliveryStatusBoard = DeliveryStatusBoard(), clock: any GatewayClock = SystemClock(),
+        logger: Logger
     ) {
         self.journal = journal
         self.transport = transport
@@ -52,6 +48,8 @@ public final class DeliveryWorker: Service, Sendable {
         self.heartbeat = heartbeat
         self.wakeSignal = wakeSignal
         self.status = status
+        self.clock = clock
+        self.drain = DrainDeadline(clock: clock)
         self.logger = logger
     }
 
@@ -61,17 +59,12 @@ public final class DeliveryWorker: Service, Sendable {
                 if let interval = configuration.heartbeatInterval, heartbeat != nil {
                     group.addTask { await self.heartbeatLoop(interval: interval) }
                 }
+                defer { self.drain.cancelTimer() }
                 try await self.deliveryLoop()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            let expiry = self.drainExpiry
-            let timeout = self.configuration.shutdownTimeout
-            Task {
-                try? await Task.sleep(for: timeout)
-                expiry.expire()
-            }
-            self.shuttingDown.store(true, ordering: .sequentiallyConsistent)
+            self.drain.start(deadline: self.clock.now.advanced(by: self.configuration.shutdownTimeout))
             self.shutdownSignal.wake()
             self.wakeSignal.wake()
         }
@@ -80,7 +73,6 @@ public final class DeliveryWorker: Service, Sendable {
     // MARK: - Delivery loop
 
     func deliveryLoop() async throws {
-        let clock = ContinuousClock()
         var state = LoopState(
             window: DeliveryWindow(capacity: configuration.maxInFlight),
             breaker: CircuitBreaker(
@@ -89,11 +81,11 @@ public final class DeliveryWorker: Service, Sendable {
         logger.info("delivery worker started", metadata: ["delivery.max_in_flight": "\(configuration.maxInFlight)"])
         delivery: while true {
             try Task.checkCancellation()
-            if state.drainDeadline == nil && shuttingDown.load(ordering: .sequentiallyConsistent) {
-                state.drainDeadline = clock.now.advanced(by: configuration.shutdownTimeout)
+            if !state.announcedDrain && drain.isDraining {
+                state.announcedDrain = true
                 logger.info("draining the outbox before shutdown")
             }
-            if let deadline = state.drainDeadline, clock.now >= deadline {
+            if drain.isOver {
                 logger.warning(
                     "shutdown timeout reached with messages still pending",
                     metadata: ["delivery.in_flight": "\(state.window.inFlightCount)"])
@@ -111,7 +103,7 @@ public final class DeliveryWorker: Service, Sendable {
                     if probe { pageLimit = 1 }
                 case .refused(let until):
                     if state.window.inFlightCount == 0 {
-                        await interruptibleSleep(for: until - clock.now, state: state)
+                        await interruptibleSleep(for: until - clock.now)
                     } else {
                         await collectAcknowledgements(&state)
                     }
@@ -123,33 +115,25 @@ public final class DeliveryWorker: Service, Sendable {
                 await collectAcknowledgements(&state)
             case .rewind(let seq, let failure):
                 flushDelivered(&state)
-                state.failedRounds += 1
-                if let transition = state.breaker.recordFailure(now: clock.now) { report(transition, &state) }
-                let delay = configuration.backoff.delay(attempt: state.failedRounds - 1)
-                logger.warning(
-                    "delivery failed; going back to the first unacknowledged message",
-                    metadata: [
-                        "outbox.seq": "\(seq)", "delivery.error": "\(failure)",
-                        "delivery.backoff_ms":
-                            "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
-                    ])
-                await interruptibleSleep(for: delay, state: state)
-                state.prepared = false
+                await backOffAfterFailedRound(
+                    &state, "delivery failed; going back to the first unacknowledged message",
+                    metadata: ["outbox.seq": "\(seq)", "delivery.error": "\(failure)"])
             case .idle:
                 flushDelivered(&state)
-                refreshStatus(&state, now: clock.now, force: state.drainDeadline != nil)
-                if state.drainDeadline != nil {
+                let draining = drain.isDraining
+                refreshStatus(&state, now: clock.now, force: draining)
+                if draining {
                     logger.info("outbox drained")
                     break delivery
                 }
-                await wakeSignal.wait(timeout: configuration.pollInterval)
+                await wakeSignal.wait(timeout: configuration.pollInterval, clock: clock)
                 state.window.wake()
                 continue
             }
         }
         flushDelivered(&state)
         let transport = self.transport
-        switch await boundedByDrainTime({
+        switch await drain.bounded({
             try await transport.flush()
             return nil
         }) {
@@ -168,7 +152,7 @@ public final class DeliveryWorker: Service, Sendable {
     func prepareIfNeeded(_ state: inout LoopState) async throws -> Bool {
         if state.prepared { return true }
         let transport = self.transport
-        let outcome = await boundedByDrainTime {
+        let outcome = await drain.bounded {
             try await transport.prepare()
             return nil
         }
@@ -177,16 +161,13 @@ public final class DeliveryWorker: Service, Sendable {
             state.prepared = true
             return true
         case .deadlinePassed:
-            state.drainDeadline = .now
+            drain.expire()
             return false
         case .failed(let error):
             let failure = transport.classify(error)
             recordAttemptFailure(failure, &state)
-            state.failedRounds += 1
-            if let transition = state.breaker.recordFailure(now: .now) { report(transition, &state) }
-            let delay = configuration.backoff.delay(attempt: state.failedRounds - 1)
-            logger.warning("delivery target not ready", metadata: ["delivery.error": "\(failure)"])
-            await interruptibleSleep(for: delay, state: state)
+            await backOffAfterFailedRound(
+                &state, "delivery target not ready", metadata: ["delivery.error": "\(failure)"])
             return false
         }
     }
@@ -199,7 +180,7 @@ public final class DeliveryWorker: Service, Sendable {
         } catch {
             logger.error("reading the outbox failed", metadata: ["outbox.error": "\(error)"])
             state.window.fetched(count: 0)
-            await interruptibleSleep(for: configuration.backoff.delay(attempt: 3), state: state)
+            await interruptibleSleep(for: configuration.backoff.delay(attempt: 3))
             return
         }
         state.window.fetched(count: page.count)
@@ -222,7 +203,7 @@ public final class DeliveryWorker: Service, Sendable {
                         payloadSHA256: AuditRecord.sha256(sealed.payload)) : nil
                 let receipt = try await transport.send(sealed)
                 state.window.sent(seq: message.seq)
-                state.receipts.append(InFlight(seq: message.seq, receipt: receipt, sentAt: .now, audit: audit))
+                state.receipts.append(InFlight(seq: message.seq, receipt: receipt, sentAt: clock.now, audit: audit))
             } catch {
                 let failure = transport.classify(error)
                 let resolution = state.window.sendFailed(seq: message.seq, failure: failure)
@@ -238,16 +219,16 @@ public final class DeliveryWorker: Service, Sendable {
     func collectAcknowledgements(_ state: inout LoopState) async {
         if resolveArrived(&state) > 0 { return }
         guard let oldest = state.takeOldestReceipt() else { return }
-        let outcome = await boundedByDrainTime { try await oldest.receipt.acknowledgement() }
+        let outcome = await drain.bounded { try await oldest.receipt.acknowledgement() }
         switch outcome {
         case .acknowledged(let streamSequence):
-            acknowledged(oldest, streamSequence: streamSequence, now: .now, &state)
+            acknowledged(oldest, streamSequence: streamSequence, now: clock.now, &state)
         case .failed(let error):
             failed(oldest, error: error, &state)
         case .deadlinePassed:
             // Shutting down and out of time: the row stays pending (resent after the restart, where
             // JetStream drops the duplicate); the loop stops at its deadline check.
-            state.drainDeadline = .now
+            drain.expire()
             return
         }
         resolveArrived(&state)
@@ -257,7 +238,7 @@ public final class DeliveryWorker: Service, Sendable {
     @discardableResult
     func resolveArrived(_ state: inout LoopState) -> Int {
         var resolved = 0
-        let now = ContinuousClock.now
+        let now = clock.now
         while let oldest = state.oldestReceipt, let outcome = oldest.receipt.arrivedOutcome() {
             _ = state.takeOldestReceipt()
             switch outcome {

@@ -1,6 +1,7 @@
 import Logging
 import Outbox
 import ServiceLifecycle
+import Timekeeping
 import WazuhSource
 
 /// Consumes the source's updates and journals each one — its events and the new snapshot in ONE
@@ -27,16 +28,19 @@ public final class DetectionService: Service, Sendable {
     private let anomalies: AnomalyJournal?
     private let anomalyCheckInterval: Duration
     private let onConfirmedSnapshot: SnapshotObserver?
+    private let clock: any GatewayClock
     private let logger: Logger
 
     /// - Parameters:
     ///   - anomalies: when set, each cycle's anomaly findings are journaled in the cycle's transaction,
     ///     and fleet silence is checked every `anomalyCheckInterval` between cycles.
+    ///   - clock: times the retry backoff and the anomaly checks, and stamps detections (wall time).
     public init(
         monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
         onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
-        anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30), logger: Logger
+        anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30),
+        clock: any GatewayClock = SystemClock(), logger: Logger
     ) {
         self.onConfirmedSnapshot = onConfirmedSnapshot
         self.monitor = monitor
@@ -47,6 +51,7 @@ public final class DetectionService: Service, Sendable {
         self.onJournaled = onJournaled
         self.anomalies = anomalies
         self.anomalyCheckInterval = anomalyCheckInterval
+        self.clock = clock
         self.logger = logger
     }
 
@@ -64,7 +69,7 @@ public final class DetectionService: Service, Sendable {
     private func checkBetweenCycles(_ anomalies: AnomalyJournal) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.anomalyCheckInterval) }
+                try await cancelWhenGracefulShutdown { try await self.clock.sleep(for: self.anomalyCheckInterval) }
             } catch {
                 return
             }
@@ -98,7 +103,7 @@ public final class DetectionService: Service, Sendable {
                         "journaling detected changes failed; retrying",
                         metadata: ["outbox.error": "\(error)", "detection.changes": "\(update.changes.count)"])
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                    try? await Task.sleep(for: retryBackoff.delay(attempt: attempt))
+                    try? await clock.sleep(for: retryBackoff.delay(attempt: attempt))
                     attempt += 1
                 }
             }
@@ -135,7 +140,7 @@ public final class DetectionService: Service, Sendable {
                 ])
             return
         }
-        let now = DeliveryWorker.epochMilliseconds()
+        let now = clock.epochMilliseconds
         let rows = encoder.messages(for: update.changes, counts: update.counts, detectedAtMilliseconds: now)
         var inserted = 0
         if let anomalies {
