@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import Timekeeping
 
 #if canImport(Glibc)
     import Glibc
@@ -101,14 +102,17 @@ public final class GlobalDatabaseReader: Sendable {
     }
 
     public let configuration: Configuration
+    private let clock: any GatewayClock
     private let logger: Logger
     private let state: Mutex<State>
 
+    /// - Parameter clock: decides when a full read is due (`fullReadInterval`) and times the transaction.
     public init(
-        configuration: Configuration,
+        configuration: Configuration, clock: any GatewayClock = SystemClock(),
         logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         self.state = Mutex(State())
     }
@@ -162,18 +166,14 @@ public final class GlobalDatabaseReader: Sendable {
             }
             state.reset()
             try FileIdentity.checkReadable(path)
-            let milliseconds =
-                configuration.busyTimeout.components.seconds * 1000
-                + configuration.busyTimeout.components.attoseconds / 1_000_000_000_000_000
             state.connection = try SQLiteReadConnection(
-                path: path, busyTimeoutMilliseconds: Int32(clamping: milliseconds))
+                path: path, busyTimeoutMilliseconds: Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
             state.identity = identity
             opened = true
         }
         guard let connection = state.connection else {
             throw WazuhSourceError(code: .readFailed, path: path, message: "no connection")
         }
-        let clock = ContinuousClock()
         let start = clock.now
         try connection.execute("BEGIN")
         do throws(WazuhSourceError) {
@@ -230,53 +230,26 @@ public final class GlobalDatabaseReader: Sendable {
         return builder.finish()
     }
 
-    /// An incremental read: selects only what decides a change, copies agents that did not move
-    /// from `previous` (in runs), and reads every field of those that did (registered, status
-    /// changed, re-registered, disconnected again). Returns `nil`, having stopped early, when so
-    /// many agents moved that a full read is cheaper.
+    /// An incremental read: selects only what decides a change, lets ``IncrementalReadPlan`` decide
+    /// what to copy from `previous` and what to read afresh, and carries the plan out. Returns `nil`,
+    /// having stopped early, when so many agents moved that a full read is cheaper.
     static func readMovedAgents(
         _ connection: SQLiteReadConnection, schema: GlobalDatabaseSchema, previous: AgentSnapshot
     ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, fetched: Int)? {
-        let entries = previous.entries
-        // A point query costs about as much as stepping a few dozen rows of a full read.
-        let limit = 64 + entries.count / 32
-        var plan: [IncrementalStep] = []
-        var run = 0..<0
-        var cursor = 0
-        var moved = 0
-        var rows = 0
+        var plan = IncrementalReadPlan(previous: previous)
         var previousID: Int64 = 0
-        var gaveUp = false
         try connection.scanRows(schema.agentKeyQuery) { (row) throws(WazuhSourceError) -> Bool in
             guard let id = row.columnInt64(0), id > previousID, id <= Int64(Int32.max) else { return true }
             previousID = id
-            rows += 1
-            let key = AgentKey(
-                id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
-                dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3))
-            while cursor < entries.count, entries[cursor].id < key.id { cursor += 1 }
-            if cursor < entries.count, entries[cursor].id == key.id, key.matches(entries[cursor]) {
-                if run.upperBound == cursor, !run.isEmpty {
-                    run = run.lowerBound..<(cursor + 1)
-                } else {
-                    if !run.isEmpty { plan.append(.copy(run)) }
-                    run = cursor..<(cursor + 1)
-                }
-                cursor += 1
-                return true
-            }
-            if !run.isEmpty { plan.append(.copy(run)) }
-            run = 0..<0
-            plan.append(.fetch(key.id))
-            moved += 1
-            gaveUp = moved > limit
-            return !gaveUp
+            return plan.add(
+                AgentKey(
+                    id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
+                    dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3)))
         }
-        if gaveUp { return nil }
-        if !run.isEmpty { plan.append(.copy(run)) }
-        var builder = AgentSnapshot.Builder(capacity: rows, nodeNames: previous.nodeNames)
+        guard let steps = plan.finish() else { return nil }
+        var builder = AgentSnapshot.Builder(capacity: plan.rows, nodeNames: previous.nodeNames)
         try connection.withStatement(schema.agentByIDQuery) { (statement) throws(WazuhSourceError) in
-            for step in plan {
+            for step in steps {
                 switch step {
                 case .copy(let range):
                     builder.appendCopies(of: previous, range)
@@ -285,7 +258,7 @@ public final class GlobalDatabaseReader: Sendable {
                 }
             }
         }
-        return (builder.finish(), moved)
+        return (builder.finish(), plan.moved)
     }
 
     /// Appends the agent of a row selected with the full read's columns.
