@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import OutboxMigrations
+import Timekeeping
 
 /// The durable outbox journal: detected messages, the source snapshot they were diffed against, and
 /// their delivery state, in one SQLite database (WAL, `synchronous=FULL` by default).
@@ -92,9 +93,7 @@ public final class OutboxStore: Sendable {
     }
 
     /// The current time in Unix epoch milliseconds.
-    public static let wallClockMilliseconds: @Sendable () -> Int64 = {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-    }
+    public static let wallClockMilliseconds: @Sendable () -> Int64 = { SystemClock.epochMilliseconds() }
 
     private struct OpenFailure: Error {
         var error: OutboxError

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Timekeeping
 
 /// One read of global.db that the caller must persist: the changes since the snapshot it passed
 /// in, and the snapshot to persist with them (in the same outbox transaction).
@@ -115,19 +116,23 @@ public final class AgentStatusMonitor: Sendable {
     public let configuration: Configuration
     private let selector: AgentSourceSelector
     private let watcher: DatabaseChangeWatcher
+    private let clock: any GatewayClock
     private let logger: Logger
     private let state = Mutex(State())
     private let healthState = Mutex(SourceHealth())
 
+    /// - Parameter clock: times the retry after a failed read, stamps reads and health (wall time),
+    ///   and is handed to the ``GlobalDatabaseReader``.
     public init(
-        configuration: Configuration,
+        configuration: Configuration, clock: any GatewayClock = SystemClock(),
         logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         let reader = GlobalDatabaseReader(
             configuration: .init(path: configuration.databasePath, busyTimeout: configuration.busyTimeout),
-            logger: logger)
+            clock: clock, logger: logger)
         let socket = configuration.socketPath.map {
             WazuhDBSocketReader(client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout), logger: logger)
         }
@@ -145,6 +150,9 @@ public final class AgentStatusMonitor: Sendable {
                 debounce: configuration.debounce, minimumGap: configuration.minimumGap),
             logger: logger)
     }
+
+    /// Wall-clock now, from the injected clock.
+    private var wallNow: Date { Date(timeIntervalSince1970: clock.epochSeconds) }
 
     /// The source's health right now.
     public var health: SourceHealth { healthState.withLock { $0 } }
@@ -184,7 +192,7 @@ public final class AgentStatusMonitor: Sendable {
             guard case .read(let read) = attempt else {
                 // Try again soon rather than at the next file event or poll tick: a writer holding its
                 // lock past the busy timeout, or a file being restored, is usually back within moments.
-                try await Self.pause(Self.retryDelay(afterFailures: failures, cap: configuration.pollInterval))
+                try await pause(Self.retryDelay(afterFailures: failures, cap: configuration.pollInterval))
                 failures += 1
                 readNow = true
                 continue
@@ -202,7 +210,7 @@ public final class AgentStatusMonitor: Sendable {
                     metadata: ["wazuh.changes": "\(changes.count)", "wazuh.agents": "\(read.snapshot.count)"])
             }
             return SourceUpdate(
-                changes: changes, counts: read.snapshot.counts, snapshot: read.snapshot, readAt: Date(),
+                changes: changes, counts: read.snapshot.counts, snapshot: read.snapshot, readAt: wallNow,
                 isBaseline: previous == nil)
         }
     }
@@ -213,9 +221,9 @@ public final class AgentStatusMonitor: Sendable {
         return min(delay, max(cap, .milliseconds(50)))
     }
 
-    private static func pause(_ delay: Duration) async throws(CancellationError) {
+    private func pause(_ delay: Duration) async throws(CancellationError) {
         do {
-            try await Task.sleep(for: delay)
+            try await clock.sleep(for: delay)
         } catch {
             throw CancellationError()
         }
@@ -242,7 +250,7 @@ public final class AgentStatusMonitor: Sendable {
         case .read(let snapshot, let source, let fileRead, let socketRead):
             let comparison = compareClientKeys(with: snapshot)
             healthState.withLock { health in
-                health.lastSuccessfulRead = Date()
+                health.lastSuccessfulRead = wallNow
                 health.consecutiveFailures = 0
                 health.lastError = nil
                 health.successfulReads += 1
@@ -294,7 +302,7 @@ public final class AgentStatusMonitor: Sendable {
             health.consecutiveFailures += 1
             health.failedReads += 1
             health.lastError = error
-            health.lastErrorAt = Date()
+            health.lastErrorAt = wallNow
             return health.consecutiveFailures
         }
         let metadata: Logger.Metadata = [

@@ -2,6 +2,7 @@ import Foundation
 import Outbox
 import WazuhSource
 import WireContract
+import Timekeeping
 
 /// Builds the periodic heartbeat the delivery worker publishes (not journaled) on
 /// `{prefix}.manager.{node}.heartbeat`: version, uptime, NATS state, outbox depth and age, and the
@@ -32,7 +33,7 @@ public struct DaemonHeartbeat: Sendable {
     /// One heartbeat for the worker's current status.
     public func message(for status: DeliveryStatus) throws -> OutgoingMessage? {
         let counts = self.monitor.health.counts
-        let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+        let nowMilliseconds = SystemClock.epochMilliseconds()
         let heartbeat = Heartbeat(
             gatewayVersion: GatewayDaemon.version,
             uptimeSeconds: (ContinuousClock.now - self.startedAt).components.seconds,

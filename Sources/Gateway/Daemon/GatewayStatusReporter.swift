@@ -3,6 +3,7 @@ import Logging
 import Outbox
 import ServiceLifecycle
 import WazuhSource
+import Timekeeping
 
 /// Turns the source's and the outbox's state into readiness and metrics, as a `Service` that
 /// samples both every `interval`.
@@ -108,7 +109,7 @@ public final class GatewayStatusReporter: Service, Sendable {
             let pending = try self.outbox.pendingCount()
             let oldest = try self.outbox.oldestPendingCreatedAt()
             self.metrics.outboxDepth.record(pending)
-            let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+            let nowMilliseconds = SystemClock.epochMilliseconds()
             let age = oldest.map { max(0, nowMilliseconds - $0) } ?? 0
             self.metrics.oldestPendingAge.record(Double(age) / 1000)
             self.dashboard?.recordOutbox(depth: pending, oldestPendingAgeSeconds: oldest == nil ? nil : age / 1000)
