@@ -73,7 +73,7 @@ public struct DetectionEncoder: Sendable {
                 totalAgents: counts.total, activeAgents: counts.active, disconnectedAgents: counts.disconnected,
                 pendingAgents: counts.pending, neverConnectedAgents: counts.neverConnected),
             changesDetected: events.count)
-        let timestamp = RFC3339.format(epochMilliseconds: detectedAtMilliseconds)
+        let timestamp = WireTimestamp.string(epochMilliseconds: detectedAtMilliseconds)
         var maximumEvents = max(1, events.count)
         while true {
             let parts = BatchStatusUpdate.split(
