@@ -72,6 +72,7 @@ let package = Package(
         .target(
             name: "WazuhSimulator",
             dependencies: [
+                "Timekeeping",
                 "WazuhSource",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,6 +115,7 @@ let package = Package(
             name: "GatewayCommands",
             dependencies: [
                 "Gateway",
+                "Timekeeping",
                 "NATSClient",
                 "WireContract",
                 "WazuhSimulator",

@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// A named pattern of manager activity for ``WazuhSimulator/run(_:until:tick:)``.
 public enum SimulatorScenario: String, Sendable, CaseIterable {
@@ -101,7 +102,7 @@ extension WazuhSimulator {
     public func restartStormWithReturns() throws {
         let affected = agents.values.filter { $0.status == "active" || $0.status == "pending" }.map(\.id).sorted()
         try apply(.restartStorm)
-        let period = max(Self.milliseconds(configuration.reconnectPeriod), 0)
+        let period = max(configuration.reconnectPeriod.wholeMilliseconds, 0)
         schedule.removeAll { affected.contains($0.agentID) }
         for id in affected {
             schedule(.connect(agentID: id), agentID: id, after: Int64.random(in: 0...period, using: &random))

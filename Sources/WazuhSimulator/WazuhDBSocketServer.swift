@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import Synchronization
 import WazuhSource
+import Timekeeping
 
 #if canImport(Glibc)
     import Glibc
@@ -146,7 +147,7 @@ public final class WazuhDBSocketServer: Sendable {
                     state.requests += 1
                     return state.replyDelay
                 }
-                if delay > .zero { Thread.sleep(forTimeInterval: WazuhSimulator.seconds(delay)) }
+                if delay > .zero { Thread.sleep(forTimeInterval: delay.fractionalSeconds) }
                 let reply = answer(String(decoding: request, as: UTF8.self))
                 guard let frame = try? WazuhDBFrame.encode(reply.prefix(WazuhDBFrame.maximumPayload)) else { return }
                 var offset = 0

@@ -71,7 +71,7 @@ public final class GatewayStatusReporter: Service, Sendable {
                 self.metrics.lastSuccessfulSourceRead.record(last.timeIntervalSince1970)
             }
             if let duration = health.lastTransactionDuration {
-                self.metrics.sourceReadDuration.recordNanoseconds(Self.nanoseconds(duration))
+                self.metrics.sourceReadDuration.recordNanoseconds(duration.wholeNanoseconds)
             }
         }
         if health.failedReads > sample.failedReads {
@@ -123,10 +123,5 @@ public final class GatewayStatusReporter: Service, Sendable {
                 sample.outboxFailing = true
             }
         }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
