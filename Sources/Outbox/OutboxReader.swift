@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 import OutboxMigrations
-import WireContract
 import Timekeeping
+import WireContract
 
 #if canImport(Glibc)
     import Glibc

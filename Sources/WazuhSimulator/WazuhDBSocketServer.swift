@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import Logging
 import Synchronization
-import WazuhSource
 import Timekeeping
+import WazuhSource
 
 #if canImport(Glibc)
     import Glibc

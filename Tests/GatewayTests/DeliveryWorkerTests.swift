@@ -3,8 +3,8 @@ import Logging
 import NATSClient
 import NATSTestSupport
 import NIOCore
-import ServiceLifecycle
 import Outbox
+import ServiceLifecycle
 import Synchronization
 import Testing
 import Timekeeping

@@ -65,7 +65,8 @@ struct IncrementalReadPlanTests {
 
     @Test func registeredAgentsAreFetchedAndRemovedOnesSkipped() {
         let current = [
-            Self.previous[0], Self.record(4, .neverConnected), Self.previous[3], Self.previous[4], Self.record(9, .pending),
+            Self.previous[0], Self.record(4, .neverConnected), Self.previous[3], Self.previous[4],
+            Self.record(9, .pending),
         ]
         var plan = Self.plan(current)
         // Agents 2 and 3 are gone: the copies jump over them.

@@ -1,8 +1,8 @@
 import Foundation
 import Outbox
+import Timekeeping
 import WazuhSource
 import WireContract
-import Timekeeping
 
 /// Builds the periodic heartbeat the delivery worker publishes (not journaled) on
 /// `{prefix}.manager.{node}.heartbeat`: version, uptime, NATS state, outbox depth and age, and the

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Outbox
 import ServiceLifecycle
-import WazuhSource
 import Timekeeping
+import WazuhSource
 
 /// Turns the source's and the outbox's state into readiness and metrics, as a `Service` that
 /// samples both every `interval`.

@@ -50,7 +50,8 @@ public struct JSONLogHandler: LogLineHandler {
             switch value {
             case .array(let items):
                 field(
-                    name, "[" + items.map { CanonicalJSON.quoted($0.description) }.joined(separator: ",") + "]", quoted: false
+                    name, "[" + items.map { CanonicalJSON.quoted($0.description) }.joined(separator: ",") + "]",
+                    quoted: false
                 )
             default:
                 field(name, value.description)

@@ -1,8 +1,8 @@
 import Hummingbird
 import Logging
-import WireContract
 import Prometheus
 import ServiceLifecycle
+import WireContract
 
 /// The HTTP endpoints, as a swift-service-lifecycle `Service`:
 /// - `GET /metrics`: Prometheus text exposition of `registry`;

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
-import WazuhSource
 import Timekeeping
+import WazuhSource
 
 /// The in-process state behind the operator dashboard: detection, delivery, the NATS link and the
 /// status reporter record into it (next to the metrics they record), the dashboard's HTTP routes
