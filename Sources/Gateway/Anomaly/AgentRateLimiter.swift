@@ -1,15 +1,18 @@
 import WazuhSource
+import WireContract
 
 /// Per-agent rate limiting of the secondary subjects (`rate_limit.per_agent` per `rate_limit.window`):
-/// a pure value type, persisted with the anomaly detector's state.
+/// a pure value type, persisted one open window per agent (`meta` key `rate_limit.agent.<id>`) in the
+/// cycles that change it.
 ///
 /// Windows are fixed, aligned to multiples of the window length on the database's transition times
 /// (`start = ⌊t / window⌋ · window`), per agent. The first `limit` transitions of a window are published
 /// as always; the rest are *condensed*: their secondary messages (`.connected`, `.disconnected`, …) are
 /// left out, their `.status` messages and batch entries are not. A window that condensed anything is
 /// summed up once it is over — at the agent's first transition in a later window, or when the clock
-/// passes its end — in one ``Summary`` (one ``WireContract/FlappingSummary`` message).
-public struct AgentRateLimiter: Sendable, Hashable, Codable {
+/// passes its end (a later transition of any agent, or the clock) — in one ``Summary`` (one
+/// ``WireContract/FlappingSummary`` message). Windows that condensed nothing are dropped silently.
+public struct AgentRateLimiter: Sendable, Hashable {
     /// A closed window that condensed transitions.
     public struct Summary: Sendable, Hashable {
         public var agentID: Int
@@ -23,7 +26,7 @@ public struct AgentRateLimiter: Sendable, Hashable, Codable {
         public var lastStatus: ConnectionStatus
     }
 
-    struct Window: Sendable, Hashable, Codable {
+    struct Window: Sendable, Hashable {
         var start: Int64
         var agentName: String
         var dateAdd: Int64
@@ -40,6 +43,10 @@ public struct AgentRateLimiter: Sendable, Hashable, Codable {
     var windows: [Int: Window] = [:]
     /// Transitions condensed so far (for metrics).
     public private(set) var condensedTotal = 0
+    /// Agents whose window changed since the last ``takeStateChanges()``.
+    var dirty: Set<Int> = []
+    /// The `meta` key prefix of the open windows.
+    public static let keyPrefix = "rate_limit.agent."
 
     public init(limit: Int, windowSeconds: Int64) {
         self.limit = limit
@@ -74,18 +81,48 @@ public struct AgentRateLimiter: Sendable, Hashable, Codable {
             self.condensedTotal += 1
         }
         self.windows[change.agentID] = window
+        self.dirty.insert(change.agentID)
         return (condensed, closed)
     }
 
-    /// Closes every window whose end is at or before `nowSeconds`; returns the summaries due.
+    /// Closes every window whose end is at or before `nowSeconds` (clock or database time: a cycle
+    /// closes the windows its newest transition is past, the timer those the clock is past); returns
+    /// the summaries due, in agent order.
     public mutating func closeExpired(nowSeconds: Int64) -> [Summary] {
+        var ended: [Int] = []
+        for (agentID, window) in self.windows where window.start + self.windowSeconds <= nowSeconds {
+            ended.append(agentID)
+        }
         var summaries: [Summary] = []
-        for agentID in self.windows.keys.sorted() {
-            guard let window = self.windows[agentID], window.start + self.windowSeconds <= nowSeconds else { continue }
-            self.windows[agentID] = nil
+        for agentID in ended.sorted() {
+            guard let window = self.windows.removeValue(forKey: agentID) else { continue }
+            self.dirty.insert(agentID)
             if let summary = self.summary(of: window, agentID: agentID) { summaries.append(summary) }
         }
         return summaries
+    }
+
+    /// The `meta` entries to write and remove for the windows changed since the last call.
+    public mutating func takeStateChanges() -> (values: [String: String], removed: [String]) {
+        var values: [String: String] = [:]
+        var removed: [String] = []
+        for agentID in self.dirty {
+            let key = Self.keyPrefix + String(agentID)
+            if let window = self.windows[agentID] { values[key] = window.encoded } else { removed.append(key) }
+        }
+        self.dirty.removeAll(keepingCapacity: true)
+        return (values, removed.sorted())
+    }
+
+    /// Restores the open windows from `entries` (other keys and unreadable entries are skipped).
+    public mutating func restore(from entries: [String: String]) {
+        self.windows = [:]
+        for (key, text) in entries where key.hasPrefix(Self.keyPrefix) {
+            guard let agentID = Int(key.dropFirst(Self.keyPrefix.count)), let window = Window(encoded: text) else {
+                continue
+            }
+            self.windows[agentID] = window
+        }
     }
 
     private func summary(of window: Window, agentID: Int) -> Summary? {
@@ -98,5 +135,30 @@ public struct AgentRateLimiter: Sendable, Hashable, Codable {
 
     static func floor(_ value: Int64, _ divisor: Int64) -> Int64 {
         (value >= 0 ? value / divisor : (value - divisor + 1) / divisor) * divisor
+    }
+}
+
+extension AgentRateLimiter.Window {
+    var encoded: String {
+        let object: [String: JSONValue] = [
+            "start": .int(self.start), "name": .string(self.agentName), "date_add": .int(self.dateAdd),
+            "transitions": .int(Int64(self.transitions)), "condensed": .int(Int64(self.condensed)),
+            "first": .string(self.firstStatus.rawValue), "last": .string(self.lastStatus.rawValue),
+        ]
+        // Strings and integers only: serialization cannot fail.
+        return String(decoding: (try? CanonicalJSON.serialize(.object(object))) ?? [], as: UTF8.self)
+    }
+
+    init?(encoded text: String) {
+        guard let object = try? JSONParser().parse(Array(text.utf8)).objectValue,
+            let start = object["start"]?.intValue, let name = object["name"]?.stringValue,
+            let dateAdd = object["date_add"]?.intValue, let transitions = object["transitions"]?.intValue,
+            let condensed = object["condensed"]?.intValue,
+            let first = object["first"]?.stringValue.flatMap(ConnectionStatus.init(rawValue:)),
+            let last = object["last"]?.stringValue.flatMap(ConnectionStatus.init(rawValue:))
+        else { return nil }
+        self.init(
+            start: start, agentName: name, dateAdd: dateAdd, transitions: Int(transitions),
+            condensed: Int(condensed), firstStatus: first, lastStatus: last)
     }
 }
