@@ -12,16 +12,6 @@ public struct MetaUpdate: Sendable, Hashable {
     }
 
     public var isEmpty: Bool { self.values.isEmpty && self.removed.isEmpty }
-
-    /// Both updates; where a key is in both, `other` wins.
-    public func merging(_ other: MetaUpdate) -> MetaUpdate {
-        var merged = self
-        for key in other.removed { merged.values[key] = nil }
-        merged.removed.removeAll { other.values[$0] != nil }
-        merged.values.merge(other.values) { _, new in new }
-        merged.removed += other.removed
-        return merged
-    }
 }
 
 extension OutboxStore {

@@ -174,7 +174,8 @@ struct AnomalyJournalTests {
         let firstSummary = try #require(all.firstIndex { $0.subject == "test.agent.007.flapping" })
         #expect(all[firstSummary + 1].eventID.contains("_\(windowStart + 65)_"))
         // Both windows are over: the limiter keeps no open window, in memory or journaled.
-        #expect(try store.metaValues(prefixes: [AnomalyJournal.rateLimitKeyPrefix]).isEmpty)
+        let restored = AnomalyStateLog(restoring: try store.metaValues(prefixes: [AnomalyJournal.keyPrefix]))
+        #expect(restored.windows.isEmpty && restored.tracks[7] != nil)
     }
 
     @Test func theDetectionServiceJournalsAMassDisconnectionWithItsEvents() async throws {

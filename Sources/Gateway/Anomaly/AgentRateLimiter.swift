@@ -1,9 +1,7 @@
 import WazuhSource
-import WireContract
 
 /// Per-agent rate limiting of the secondary subjects (`rate_limit.per_agent` per `rate_limit.window`):
-/// a pure value type, persisted one open window per agent (`meta` key `rate_limit.agent.<id>`) in the
-/// cycles that change it.
+/// a pure value type; the windows a cycle changed go into the anomaly state log (``AnomalyStateLog``).
 ///
 /// Windows are fixed, aligned to multiples of the window length on the database's transition times
 /// (`start = ⌊t / window⌋ · window`), per agent. The first `limit` transitions of a window are published
@@ -43,10 +41,8 @@ public struct AgentRateLimiter: Sendable, Hashable {
     var windows: [Int: Window] = [:]
     /// Transitions condensed so far (for metrics).
     public private(set) var condensedTotal = 0
-    /// Agents whose window changed since the last ``takeStateChanges()``.
+    /// Agents whose window changed since the last ``takeChangedWindows()``.
     var dirty: Set<Int> = []
-    /// The `meta` key prefix of the open windows.
-    public static let keyPrefix = "rate_limit.agent."
 
     public init(limit: Int, windowSeconds: Int64) {
         self.limit = limit
@@ -102,27 +98,10 @@ public struct AgentRateLimiter: Sendable, Hashable {
         return summaries
     }
 
-    /// The `meta` entries to write and remove for the windows changed since the last call.
-    public mutating func takeStateChanges() -> (values: [String: String], removed: [String]) {
-        var values: [String: String] = [:]
-        var removed: [String] = []
-        for agentID in self.dirty {
-            let key = Self.keyPrefix + String(agentID)
-            if let window = self.windows[agentID] { values[key] = window.encoded } else { removed.append(key) }
-        }
-        self.dirty.removeAll(keepingCapacity: true)
-        return (values, removed.sorted())
-    }
-
-    /// Restores the open windows from `entries` (other keys and unreadable entries are skipped).
-    public mutating func restore(from entries: [String: String]) {
-        self.windows = [:]
-        for (key, text) in entries where key.hasPrefix(Self.keyPrefix) {
-            guard let agentID = Int(key.dropFirst(Self.keyPrefix.count)), let window = Window(encoded: text) else {
-                continue
-            }
-            self.windows[agentID] = window
-        }
+    /// The windows changed since the last call (`nil`: closed), in agent order.
+    mutating func takeChangedWindows() -> [(agentID: Int, window: Window?)] {
+        defer { self.dirty.removeAll(keepingCapacity: true) }
+        return self.dirty.sorted().map { ($0, self.windows[$0]) }
     }
 
     private func summary(of window: Window, agentID: Int) -> Summary? {
@@ -139,26 +118,21 @@ public struct AgentRateLimiter: Sendable, Hashable {
 }
 
 extension AgentRateLimiter.Window {
-    var encoded: String {
-        let object: [String: JSONValue] = [
-            "start": .int(self.start), "name": .string(self.agentName), "date_add": .int(self.dateAdd),
-            "transitions": .int(Int64(self.transitions)), "condensed": .int(Int64(self.condensed)),
-            "first": .string(self.firstStatus.rawValue), "last": .string(self.lastStatus.rawValue),
-        ]
-        // Strings and integers only: serialization cannot fail.
-        return String(decoding: (try? CanonicalJSON.serialize(.object(object))) ?? [], as: UTF8.self)
+    /// One line: `start date_add transitions condensed first_status last_status name`.
+    var line: String {
+        "\(self.start) \(self.dateAdd) \(self.transitions) \(self.condensed) \(self.firstStatus.rawValue) "
+            + "\(self.lastStatus.rawValue) \(StateLine.escape(self.agentName))"
     }
 
-    init?(encoded text: String) {
-        guard let object = try? JSONParser().parse(Array(text.utf8)).objectValue,
-            let start = object["start"]?.intValue, let name = object["name"]?.stringValue,
-            let dateAdd = object["date_add"]?.intValue, let transitions = object["transitions"]?.intValue,
-            let condensed = object["condensed"]?.intValue,
-            let first = object["first"]?.stringValue.flatMap(ConnectionStatus.init(rawValue:)),
-            let last = object["last"]?.stringValue.flatMap(ConnectionStatus.init(rawValue:))
+    init?(line: Substring) {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count == 7, let start = Int64(fields[0]), let dateAdd = Int64(fields[1]),
+            let transitions = Int(fields[2]), let condensed = Int(fields[3]),
+            let first = ConnectionStatus(rawValue: String(fields[4])),
+            let last = ConnectionStatus(rawValue: String(fields[5]))
         else { return nil }
         self.init(
-            start: start, agentName: name, dateAdd: dateAdd, transitions: Int(transitions),
-            condensed: Int(condensed), firstStatus: first, lastStatus: last)
+            start: start, agentName: StateLine.unescape(fields[6]), dateAdd: dateAdd, transitions: transitions,
+            condensed: condensed, firstStatus: first, lastStatus: last)
     }
 }

@@ -1,11 +1,11 @@
-import WireContract
+import Foundation
 
 /// What the anomaly rules remember about one agent that changed recently: its status changes within
 /// the window, its last disconnection that counts towards a mass disconnection, and a hand stop
 /// waiting for its grace period.
 ///
-/// Persisted one agent at a time (outbox `meta` key `anomaly.agent.<id>`, a small JSON object), so a
-/// cycle writes only the agents it touched, never the whole state.
+/// Persisted as one text line per agent in the state log (``AnomalyStateLog``), so a cycle writes only
+/// the agents it touched, never the whole state.
 struct AnomalyAgentTrack: Sendable, Hashable {
     var name: String
     var dateAdd: Int64
@@ -38,31 +38,48 @@ struct AnomalyAgentTrack: Sendable, Hashable {
 
     // MARK: Persistence
 
-    var encoded: String {
-        var object: [String: JSONValue] = [
-            "name": .string(self.name), "date_add": .int(self.dateAdd), "node": .string(self.node),
-            "transitions": .array(self.transitions.map { .int($0) }), "last_seen": .int(self.lastSeen),
-        ]
-        if self.flappingLatched { object["flapping"] = .bool(true) }
-        if let disconnectedAt { object["disconnected_at"] = .int(disconnectedAt) }
-        if let pendingStopAt { object["pending_stop_at"] = .int(pendingStopAt) }
-        if let lastStopAt { object["last_stop_at"] = .int(lastStopAt) }
-        // Strings, integers and booleans only: serialization cannot fail.
-        return String(decoding: (try? CanonicalJSON.serialize(.object(object))) ?? [], as: UTF8.self)
+    /// One line: `date_add last_seen flapping disconnected_at pending_stop_at last_stop_at times node name`
+    /// (`-` for none, times comma-separated, node and name escaped by ``StateLine``).
+    var line: String {
+        let times = self.transitions.isEmpty ? "-" : self.transitions.map(String.init).joined(separator: ",")
+        return "\(self.dateAdd) \(self.lastSeen) \(self.flappingLatched ? 1 : 0) \(StateLine.optional(self.disconnectedAt)) "
+            + "\(StateLine.optional(self.pendingStopAt)) \(StateLine.optional(self.lastStopAt)) \(times) "
+            + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name))"
     }
 
-    init?(encoded text: String) {
-        guard let object = try? JSONParser().parse(Array(text.utf8)).objectValue,
-            let name = object["name"]?.stringValue, let dateAdd = object["date_add"]?.intValue,
-            let node = object["node"]?.stringValue, let lastSeen = object["last_seen"]?.intValue,
-            let times = object["transitions"]?.arrayValue
-        else { return nil }
-        self.init(name: name, dateAdd: dateAdd, node: node, lastSeen: lastSeen)
-        self.transitions = times.compactMap(\.intValue)
-        self.flappingLatched = object["flapping"] == .bool(true)
-        self.disconnectedAt = object["disconnected_at"]?.intValue
-        self.pendingStopAt = object["pending_stop_at"]?.intValue
-        self.lastStopAt = object["last_stop_at"]?.intValue
+    init?(line: Substring) {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count == 9, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1]) else { return nil }
+        self.init(
+            name: StateLine.unescape(fields[8]), dateAdd: dateAdd, node: StateLine.unescape(fields[7]),
+            lastSeen: lastSeen)
+        self.flappingLatched = fields[2] == "1"
+        self.disconnectedAt = Int64(fields[3])
+        self.pendingStopAt = Int64(fields[4])
+        self.lastStopAt = Int64(fields[5])
+        self.transitions = fields[6] == "-" ? [] : fields[6].split(separator: ",").compactMap { Int64($0) }
+    }
+}
+
+/// The text form of persisted state lines: space-separated fields, `-` for none; text fields escape `%`,
+/// space and line breaks as `%25`, `%20`, `%0A`, `%0D` (agent and node names never hold them in
+/// practice, so the common path copies the text as it is).
+enum StateLine {
+    static func optional(_ value: Int64?) -> String { value.map(String.init) ?? "-" }
+
+    static func escape(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x25 || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D }) || text.isEmpty
+        else { return text }
+        if text.isEmpty { return "%" }
+        return text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: " ", with: "%20")
+            .replacingOccurrences(of: "\n", with: "%0A").replacingOccurrences(of: "\r", with: "%0D")
+    }
+
+    static func unescape(_ text: Substring) -> String {
+        guard text.contains("%") else { return String(text) }
+        if text == "%" { return "" }
+        return text.replacingOccurrences(of: "%0D", with: "\r").replacingOccurrences(of: "%0A", with: "\n")
+            .replacingOccurrences(of: "%20", with: " ").replacingOccurrences(of: "%25", with: "%")
     }
 }
 

@@ -11,8 +11,8 @@ import WireContract
 /// so re-detecting a cycle after a restart repeats ids that the outbox and JetStream drop.
 ///
 /// Cost: a cycle touches only the agents it changed (plus a scan of the snapshot for scope sizes when a
-/// disconnection counted); ``takeStateChanges()`` hands back only what changed, one `meta` entry per
-/// agent, so the journal never rewrites the whole state.
+/// disconnection counted); ``takeStateChanges()`` hands back only what changed, which the journal appends
+/// to its state log (``AnomalyStateLog``), so it never rewrites the whole state.
 ///
 /// Rules (thresholds in ``AnomalyThresholds``):
 /// - **mass disconnection**: per cluster node, distinct agents entering Disconnected within `window`
@@ -47,8 +47,6 @@ public struct AnomalyDetector: Sendable {
         public var eventID: String { AnomalyEvent.makeID(kind: self.kind, basis: self.basis) }
     }
 
-    /// The `meta` key prefix of the per-agent tracks (`anomaly.agent.<id>`).
-    public static let agentKeyPrefix = "anomaly.agent."
     /// The `meta` key of the fleet-wide part (latches, keepalive progress).
     public static let fleetKey = "anomaly_state"
     /// The `meta` key of the removed agents remembered for the re-registration rule.
@@ -169,36 +167,25 @@ public struct AnomalyDetector: Sendable {
 
     // MARK: State
 
-    /// The `meta` entries to write (and remove) for what changed since the last call, then forgets
-    /// them: call it once per journaled cycle and write the result in the cycle's transaction.
-    public mutating func takeStateChanges() -> (values: [String: String], removed: [String]) {
-        var values: [String: String] = [:]
-        var removed: [String] = []
-        for agentID in self.dirtyAgents {
-            let key = Self.agentKeyPrefix + String(agentID)
-            if let track = self.tracks[agentID] { values[key] = track.encoded } else { removed.append(key) }
-        }
-        if self.fleetDirty { values[Self.fleetKey] = self.fleet.encoded }
-        if self.retiredDirty { values[Self.retiredKey] = self.retired.encoded }
+    /// What changed since the last call — the tracks touched (`nil`: forgotten), and the fleet-wide and
+    /// retired parts when they changed — then forgets it: call it once per journaled cycle.
+    mutating func takeStateChanges() -> (tracks: [(agentID: Int, track: AnomalyAgentTrack?)], fleet: String?, retired: String?) {
+        let tracks = self.dirtyAgents.sorted().map { ($0, self.tracks[$0]) }
+        let fleet = self.fleetDirty ? self.fleet.encoded : nil
+        let retired = self.retiredDirty ? self.retired.encoded : nil
         self.dirtyAgents.removeAll(keepingCapacity: true)
         self.fleetDirty = false
         self.retiredDirty = false
-        return (values, removed.sorted())
+        return (tracks, fleet, retired)
     }
 
-    /// A detector restored from the `meta` entries ``takeStateChanges()`` wrote (`entries` may hold
-    /// other keys; unreadable entries are skipped).
-    public init(thresholds: AnomalyThresholds, restoring entries: [String: String]) {
+    /// A detector with restored state (unreadable parts start empty).
+    init(thresholds: AnomalyThresholds, fleet: String?, retired: String?, tracks: [Int: AnomalyAgentTrack]) {
         self.init(thresholds: thresholds)
-        if let text = entries[Self.fleetKey], let fleet = AnomalyFleetState(encoded: text) { self.fleet = fleet }
-        if let text = entries[Self.retiredKey], let retired = RetiredAgents(encoded: text) { self.retired = retired }
-        for (key, text) in entries where key.hasPrefix(Self.agentKeyPrefix) {
-            guard let agentID = Int(key.dropFirst(Self.agentKeyPrefix.count)),
-                let track = AnomalyAgentTrack(encoded: text)
-            else { continue }
-            self.tracks[agentID] = track
-        }
-        for (agentID, track) in self.tracks.sorted(by: { ($0.value.lastSeen, $0.key) < ($1.value.lastSeen, $1.key) }) {
+        if let fleet, let state = AnomalyFleetState(encoded: fleet) { self.fleet = state }
+        if let retired, let state = RetiredAgents(encoded: retired) { self.retired = state }
+        self.tracks = tracks
+        for (agentID, track) in tracks.sorted(by: { ($0.value.lastSeen, $0.key) < ($1.value.lastSeen, $1.key) }) {
             self.expiry.append((track.lastSeen, agentID))
             if track.pendingStopAt != nil { self.pendingStops.insert(agentID) }
             if let time = track.disconnectedAt {

@@ -6,9 +6,9 @@ import WireContract
 
 /// Runs the ``AnomalyDetector`` and the ``AgentRateLimiter`` inside the detection service's outbox
 /// transactions: each cycle's findings and flapping summaries are journaled with the events that caused
-/// them and the state that changed (one `meta` entry per agent touched, see
-/// ``AnomalyDetector/takeStateChanges()``), all in ONE transaction, and the secondary rows of condensed
-/// transitions are left out of it. Restarts resume from the journaled state.
+/// them and the state that changed (one `meta` delta per cycle holding only the agents it touched, see
+/// ``AnomalyStateLog``), all in ONE transaction, and the secondary rows of condensed transitions are left
+/// out of it. Restarts resume from the journaled state.
 ///
 /// The state is mutated in place (a cycle costs what its changes cost, not what the state holds). When a
 /// write fails, the state is rebuilt from the entries last written, so a retried cycle counts nothing
@@ -16,14 +16,13 @@ import WireContract
 public final class AnomalyJournal: Sendable {
     /// The `meta` key of the detector's fleet-wide state.
     public static let stateKey = AnomalyDetector.fleetKey
-    /// The `meta` key prefix of the rate limiter's open windows.
-    public static let rateLimitKeyPrefix = AgentRateLimiter.keyPrefix
-    /// Every `meta` key prefix the journal writes.
-    static let keyPrefixes = ["anomaly", AgentRateLimiter.keyPrefix]
+    /// Every `meta` key the journal writes starts with this.
+    public static let keyPrefix = "anomaly"
 
     struct State: Sendable {
         var detector: AnomalyDetector
         var limiter: AgentRateLimiter
+        var log: AnomalyStateLog
         /// The entries as last journaled (what a failed write falls back to).
         var journaled: [String: String]
     }
@@ -56,18 +55,21 @@ public final class AnomalyJournal: Sendable {
 
     /// The state the journaled `entries` describe.
     private func makeState(restoring entries: [String: String]) -> State {
+        let log = AnomalyStateLog(restoring: entries)
         var limiter = self.rateLimit
-        limiter.restore(from: entries)
+        limiter.windows = log.windows
         return State(
-            detector: AnomalyDetector(thresholds: self.thresholds, restoring: entries), limiter: limiter,
-            journaled: entries)
+            detector: AnomalyDetector(
+                thresholds: self.thresholds, fleet: entries[AnomalyDetector.fleetKey],
+                retired: entries[AnomalyDetector.retiredKey], tracks: log.tracks),
+            limiter: limiter, log: log, journaled: entries)
     }
 
     /// Restores the detector and the limiter from `store` (fresh ones when nothing was journaled).
     public func restore(from store: OutboxStore) {
         var entries: [String: String] = [:]
         do {
-            entries = try store.metaValues(prefixes: Self.keyPrefixes)
+            entries = try store.metaValues(prefixes: [Self.keyPrefix])
         } catch {
             self.logger.error(
                 "the journaled anomaly detector state is unreadable; starting afresh",
@@ -175,9 +177,10 @@ public final class AnomalyJournal: Sendable {
 
     private static func stateChanges(_ state: inout State) -> MetaUpdate {
         let detector = state.detector.takeStateChanges()
-        let limiter = state.limiter.takeStateChanges()
-        return MetaUpdate(values: detector.values, removed: detector.removed)
-            .merging(MetaUpdate(values: limiter.values, removed: limiter.removed))
+        var update = state.log.record(tracks: detector.tracks, windows: state.limiter.takeChangedWindows())
+        if let fleet = detector.fleet { update.values[AnomalyDetector.fleetKey] = fleet }
+        if let retired = detector.retired { update.values[AnomalyDetector.retiredKey] = retired }
+        return update
     }
 
     private static func apply(_ update: MetaUpdate, to entries: inout [String: String]) {
