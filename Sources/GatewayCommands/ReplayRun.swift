@@ -257,7 +257,8 @@ public struct ReplayRun: Sendable {
         return report
     }
 
-    private func audited(_ message: OutboxMessage, _ sealed: SealedMessage, streamSequence: UInt64?) -> AuditedDelivery {
+    private func audited(_ message: OutboxMessage, _ sealed: SealedMessage, streamSequence: UInt64?) -> AuditedDelivery
+    {
         AuditedDelivery(
             seq: message.seq, streamSequence: streamSequence, subject: sealed.subject,
             messageID: self.replayMessageID(for: message), payloadSHA256: AuditRecord.sha256(sealed.payload),

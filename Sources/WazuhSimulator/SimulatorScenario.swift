@@ -148,7 +148,8 @@ extension WazuhSimulator {
                 if Bool.random(using: &random) {
                     // Stopped by hand to be restarted (an upgrade, a configuration change): back shortly.
                     try apply(.stop(agentID: id))
-                    schedule(.connect(agentID: id), agentID: id, after: Int64.random(in: 15_000...180_000, using: &random))
+                    schedule(
+                        .connect(agentID: id), agentID: id, after: Int64.random(in: 15_000...180_000, using: &random))
                 } else {
                     try apply(.keepaliveTimeout(agentID: id))
                 }

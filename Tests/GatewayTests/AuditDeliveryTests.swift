@@ -128,7 +128,9 @@ extension AuditDeliveryTests {
             }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
         let task = Task { try await group.run() }
-        let audited = try await waitUntil(timeout: .seconds(60)) { ((try? store.auditRecords(afterSequence: 0, limit: 100)) ?? []).count >= 3 }
+        let audited = try await waitUntil(timeout: .seconds(60)) {
+            ((try? store.auditRecords(afterSequence: 0, limit: 100)) ?? []).count >= 3
+        }
         await group.triggerGracefulShutdown()
         try await task.value
         await connection.close()
@@ -137,7 +139,8 @@ extension AuditDeliveryTests {
 
         let records = try store.auditRecords(afterSequence: 0, limit: 100)
         #expect(records.allSatisfy { $0.kind == .heartbeat && $0.outboxSeq == 0 })
-        #expect(records.prefix(3).map(\.messageID) == ["heartbeat:node01:1", "heartbeat:node01:2", "heartbeat:node01:3"])
+        #expect(
+            records.prefix(3).map(\.messageID) == ["heartbeat:node01:1", "heartbeat:node01:2", "heartbeat:node01:3"])
         #expect(records[0].payloadSHA256 == AuditRecord.sha256([1]))
         #expect(try store.verifyAudit().isIntact)
         #expect((worker.status.current.auditHead?.sequence ?? 0) >= 3)

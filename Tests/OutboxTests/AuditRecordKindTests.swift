@@ -13,7 +13,9 @@ struct AuditRecordKindTests {
         let store = try Fixtures.open(dir, clock: clock)
         try store.appendDetection(messages: (1...2).map { Fixtures.message($0) }, snapshot: [1])
         let pending = try store.pendingMessages(afterSeq: 0, limit: 10)
-        func delivery(_ message: OutboxMessage, kind: AuditRecord.Kind = .delivery, id: String? = nil) -> AuditedDelivery {
+        func delivery(_ message: OutboxMessage, kind: AuditRecord.Kind = .delivery, id: String? = nil)
+            -> AuditedDelivery
+        {
             AuditedDelivery(
                 seq: message.seq, streamSequence: 7, subject: message.subject, messageID: id ?? message.messageID,
                 payloadSHA256: AuditRecord.sha256(message.payload), kind: kind)
@@ -51,7 +53,9 @@ struct AuditRecordKindTests {
         var bytes = AuditRecord.genesisHash
         for value: UInt64 in [1, 5, 9] { bytes += withUnsafeBytes(of: value.bigEndian) { Array($0) } }
         bytes += [1] + withUnsafeBytes(of: UInt64(3).bigEndian) { Array($0) }
-        for text in ["s", "m"] { bytes += withUnsafeBytes(of: UInt32(text.utf8.count).bigEndian) { Array($0) } + Array(text.utf8) }
+        for text in ["s", "m"] {
+            bytes += withUnsafeBytes(of: UInt32(text.utf8.count).bigEndian) { Array($0) } + Array(text.utf8)
+        }
         bytes += Array(repeating: 1, count: 32)
         #expect(record.hash == AuditRecord.sha256(bytes))
     }

@@ -42,7 +42,8 @@ struct AnomalyAgentTrack: Sendable, Hashable {
     /// (`-` for none, times comma-separated, node and name escaped by ``StateLine``).
     var line: String {
         let times = self.transitions.isEmpty ? "-" : self.transitions.map(String.init).joined(separator: ",")
-        return "\(self.dateAdd) \(self.lastSeen) \(self.flappingLatched ? 1 : 0) \(StateLine.optional(self.disconnectedAt)) "
+        return
+            "\(self.dateAdd) \(self.lastSeen) \(self.flappingLatched ? 1 : 0) \(StateLine.optional(self.disconnectedAt)) "
             + "\(StateLine.optional(self.pendingStopAt)) \(StateLine.optional(self.lastStopAt)) \(times) "
             + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name))"
     }

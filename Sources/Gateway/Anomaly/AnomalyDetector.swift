@@ -169,7 +169,9 @@ public struct AnomalyDetector: Sendable {
 
     /// What changed since the last call — the tracks touched (`nil`: forgotten), and the fleet-wide and
     /// retired parts when they changed — then forgets it: call it once per journaled cycle.
-    mutating func takeStateChanges() -> (tracks: [(agentID: Int, track: AnomalyAgentTrack?)], fleet: String?, retired: String?) {
+    mutating func takeStateChanges() -> (
+        tracks: [(agentID: Int, track: AnomalyAgentTrack?)], fleet: String?, retired: String?
+    ) {
         let tracks = self.dirtyAgents.sorted().map { ($0, self.tracks[$0]) }
         let fleet = self.fleetDirty ? self.fleet.encoded : nil
         let retired = self.retiredDirty ? self.retired.encoded : nil

@@ -32,7 +32,9 @@ struct AnomalyStateLog: Sendable {
         let deltas = entries.keys.filter { $0.hasPrefix(Self.deltaPrefix) }.sorted()
         for key in deltas {
             if let text = entries[key] { self.apply(text) }
-            if let number = Int64(key.dropFirst(Self.deltaPrefix.count)) { self.nextDelta = max(self.nextDelta, number + 1) }
+            if let number = Int64(key.dropFirst(Self.deltaPrefix.count)) {
+                self.nextDelta = max(self.nextDelta, number + 1)
+            }
         }
         self.deltaKeys = deltas
     }
@@ -83,8 +85,12 @@ struct AnomalyStateLog: Sendable {
     private var fullText: String {
         var lines: [String] = []
         lines.reserveCapacity(self.tracks.count + self.windows.count)
-        for (agentID, track) in self.tracks.sorted(by: { $0.key < $1.key }) { lines.append("A\(agentID) " + track.line) }
-        for (agentID, window) in self.windows.sorted(by: { $0.key < $1.key }) { lines.append("R\(agentID) " + window.line) }
+        for (agentID, track) in self.tracks.sorted(by: { $0.key < $1.key }) {
+            lines.append("A\(agentID) " + track.line)
+        }
+        for (agentID, window) in self.windows.sorted(by: { $0.key < $1.key }) {
+            lines.append("R\(agentID) " + window.line)
+        }
         return lines.joined(separator: "\n")
     }
 }
