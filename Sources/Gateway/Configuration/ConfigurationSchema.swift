@@ -41,7 +41,8 @@ public enum ConfigurationSchema {
             "anomaly",
             [
                 "enabled", "window", "mass_disconnect_percent", "mass_disconnect_min_agents",
-                "flapping_transitions", "silence_after", "reregistration", "maintenance_windows",
+                "flapping_transitions", "silence_after", "reregistration", "maintenance_windows", "stop_grace",
+                "stop_max_per_window",
             ]
         ),
         ("rate_limit", ["per_agent", "window"]),

@@ -107,6 +107,8 @@ extension GatewayConfiguration {
                         "maintenance_windows",
                         .quoted(self.anomaly.maintenanceWindows.map(\.description).joined(separator: ", "))
                     ),
+                    ("stop_grace", duration(.seconds(self.anomaly.stopGraceSeconds))),
+                    ("stop_max_per_window", .plain(String(self.anomaly.stopMaxPerWindow))),
                 ]
             ),
             (
