@@ -24,6 +24,8 @@ public enum AgentStatusSource: String, Sendable, Hashable, CaseIterable {
 ///   answers and commits on one connection, so such a commit holds everything the reply showed —
 ///   or once `catchUpLimit` (longer than wazuh-db's `commit_time_max`) passed: wazuh-db is then
 ///   taken to have lost its transaction (a crash), and the file is the truth.
+/// - The same holds across a restart: a journaled snapshot read through the socket carries its
+///   ``SnapshotOrigin`` and ``resume(after:)`` makes the first file read wait the same way.
 /// - File → socket needs no care: the socket shows the committed state plus more.
 final class AgentSourceSelector: Sendable {
     /// How reads are chosen.
@@ -35,8 +37,9 @@ final class AgentSourceSelector: Sendable {
     /// What one attempt produced.
     enum Outcome: Sendable {
         case read(AgentSnapshot, AgentStatusSource, file: GlobalDatabaseReader.Read?, socket: WazuhDBSocketReader.Read?)
-        /// The socket failed and the file is still behind what the socket showed: read nothing yet.
-        case waitingForCommit(socketError: WazuhSourceError)
+        /// The socket failed (or is not used) and the file is still behind what the socket showed:
+        /// read nothing yet.
+        case waitingForCommit(socketError: WazuhSourceError?)
         case failed(WazuhSourceError, socketError: WazuhSourceError?)
     }
 
@@ -95,7 +98,9 @@ final class AgentSourceSelector: Sendable {
                 } else if previous.1 {
                     logger.notice("wazuh-db's socket answers again", metadata: ["wazuh.socket": "\(socket.path)"])
                 }
-                return .read(read.snapshot, .wazuhDB, file: nil, socket: read)
+                var snapshot = read.snapshot
+                snapshot.origin = SnapshotOrigin(source: .wazuhDB, fileChangeCounter: counter, readAt: now)
+                return .read(snapshot, .wazuhDB, file: nil, socket: read)
             } catch {
                 socketError = error
                 let first = state.withLock { state -> Bool in
@@ -103,11 +108,13 @@ final class AgentSourceSelector: Sendable {
                     return !state.socketFailing
                 }
                 let metadata: Logger.Metadata = ["wazuh.socket": "\(socket.path)", "wazuh.error": "\(error)"]
-                if first, mode == .only(.wazuhDB) || active == .wazuhDB {
+                if first, mode == .only(.wazuhDB) || active == .wazuhDB || error.code == .permissionDenied {
                     logger.warning(
                         mode == .auto
                             ? "reading wazuh-db's socket failed; falling back to global.db"
                             : "reading wazuh-db's socket failed, will retry", metadata: metadata)
+                } else if first {
+                    logger.notice("wazuh-db's socket unavailable; reading global.db", metadata: metadata)
                 } else {
                     logger.debug("wazuh-db's socket unavailable", metadata: metadata)
                 }
@@ -115,7 +122,7 @@ final class AgentSourceSelector: Sendable {
             }
         }
         let ahead = state.withLock { state in state.socketAheadSince.map { ($0, state.counterAtSocketRead) } }
-        if let socketError, let (since, counter) = ahead {
+        if let (since, counter) = ahead {
             let committed =
                 counter.map { $0 != Self.changeCounter(file.configuration.path) }
                 ?? Self.modified(file.configuration.path, after: since)
@@ -152,6 +159,19 @@ final class AgentSourceSelector: Sendable {
             return .read(read.snapshot, .file, file: read, socket: nil)
         } catch {
             return .failed(error, socketError: socketError)
+        }
+    }
+
+    /// Treats the file as behind what the socket showed at `origin` (a journaled snapshot read through
+    /// the socket, before a restart): the file is read only once wazuh-db committed after it, or
+    /// `catchUpLimit` after it, exactly as after a live socket → file switch. No effect once any read
+    /// succeeded, or for a snapshot the file read.
+    func resume(after origin: SnapshotOrigin) {
+        guard origin.source == .wazuhDB else { return }
+        state.withLock { state in
+            guard state.active == nil, state.socketAheadSince == nil else { return }
+            state.socketAheadSince = origin.readAt
+            state.counterAtSocketRead = origin.fileChangeCounter
         }
     }
 

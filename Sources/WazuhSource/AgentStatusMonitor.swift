@@ -64,6 +64,9 @@ public final class AgentStatusMonitor: Sendable {
         public var socketPath: String?
         /// How often the socket is asked (it sends no change notifications).
         public var socketPollInterval: Duration
+        /// Longest time between two reads of every agent through the socket; reads in between ask
+        /// only for rows whose status may have moved (see ``WazuhDBSocketReader``).
+        public var socketFullSweepInterval: Duration
         /// Longest wait for one wazuh-db reply.
         public var socketTimeout: Duration
         /// After the socket failed, how long the file may lag what the socket showed before it is
@@ -81,9 +84,10 @@ public final class AgentStatusMonitor: Sendable {
             databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
             busyTimeout: Duration = .milliseconds(50), debounce: Duration = .zero,
             minimumGap: Duration = .milliseconds(10), source: SourceSelection = .file, socketPath: String? = nil,
-            socketPollInterval: Duration = .seconds(1), socketTimeout: Duration = .seconds(2),
-            fileCatchUpLimit: Duration = .seconds(75)
+            socketPollInterval: Duration = .seconds(1), socketFullSweepInterval: Duration = .seconds(60),
+            socketTimeout: Duration = .seconds(2), fileCatchUpLimit: Duration = .seconds(75)
         ) {
+            self.socketFullSweepInterval = socketFullSweepInterval
             self.databasePath = databasePath
             self.clientKeysPath = clientKeysPath
             self.pollInterval = pollInterval
@@ -129,7 +133,9 @@ public final class AgentStatusMonitor: Sendable {
             configuration: .init(path: configuration.databasePath, busyTimeout: configuration.busyTimeout),
             logger: logger)
         let socket = configuration.socketPath.map {
-            WazuhDBSocketReader(client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout), logger: logger)
+            WazuhDBSocketReader(
+                client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout),
+                fullSweepInterval: configuration.socketFullSweepInterval, logger: logger)
         }
         let mode: AgentSourceSelector.Mode =
             switch configuration.source {
@@ -159,6 +165,8 @@ public final class AgentStatusMonitor: Sendable {
             state.signals = stream
             return stream
         }
+        let firstCall = state.withLock { !$0.handedOutAny }
+        if firstCall, let origin = previous?.origin { selector.resume(after: origin) }
         var readNow = state.withLock { state in
             !state.handedOutAny || state.lastHandedOut != previous
         }
@@ -282,7 +290,7 @@ public final class AgentStatusMonitor: Sendable {
             return .read(SourceRead(snapshot: snapshot))
         case .waitingForCommit(let socketError):
             healthState.withLock { health in
-                health.lastSocketError = socketError
+                if let socketError { health.lastSocketError = socketError }
                 health.waitingForFileCommit = true
             }
             return .waiting
