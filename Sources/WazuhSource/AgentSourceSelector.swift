@@ -51,6 +51,8 @@ final class AgentSourceSelector: Sendable {
         var counterAtSocketRead: UInt32?
         var socketFailing = false
         var waitingLogged = false
+        /// global.db's change counter after the previous read, when that read was a socket read.
+        var counterAtPreviousSocketRead: UInt32?
     }
 
     let mode: Mode
@@ -75,18 +77,20 @@ final class AgentSourceSelector: Sendable {
         var socketError: WazuhSourceError?
         if mode != .only(.file), let socket {
             do throws(WazuhSourceError) {
-                let read = try socket.read()
+                var read = try socket.read()
                 let now = Date()
                 let counter = Self.changeCounter(file.configuration.path)
-                let previous = state.withLock { state -> (AgentStatusSource?, Bool) in
+                let previous = state.withLock { state -> (AgentStatusSource?, Bool, Bool) in
+                    let unchanged = counter != nil && state.counterAtPreviousSocketRead == counter
                     defer {
+                        state.counterAtPreviousSocketRead = counter
                         state.active = .wazuhDB
                         state.socketAheadSince = now
                         state.counterAtSocketRead = counter
                         state.socketFailing = false
                         state.waitingLogged = false
                     }
-                    return (state.active, state.socketFailing)
+                    return (state.active, state.socketFailing, unchanged)
                 }
                 if previous.0 != .wazuhDB {
                     logger.notice(
@@ -98,13 +102,19 @@ final class AgentSourceSelector: Sendable {
                 } else if previous.1 {
                     logger.notice("wazuh-db's socket answers again", metadata: ["wazuh.socket": "\(socket.path)"])
                 }
+                // No commit since the previous socket read: whatever this read shows that one did not
+                // is not in global.db yet.
+                read.aheadOfFile = previous.2
                 var snapshot = read.snapshot
                 snapshot.origin = SnapshotOrigin(source: .wazuhDB, fileChangeCounter: counter, readAt: now)
                 return .read(snapshot, .wazuhDB, file: nil, socket: read)
             } catch {
                 socketError = error
                 let first = state.withLock { state -> Bool in
-                    defer { state.socketFailing = true }
+                    defer {
+                        state.socketFailing = true
+                        state.counterAtPreviousSocketRead = nil
+                    }
                     return !state.socketFailing
                 }
                 let metadata: Logger.Metadata = ["wazuh.socket": "\(socket.path)", "wazuh.error": "\(error)"]
@@ -143,6 +153,7 @@ final class AgentSourceSelector: Sendable {
             let read = try file.read()
             let previous = state.withLock { state -> AgentStatusSource? in
                 defer {
+                    state.counterAtPreviousSocketRead = nil
                     state.active = .file
                     state.socketAheadSince = nil
                 }

@@ -204,6 +204,15 @@ public final class AgentStatusMonitor: Sendable {
                 state.lastHandedOut = read.snapshot
                 state.handedOutAny = true
             }
+            if read.aheadOfFile, previous != nil, !changes.isEmpty {
+                let total = healthState.withLock { health in
+                    health.changesSeenBeforeFile += changes.count
+                    return health.changesSeenBeforeFile
+                }
+                logger.info(
+                    "changes seen through wazuh-db's socket before global.db had them",
+                    metadata: ["wazuh.changes": "\(changes.count)", "wazuh.changes_before_file_total": "\(total)"])
+            }
             if !changes.isEmpty {
                 logger.debug(
                     "agent changes detected",
@@ -238,6 +247,8 @@ public final class AgentStatusMonitor: Sendable {
     /// What a successful read hands to change detection.
     private struct SourceRead {
         var snapshot: AgentSnapshot
+        /// A socket read made while global.db lacked what it showed beyond the previous read.
+        var aheadOfFile = false
     }
 
     /// The source whose read produced the last update (`nil` before the first successful read).
@@ -287,7 +298,7 @@ public final class AgentStatusMonitor: Sendable {
                         "wazuh.queries": "\(socketRead.queries)", "wazuh.bytes": "\(socketRead.bytesReceived)",
                     ])
             }
-            return .read(SourceRead(snapshot: snapshot))
+            return .read(SourceRead(snapshot: snapshot, aheadOfFile: socketRead?.aheadOfFile ?? false))
         case .waitingForCommit(let socketError):
             healthState.withLock { health in
                 if let socketError { health.lastSocketError = socketError }

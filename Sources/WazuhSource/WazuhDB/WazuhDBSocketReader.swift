@@ -34,6 +34,9 @@ public final class WazuhDBSocketReader: Sendable {
         public var opened: Bool
         /// `true` for a full sweep (every agent read), `false` for an incremental read.
         public var sweep: Bool
+        /// Set by the source selector: global.db had no commit since the previous socket read, so
+        /// what this read shows beyond that one is not in the file yet.
+        public var aheadOfFile = false
     }
 
     /// Rows per page at first, and bounds of the adaptation.
