@@ -10,6 +10,27 @@ import WazuhSource
         WazuhDBSocketReader(client: WazuhDBClient(path: path, timeout: .seconds(5)), fullSweepInterval: sweepEvery)
     }
 
+    /// A simulated manager serving its socket, and a reader of it sweeping every `sweepEvery`.
+    struct Served {
+        let directory: TemporaryDirectory
+        let simulator: WazuhSimulator
+        let server: WazuhDBSocketServer
+        let reader: WazuhDBSocketReader
+
+        init(
+            agents: Int, initiallyActive: Double = 0.9, schema: SimulatedSchema = .wazuh4(minor: 14),
+            sweepEvery: Duration = .seconds(3600)
+        ) throws {
+            directory = try TemporaryDirectory()
+            simulator = try WazuhSimulator.fixture(
+                directory.file("global.db"), schema: schema, agents: agents, initiallyActive: initiallyActive)
+            server = try simulator.serveWazuhDB(at: directory.file("wdb"))
+            reader = WazuhDBIncrementalReadTests.reader(directory.file("wdb"), sweepEvery: sweepEvery)
+        }
+
+        func path(_ name: String) -> String { directory.file(name) }
+    }
+
     /// One step of fleet life, applied uncommitted, then checked: the incremental reader's snapshot
     /// equals a full sweep's, and so do the transitions since the previous step.
     struct Step {
@@ -34,12 +55,10 @@ import WazuhSource
     ]
 
     @Test func incrementalReadsDetectEveryKindOfChangeLikeAFullSweep() throws {
-        let directory = try TemporaryDirectory()
-        let simulator = try WazuhSimulator.fixture(directory.file("global.db"), agents: 300, initiallyActive: 0.7)
-        let server = try simulator.serveWazuhDB(at: directory.file("wdb"))
-        defer { server.stop() }
-        let incremental = Self.reader(directory.file("wdb"), sweepEvery: .seconds(3600))
-        let sweeping = Self.reader(directory.file("wdb"), sweepEvery: .zero)
+        let served = try Served(agents: 300, initiallyActive: 0.7)
+        defer { served.server.stop() }
+        let (simulator, incremental) = (served.simulator, served.reader)
+        let sweeping = Self.reader(served.path("wdb"), sweepEvery: .zero)
         var previousIncremental = try incremental.read().snapshot
         var previousSweep = try sweeping.read().snapshot
         for (number, step) in Self.steps.enumerated() {
@@ -74,11 +93,9 @@ import WazuhSource
     }
 
     @Test func anIncrementalReadAsksForFarLessThanASweep() throws {
-        let directory = try TemporaryDirectory()
-        let simulator = try WazuhSimulator.fixture(directory.file("global.db"), agents: 2000, initiallyActive: 0.9)
-        let server = try simulator.serveWazuhDB(at: directory.file("wdb"))
-        defer { server.stop() }
-        let reader = Self.reader(directory.file("wdb"), sweepEvery: .seconds(3600))
+        let served = try Served(agents: 2000)
+        defer { served.server.stop() }
+        let (simulator, reader) = (served.simulator, served.reader)
         let first = try reader.read()
         simulator.now = baseTime + 500
         try simulator.apply(.stop(agentID: 10))
@@ -91,11 +108,9 @@ import WazuhSource
     }
 
     @Test func whatNoTimeRevealsWaitsForTheNextSweep() throws {
-        let directory = try TemporaryDirectory()
-        let simulator = try WazuhSimulator.fixture(directory.file("global.db"), agents: 50, initiallyActive: 1)
-        let server = try simulator.serveWazuhDB(at: directory.file("wdb"))
-        defer { server.stop() }
-        let reader = Self.reader(directory.file("wdb"), sweepEvery: .seconds(3600))
+        let served = try Served(agents: 50, initiallyActive: 1)
+        defer { served.server.stop() }
+        let (simulator, reader) = (served.simulator, served.reader)
         _ = try reader.read()
         // A version error sets status_code alone: no time moves, so only a sweep sees it.
         try simulator.apply(.setStatusCode(agentID: 9, code: 2))
@@ -108,11 +123,9 @@ import WazuhSource
     }
 
     @Test func sweepsAreDueAfterTheInterval() throws {
-        let directory = try TemporaryDirectory()
-        let simulator = try WazuhSimulator.fixture(directory.file("global.db"), agents: 20)
-        let server = try simulator.serveWazuhDB(at: directory.file("wdb"))
-        defer { server.stop() }
-        let reader = Self.reader(directory.file("wdb"), sweepEvery: .milliseconds(300))
+        let served = try Served(agents: 20, sweepEvery: .milliseconds(300))
+        defer { served.server.stop() }
+        let reader = served.reader
         #expect(try reader.read().sweep)
         let start = ContinuousClock.now
         var kinds: [Bool] = []
@@ -127,12 +140,9 @@ import WazuhSource
     }
 
     @Test func aSchemaWithoutDisconnectionTimeAlwaysSweeps() throws {
-        let directory = try TemporaryDirectory()
-        let simulator = try WazuhSimulator.fixture(
-            directory.file("global.db"), schema: .wazuh4(minor: 2), agents: 20)
-        let server = try simulator.serveWazuhDB(at: directory.file("wdb"))
-        defer { server.stop() }
-        let reader = Self.reader(directory.file("wdb"), sweepEvery: .seconds(3600))
+        let served = try Served(agents: 20, schema: .wazuh4(minor: 2))
+        defer { served.server.stop() }
+        let (simulator, reader) = (served.simulator, served.reader)
         _ = try reader.read()
         try simulator.apply(.stop(agentID: 3))
         let read = try reader.read()
