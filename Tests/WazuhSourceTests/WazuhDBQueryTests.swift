@@ -16,13 +16,18 @@ import WazuhSource
                 queries.append(.agents(columns: subset.reversed() + subset, after: 0, limit: after))
             }
             for time in times {
-                let ids: [Int32] = [Int32.min, -1, 0, 1, Int32.max] + (1...300).map { Int32($0) }
+                let ids: [Int32] = [Int32.min, -1, 0, 1, Int32.max]
                 queries.append(.changedAgents(columns: subset, since: time, ids: ids, after: Int(time % 1000), limit: 9))
                 queries.append(.changedAgents(columns: subset, since: time, ids: [], after: 0, limit: 9))
                 queries.append(.activeAgents(columns: subset, since: time, after: Int(time % 1000), limit: 9))
             }
         }
         for time in times { queries.append(.agentCensus(ceiling: time)) }
+        // The longest id list, of the longest ids, with every column.
+        queries.append(
+            .changedAgents(
+                columns: columns, since: Int64.min, ids: (0..<5000).map { Int32.max - Int32($0) }, after: Int.max,
+                limit: Int.max))
         for id in integers {
             queries.append(.allAgentIDs(lastID: id))
             for status in WazuhDBQuery.Status.allCases { queries.append(.agentIDs(lastID: id, status: status)) }
@@ -48,7 +53,7 @@ import WazuhSource
             }
             #expect(!lowered.contains("internal_key"))
             #expect(!lowered.contains("get-agent-info"))
-            #expect(query.bytes.count < 4096)
+            #expect(query.bytes.count < WazuhDBFrame.maximumPayload)
         }
     }
 
@@ -64,8 +69,8 @@ import WazuhSource
                 == "global sql SELECT id,name FROM agent WHERE id > 0 AND (disconnection_time >= 200"
                 + " OR date_add >= 200 OR connection_status = 'pending' OR id IN (4,9)) ORDER BY id LIMIT 1")
         #expect(
-            WazuhDBQuery.changedAgents(columns: [], since: 5, ids: (1...1000).map { Int32($0) }, after: 0, limit: 9)
-                .text.hasSuffix(",256)) ORDER BY id LIMIT 9"))
+            WazuhDBQuery.changedAgents(columns: [], since: 5, ids: (1...5000).map { Int32($0) }, after: 0, limit: 9)
+                .text.hasSuffix(",4096)) ORDER BY id LIMIT 9"))
         #expect(
             WazuhDBQuery.activeAgents(columns: [.id], since: 7, after: 3, limit: 10).text
                 == "global sql SELECT id FROM agent WHERE id > 3 AND connection_status = 'active'"

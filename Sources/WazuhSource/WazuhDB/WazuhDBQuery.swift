@@ -98,8 +98,11 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         return WazuhDBQuery(kind: .activeAgents(columns: chosen, since: since, after: after, limit: limit))
     }
 
-    /// Most ids one ``changedAgents(columns:since:ids:after:limit:)`` lists (keeps the request small).
-    public static let maximumListedIDs = 256
+    /// Most ids one ``changedAgents(columns:since:ids:after:limit:)`` lists: at most ~45 KiB of
+    /// request, under wazuh-db's 64 KiB. Pending lasts one notify interval (10–20 s), so only a
+    /// reconnect storm of more agents goes over; the missed pending → active transitions then show
+    /// in the counts and are read by ``activeAgents(columns:since:after:limit:)``.
+    public static let maximumListedIDs = 4096
 
     private static func paging(_ columns: [Column], _ after: Int, _ limit: Int) -> ([Column], Int, Int) {
         guard case .agents(let chosen, let after, let limit) = agents(columns: columns, after: after, limit: limit).kind

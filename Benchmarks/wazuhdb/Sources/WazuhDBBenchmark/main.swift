@@ -60,7 +60,10 @@ func liveOneSecond(_ simulator: WazuhSimulator, second: Int, agents: Int) throws
     let keepalives = max(1, ids.count / 10)
     for offset in 0..<keepalives {
         let id = ids[(second * keepalives + offset) % ids.count]
-        if simulator.status(of: id) == "active" { try simulator.apply(.keepalive(agentID: id)) }
+        // A pending agent's first keepalive makes it active, as in Wazuh.
+        if simulator.status(of: id) == "active" || simulator.status(of: id) == "pending" {
+            try simulator.apply(.keepalive(agentID: id))
+        }
     }
     for offset in 0..<max(1, agents / 2000) {
         let id = ids[(second * 7919 + offset * 104_729) % ids.count]
