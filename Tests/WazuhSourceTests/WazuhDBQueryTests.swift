@@ -17,7 +17,8 @@ import WazuhSource
             }
             for time in times {
                 let ids: [Int32] = [Int32.min, -1, 0, 1, Int32.max]
-                queries.append(.changedAgents(columns: subset, since: time, ids: ids, after: Int(time % 1000), limit: 9))
+                queries.append(
+                    .changedAgents(columns: subset, since: time, ids: ids, after: Int(time % 1000), limit: 9))
                 queries.append(.changedAgents(columns: subset, since: time, ids: [], after: 0, limit: 9))
                 queries.append(.activeAgents(columns: subset, since: time, after: Int(time % 1000), limit: 9))
             }

@@ -221,7 +221,7 @@ public final class WazuhDBSocketReader: Sendable {
             let agents: [WazuhDBRows.Agent]
             do throws(WazuhSourceError) {
                 agents = try WazuhDBRows.agents(json)
-            } catch where json.count >= WazuhDBFrame.maximumPayload - 8 && rows > 1 {
+            } catch  where json.count >= WazuhDBFrame.maximumPayload - 8 && rows > 1 {
                 // Cut at the size limit: the same page with half the rows fits.
                 state.pageRows = max(1, rows / 2)
                 continue
