@@ -36,7 +36,10 @@ final class AgentSourceSelector: Sendable {
 
     /// What one attempt produced.
     enum Outcome: Sendable {
-        case read(AgentSnapshot, AgentStatusSource, file: GlobalDatabaseReader.Read?, socket: WazuhDBSocketReader.Read?)
+        /// `socketError`: why the socket was not used for a file read (`nil` for socket reads or `file` mode).
+        case read(
+            AgentSnapshot, AgentStatusSource, file: GlobalDatabaseReader.Read?, socket: WazuhDBSocketReader.Read?,
+            socketError: WazuhSourceError?)
         /// The socket failed (or is not used) and the file is still behind what the socket showed:
         /// read nothing yet.
         case waitingForCommit(socketError: WazuhSourceError?)
@@ -107,7 +110,7 @@ final class AgentSourceSelector: Sendable {
                 read.aheadOfFile = previous.2
                 var snapshot = read.snapshot
                 snapshot.origin = SnapshotOrigin(source: .wazuhDB, fileChangeCounter: counter, readAt: now)
-                return .read(snapshot, .wazuhDB, file: nil, socket: read)
+                return .read(snapshot, .wazuhDB, file: nil, socket: read, socketError: nil)
             } catch {
                 socketError = error
                 let first = state.withLock { state -> Bool in
@@ -167,7 +170,7 @@ final class AgentSourceSelector: Sendable {
                         "wazuh.path": "\(file.configuration.path)",
                     ])
             }
-            return .read(read.snapshot, .file, file: read, socket: nil)
+            return .read(read.snapshot, .file, file: read, socket: nil, socketError: socketError)
         } catch {
             return .failed(error, socketError: socketError)
         }

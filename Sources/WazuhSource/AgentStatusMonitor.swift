@@ -258,7 +258,7 @@ public final class AgentStatusMonitor: Sendable {
     private func readRecordingHealth() -> Attempt {
         let error: WazuhSourceError
         switch selector.read() {
-        case .read(let snapshot, let source, let fileRead, let socketRead):
+        case .read(let snapshot, let source, let fileRead, let socketRead, let socketError):
             let comparison = compareClientKeys(with: snapshot)
             healthState.withLock { health in
                 health.lastSuccessfulRead = Date()
@@ -280,6 +280,7 @@ public final class AgentStatusMonitor: Sendable {
                     health.lastSocketReadDuration = socketRead.duration
                     health.lastSocketError = nil
                 }
+                if let socketError { health.lastSocketError = socketError }
                 if let comparison { health.clientKeys = comparison }
             }
             if let fileRead, fileRead.opened {
