@@ -60,6 +60,9 @@ public struct DemoRun: Sendable {
         public var messagesFailed = 0
         /// Verified agent events on `{prefix}.agent.{id}.status`.
         public var statusEventsVerified = 0
+        /// The gateway read wazuh-db's socket, and changes it saw there before global.db had them.
+        public var statusFromSocket = false
+        public var changesSeenBeforeFile = 0
         public var gatewayExitStatus: Int32?
         public var natsServerExitStatus: Int32?
         /// Process ids of the children (all stopped when ``DemoRun/run(output:notice:)`` returns).
@@ -280,6 +283,10 @@ public struct DemoRun: Sendable {
                 }
                 report.gatewayExitStatus = status
                 notice("demo: gateway stopped (exit status \(status))")
+                let source = DemoSourceSummary(logPath: layout.gatewayLog)
+                report.statusFromSocket = source.readThroughSocket
+                report.changesSeenBeforeFile = source.changesBeforeFile
+                notice(source.line)
             }
             if let subscriber = stages.subscriber {
                 // The gateway's last deliveries are on their way: give them a moment.

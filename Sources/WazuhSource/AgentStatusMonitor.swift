@@ -65,6 +65,9 @@ public final class AgentStatusMonitor: Sendable {
         public var socketPath: String?
         /// How often the socket is asked (it sends no change notifications).
         public var socketPollInterval: Duration
+        /// Longest time between two reads of every agent through the socket; reads in between ask
+        /// only for rows whose status may have moved (see ``WazuhDBSocketReader``).
+        public var socketFullSweepInterval: Duration
         /// Longest wait for one wazuh-db reply.
         public var socketTimeout: Duration
         /// After the socket failed, how long the file may lag what the socket showed before it is
@@ -82,9 +85,10 @@ public final class AgentStatusMonitor: Sendable {
             databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
             busyTimeout: Duration = .milliseconds(50), debounce: Duration = .zero,
             minimumGap: Duration = .milliseconds(10), source: SourceSelection = .file, socketPath: String? = nil,
-            socketPollInterval: Duration = .seconds(1), socketTimeout: Duration = .seconds(2),
-            fileCatchUpLimit: Duration = .seconds(75)
+            socketPollInterval: Duration = .seconds(1), socketFullSweepInterval: Duration = .seconds(60),
+            socketTimeout: Duration = .seconds(2), fileCatchUpLimit: Duration = .seconds(75)
         ) {
+            self.socketFullSweepInterval = socketFullSweepInterval
             self.databasePath = databasePath
             self.clientKeysPath = clientKeysPath
             self.pollInterval = pollInterval
@@ -134,7 +138,9 @@ public final class AgentStatusMonitor: Sendable {
             configuration: .init(path: configuration.databasePath, busyTimeout: configuration.busyTimeout),
             clock: clock, logger: logger)
         let socket = configuration.socketPath.map {
-            WazuhDBSocketReader(client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout), logger: logger)
+            WazuhDBSocketReader(
+                client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout),
+                fullSweepInterval: configuration.socketFullSweepInterval, logger: logger)
         }
         let mode: AgentSourceSelector.Mode =
             switch configuration.source {
@@ -167,6 +173,8 @@ public final class AgentStatusMonitor: Sendable {
             state.signals = stream
             return stream
         }
+        let firstCall = state.withLock { !$0.handedOutAny }
+        if firstCall, let origin = previous?.origin { selector.resume(after: origin) }
         var readNow = state.withLock { state in
             !state.handedOutAny || state.lastHandedOut != previous
         }
@@ -204,6 +212,15 @@ public final class AgentStatusMonitor: Sendable {
                 state.lastHandedOut = read.snapshot
                 state.handedOutAny = true
             }
+            if read.aheadOfFile, previous != nil, !changes.isEmpty {
+                let total = healthState.withLock { health in
+                    health.changesSeenBeforeFile += changes.count
+                    return health.changesSeenBeforeFile
+                }
+                logger.info(
+                    "changes seen through wazuh-db's socket before global.db had them",
+                    metadata: ["wazuh.changes": "\(changes.count)", "wazuh.changes_before_file_total": "\(total)"])
+            }
             if !changes.isEmpty {
                 logger.debug(
                     "agent changes detected",
@@ -238,6 +255,8 @@ public final class AgentStatusMonitor: Sendable {
     /// What a successful read hands to change detection.
     private struct SourceRead {
         var snapshot: AgentSnapshot
+        /// A socket read made while global.db lacked what it showed beyond the previous read.
+        var aheadOfFile = false
     }
 
     /// The source whose read produced the last update (`nil` before the first successful read).
@@ -247,7 +266,7 @@ public final class AgentStatusMonitor: Sendable {
     private func readRecordingHealth() -> Attempt {
         let error: WazuhSourceError
         switch selector.read() {
-        case .read(let snapshot, let source, let fileRead, let socketRead):
+        case .read(let snapshot, let source, let fileRead, let socketRead, let socketError):
             let comparison = compareClientKeys(with: snapshot)
             healthState.withLock { health in
                 health.lastSuccessfulRead = wallNow
@@ -269,6 +288,7 @@ public final class AgentStatusMonitor: Sendable {
                     health.lastSocketReadDuration = socketRead.duration
                     health.lastSocketError = nil
                 }
+                if let socketError { health.lastSocketError = socketError }
                 if let comparison { health.clientKeys = comparison }
             }
             if let fileRead, fileRead.opened {
@@ -287,10 +307,10 @@ public final class AgentStatusMonitor: Sendable {
                         "wazuh.queries": "\(socketRead.queries)", "wazuh.bytes": "\(socketRead.bytesReceived)",
                     ])
             }
-            return .read(SourceRead(snapshot: snapshot))
+            return .read(SourceRead(snapshot: snapshot, aheadOfFile: socketRead?.aheadOfFile ?? false))
         case .waitingForCommit(let socketError):
             healthState.withLock { health in
-                health.lastSocketError = socketError
+                if let socketError { health.lastSocketError = socketError }
                 health.waitingForFileCommit = true
             }
             return .waiting

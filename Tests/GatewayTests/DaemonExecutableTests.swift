@@ -29,11 +29,14 @@ struct DaemonExecutableTests {
         private let output = TextBuffer()
         private let pipe = Pipe()
 
-        init(configPath: String) throws {
+        /// - Parameter launcher: a program and its arguments that run the gateway (e.g. `setpriv …`),
+        ///   followed by the gateway's path; empty runs the gateway directly.
+        init(configPath: String, launcher: [String] = []) throws {
             let process = Process()
-            process.executableURL = URL(
-                fileURLWithPath: try #require(DaemonExecutableTests.executablePath))
-            process.arguments = ["run", "--config", configPath]
+            let gateway = try #require(DaemonExecutableTests.executablePath)
+            process.executableURL = URL(fileURLWithPath: launcher.first ?? gateway)
+            process.arguments =
+                (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [gateway]) + ["run", "--config", configPath]
             var environment = ProcessInfo.processInfo.environment.filter {
                 !$0.key.hasPrefix("WAZUH_NATS_GATEWAY_")
             }

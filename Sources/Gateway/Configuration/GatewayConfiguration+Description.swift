@@ -20,6 +20,7 @@ extension GatewayConfiguration {
                     ("source", .plain(self.wazuh.source.rawValue)),
                     ("socket_path", string(self.wazuh.socketPath)),
                     ("socket_poll_interval", duration(self.wazuh.socketPollInterval)),
+                    ("socket_full_sweep_interval", duration(self.wazuh.socketFullSweepInterval)),
                 ]
             ),
             (

@@ -111,6 +111,8 @@ extension GatewayConfiguration.Wazuh {
         self.source = reader.enumeration("wazuh", "source", default: self.source)
         self.explicitSocketPath = reader.string("wazuh", "socket_path")
         self.socketPollInterval = reader.duration("wazuh", "socket_poll_interval", default: self.socketPollInterval)
+        self.socketFullSweepInterval = reader.duration(
+            "wazuh", "socket_full_sweep_interval", default: self.socketFullSweepInterval)
     }
 }
 

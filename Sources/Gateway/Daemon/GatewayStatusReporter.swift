@@ -43,6 +43,7 @@ public final class GatewayStatusReporter: Service, Sendable {
         var activeSource: AgentStatusSource?
         var sourceSwitches = 0
         var socketQueries = 0
+        var changesBeforeFile = 0
         var socketBytes = 0
         var outboxFailing = false
     }
@@ -90,6 +91,9 @@ public final class GatewayStatusReporter: Service, Sendable {
         if health.socketQueries > sample.socketQueries {
             self.metrics.wazuhDBQueries.increment(by: health.socketQueries - sample.socketQueries)
         }
+        if health.changesSeenBeforeFile > sample.changesBeforeFile {
+            self.metrics.changesBeforeFile.increment(by: health.changesSeenBeforeFile - sample.changesBeforeFile)
+        }
         if health.socketBytesReceived > sample.socketBytes {
             self.metrics.wazuhDBReplyBytes.increment(by: health.socketBytesReceived - sample.socketBytes)
         }
@@ -102,6 +106,7 @@ public final class GatewayStatusReporter: Service, Sendable {
         sample.sourceSwitches = health.sourceSwitches
         sample.socketQueries = health.socketQueries
         sample.socketBytes = health.socketBytesReceived
+        sample.changesBeforeFile = health.changesSeenBeforeFile
     }
 
     func reportOutbox(_ sample: inout Sample) {
