@@ -1,3 +1,6 @@
+import Outbox
+import WireContract
+
 /// Heartbeats: a signed status message every `heartbeatInterval` while connected, never journaled.
 extension DeliveryWorker {
     func heartbeatLoop(interval: Duration) async {
