@@ -153,14 +153,18 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
+        .testTarget(name: "WireContractTests", dependencies: ["WireContract", "NATSTestSupport"]),
         .testTarget(
             name: "WazuhSourceTests",
-            dependencies: ["WazuhSource", "WazuhSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "WazuhSource", "WazuhSimulator", "NATSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "OutboxTests",
-            dependencies: ["Outbox", "WireContract", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Outbox", "WireContract", "NATSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "GatewayTests",
