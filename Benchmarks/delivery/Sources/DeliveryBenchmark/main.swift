@@ -92,18 +92,6 @@ func microseconds(_ seconds: Double, per count: Int) -> String {
     String(format: "%.1f", seconds * 1e6 / Double(count))
 }
 
-/// Waits until `condition` holds, polling every `interval`, for at most `timeout`.
-func waitUntil(
-    timeout: Duration, interval: Duration = .milliseconds(2), _ what: String, _ condition: () throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: interval)
-    }
-    throw BenchmarkFailure(description: "timed out after \(timeout) waiting for \(what)")
-}
-
 /// Records when the first message was sent and how many rows have been acknowledged.
 final class DeliveryProgress: DeliveryObserver {
     private struct State {
@@ -242,7 +230,7 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
 
     // Journaling: the baseline, then three committed steps, each waited for before the next.
     let journalSeconds = try await withRunning(detection) { () async throws -> Double in
-        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+        try await eventually("the baseline", timeout: .seconds(120), poll: .milliseconds(2)) { try store.loadSnapshot() != nil }
         var total = 0.0
         for (name, step) in fixture.steps {
             simulator.now += 5
@@ -251,7 +239,7 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
             let committed = ContinuousClock.now
             try simulator.commit()
             // One cheap indexed probe per 5 ms: is there a row past the last one before this step?
-            try await waitUntil(timeout: .seconds(300), interval: .milliseconds(5), "journaling of '\(name)'") {
+            try await eventually("journaling of '\(name)'", timeout: .seconds(300), poll: .milliseconds(5)) {
                 try !store.pendingMessages(afterSeq: before, limit: 1).isEmpty
             }
             total += seconds(ContinuousClock.now - committed)
@@ -278,7 +266,7 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
     let worker = fixture.worker(transport: TimedTransport(inner: transport, progress: progress), progress: progress)
     let cpuBefore = CPUTimes.now(server: server.processIdentifier)
     let (deliverySeconds, deliveryCPU) = try await withRunning(worker) { () async throws -> (Double, CPUTimes) in
-        try await waitUntil(timeout: .seconds(600), "the outbox to drain") { progress.delivered >= messages }
+        try await eventually("the outbox to drain", timeout: .seconds(600), poll: .milliseconds(2)) { progress.delivered >= messages }
         let end = ContinuousClock.now
         let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
         guard let start = progress.firstSend else { throw BenchmarkFailure(description: "nothing was sent") }
@@ -330,7 +318,7 @@ func runOverlappedStorm(server: NATSServerProcess, path: JetStreamPublishPath, r
     let task = Task { try await group.run() }
     let outcome: Result<(Double, CPUTimes, Int), any Error>
     do {
-        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+        try await eventually("the baseline", timeout: .seconds(120), poll: .milliseconds(2)) { try store.loadSnapshot() != nil }
         let start = ContinuousClock.now
         let cpuBefore = CPUTimes.now(server: server.processIdentifier)
         for (name, step) in fixture.steps {
@@ -339,13 +327,13 @@ func runOverlappedStorm(server: NATSServerProcess, path: JetStreamPublishPath, r
             try step()
             try simulator.commit()
             // Rows may be delivered as soon as they land, so probe for any row past the last one, pending or not.
-            try await waitUntil(timeout: .seconds(300), interval: .milliseconds(5), "journaling of '\(name)'") {
+            try await eventually("journaling of '\(name)'", timeout: .seconds(300), poll: .milliseconds(5)) {
                 try !store.messages(matching: OutboxQuery(afterSeq: before, limit: 1)).isEmpty
             }
         }
         // Each step is journaled in one transaction, so every row is in the outbox now (checked at the end).
         let journaled = try store.stats().lastSeq
-        try await waitUntil(timeout: .seconds(600), interval: .milliseconds(2), "the outbox to drain") {
+        try await eventually("the outbox to drain", timeout: .seconds(600), poll: .milliseconds(2)) {
             progress.delivered >= journaled
         }
         let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
