@@ -3,6 +3,7 @@ import NATSClient
 import NATSTestSupport
 import Outbox
 import Synchronization
+import Testing
 
 @testable import Gateway
 
@@ -13,80 +14,106 @@ func startNATSServer(jetStream: Bool = true, extraConfig: String = "") async thr
     return server
 }
 
-/// An in-memory outbox journal for worker tests while the SQLite `OutboxStore` has not landed.
-final class InMemoryJournal: DeliveryJournal {
+/// The real outbox journal (`OutboxStore` on a file in a temporary directory) for worker tests, with what they
+/// look at: each row's delivery state, and the seqs of every `markDelivered` call.
+///
+/// It forwards every journal call to the store; only `markDelivered` is also recorded (and can be made to fail,
+/// before anything is marked, through ``onMarkDelivered(_:)``). A store read that fails records an issue, so the
+/// test fails.
+final class RecordingOutbox: DeliveryJournal {
+    /// A journal row as the tests see it.
     struct Row {
         var message: OutboxMessage
-        var delivered = false
+        var delivered: Bool
         var streamSequence: UInt64?
+        /// The error the row was parked with, `nil` while it is not parked.
         var parked: String?
-        var attempts = 0
+        var attempts: Int
     }
 
-    private let rows = Mutex<[Row]>([])
+    let directory: TemporaryDirectory
+    let store: OutboxStore
     private let markCalls = Mutex<[[Int64]]>([])
     private let markHook = Mutex<(@Sendable ([Int64]) throws -> Void)?>(nil)
 
-    init() {}
+    init() throws {
+        self.directory = try TemporaryDirectory(prefix: "delivery-outbox")
+        self.store = try OutboxStore(path: self.directory.file("outbox.db"), synchronous: .normal)
+    }
 
-    /// The sequences of every `markDelivered` call (one transaction each), in call order.
-    var markedGroups: [[Int64]] { markCalls.withLock { $0 } }
+    deinit {
+        try? self.store.close()
+    }
+
+    /// The seqs of every `markDelivered` call (one transaction each), in call order.
+    var markedGroups: [[Int64]] { self.markCalls.withLock { $0 } }
 
     /// Runs `hook` at the start of every `markDelivered` call (before anything is marked); a throw fails the call.
     func onMarkDelivered(_ hook: (@Sendable ([Int64]) throws -> Void)?) {
-        markHook.withLock { $0 = hook }
+        self.markHook.withLock { $0 = hook }
+    }
+
+    /// Journals one message per entry, in one transaction, in order.
+    func append(_ messages: [(subject: String, messageID: String, payload: [UInt8])]) {
+        do {
+            try self.store.appendMessages(
+                messages.map {
+                    NewOutboxMessage(
+                        messageID: $0.messageID, eventID: $0.messageID, kind: .event, subject: $0.subject,
+                        agentID: nil, payload: $0.payload)
+                })
+        } catch {
+            Issue.record("journaling into the outbox failed: \(error)")
+        }
     }
 
     func append(subject: String, messageID: String, payload: [UInt8]) {
-        rows.withLock { rows in
-            let seq = Int64(rows.count + 1)
-            rows.append(
+        self.append([(subject: subject, messageID: messageID, payload: payload)])
+    }
+
+    /// Every row, in journal order.
+    var snapshot: [Row] {
+        do {
+            return try self.store.entries(matching: OutboxQuery(limit: Int.max)).map { entry in
                 Row(
-                    message: OutboxMessage(
-                        seq: seq, messageID: messageID, eventID: messageID, kind: .event, subject: subject,
-                        agentID: nil, payload: payload, createdAt: DeliveryWorker.epochMilliseconds())))
+                    message: entry.message, delivered: entry.deliveredAt != nil, streamSequence: entry.streamSequence,
+                    parked: entry.parkedAt == nil ? nil : (entry.lastError ?? ""), attempts: entry.attempts)
+            }
+        } catch {
+            Issue.record("reading the outbox failed: \(error)")
+            return []
         }
     }
 
-    var snapshot: [Row] { rows.withLock { $0 } }
-
     func pendingMessages(afterSeq: Int64, limit: Int) throws -> [OutboxMessage] {
-        rows.withLock { rows in
-            Array(
-                rows.lazy.filter { $0.message.seq > afterSeq && !$0.delivered && $0.parked == nil }.prefix(limit)
-                    .map(\.message))
-        }
+        try self.store.pendingMessages(afterSeq: afterSeq, limit: limit)
     }
 
     func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws {
-        try markHook.withLock { $0 }?(seqs.map(\.seq))
-        markCalls.withLock { $0.append(seqs.map(\.seq)) }
-        rows.withLock { rows in
-            // Like the outbox: a row already delivered keeps its first acknowledgement.
-            for (seq, streamSequence) in seqs where !rows[Int(seq - 1)].delivered {
-                rows[Int(seq - 1)].delivered = true
-                rows[Int(seq - 1)].streamSequence = streamSequence
-            }
-        }
+        try self.markHook.withLock { $0 }?(seqs.map(\.seq))
+        self.markCalls.withLock { $0.append(seqs.map(\.seq)) }
+        try self.store.markDelivered(seqs, at: at)
     }
 
     func recordFailure(seq: Int64, error: String, nextAttemptAt: Int64?) throws {
-        rows.withLock { $0[Int(seq - 1)].attempts += 1 }
+        try self.store.recordFailure(seq: seq, error: error, nextAttemptAt: nextAttemptAt)
     }
 
     func park(seq: Int64, error: String) throws {
-        rows.withLock { $0[Int(seq - 1)].parked = error }
+        try self.store.park(seq: seq, error: error)
     }
 
     func pendingCount() throws -> Int {
-        rows.withLock { rows in rows.filter { !$0.delivered && $0.parked == nil }.count }
+        try self.store.pendingCount()
     }
 
     func oldestPendingCreatedAt() throws -> Int64? {
-        rows.withLock { rows in rows.first { !$0.delivered && $0.parked == nil }?.message.createdAt }
+        try self.store.oldestPendingCreatedAt()
     }
 
-    func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int { 0 }
+    func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int {
+        try self.store.prune(olderThan: olderThan, maxBytes: maxBytes)
+    }
 }
 
 /// Passes the signed payload through with the contract headers (no compression, no encryption).
@@ -100,16 +127,6 @@ struct PassThroughSealer: DeliverySealer {
             ],
             payload: message.payload)
     }
-}
-
-/// Waits until `condition` holds, polling, for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }
 
 /// Collects up to `count` messages from `subscription`, giving up after `timeout`.

@@ -12,7 +12,7 @@ import Testing
     import Glibc
 #endif
 
-/// The delivery worker against a real nats-server (JetStream on disk), with an in-memory journal.
+/// The delivery worker against a real nats-server (JetStream on disk) and a real outbox journal.
 @Suite(.serialized)
 struct DeliveryWorkerTests {
     let logger = Logger(label: "delivery-test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -64,15 +64,16 @@ struct DeliveryWorkerTests {
         try await task.value
     }
 
-    func fill(_ journal: InMemoryJournal, count: Int, from start: Int = 1, payloadSize: Int = 64) {
-        for index in start..<(start + count) {
-            let agent = String(format: "%03d", index % 50)
-            var payload = Array("{\"n\":\(index)}".utf8)
-            if payload.count < payloadSize {
-                payload += Array(repeating: UInt8(ascii: " "), count: payloadSize - payload.count)
-            }
-            journal.append(subject: "test.agent.\(agent).status", messageID: "evt-\(index)", payload: payload)
-        }
+    func fill(_ journal: RecordingOutbox, count: Int, from start: Int = 1, payloadSize: Int = 64) {
+        journal.append(
+            (start..<(start + count)).map { index in
+                let agent = String(format: "%03d", index % 50)
+                var payload = Array("{\"n\":\(index)}".utf8)
+                if payload.count < payloadSize {
+                    payload += Array(repeating: UInt8(ascii: " "), count: payloadSize - payload.count)
+                }
+                return (subject: "test.agent.\(agent).status", messageID: "evt-\(index)", payload: payload)
+            })
     }
 
     @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
@@ -80,7 +81,7 @@ struct DeliveryWorkerTests {
         let server = try await startNATSServer()
         let connection = try await connect(server)
         let observer = try await connection.subscribe(subject: "test.>")
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 500)
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
@@ -103,7 +104,7 @@ struct DeliveryWorkerTests {
     func acknowledgementsAreMarkedDeliveredInGroupsEachRowOnce(publishPath: JetStreamPublishPath) async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 2000)
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
@@ -125,7 +126,7 @@ struct DeliveryWorkerTests {
     @Test func resendAfterLostAcknowledgementsStoresEachMessageOnce() async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 100)
         let first = DeliveryWorker(
             journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
@@ -136,7 +137,7 @@ struct DeliveryWorkerTests {
         }
         // A crash after publishing but before the acknowledgements were recorded: the same rows are
         // pending again in a fresh journal, and a new worker resends them all.
-        let replayed = InMemoryJournal()
+        let replayed = try RecordingOutbox()
         fill(replayed, count: 100)
         fill(replayed, count: 20, from: 101)
         let second = DeliveryWorker(
@@ -156,7 +157,7 @@ struct DeliveryWorkerTests {
     func survivesNATSDownThenUpWithoutLossOrDuplicates(publishPath: JetStreamPublishPath) async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 50)
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
@@ -185,7 +186,7 @@ struct DeliveryWorkerTests {
     ) async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         // Row 40 goes to a subject no stream captures yet: JetStream answers "no responders" (transient)
         // while the rows around it, sent in the same window, are acknowledged.
         fill(journal, count: 39)
@@ -219,7 +220,7 @@ struct DeliveryWorkerTests {
     @Test func parksPoisonMessageAndDeliversTheRest() async throws {
         let server = try await startNATSServer(extraConfig: "max_payload: 4096\n")
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 5)
         fill(journal, count: 1, from: 6, payloadSize: 10_000)
         fill(journal, count: 5, from: 7)
@@ -241,7 +242,7 @@ struct DeliveryWorkerTests {
     @Test func gracefulShutdownDrainsWhatIsPending() async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
             configuration: configuration(), logger: logger)
@@ -258,7 +259,7 @@ struct DeliveryWorkerTests {
     @Test func shutdownTimeoutLeavesTheRestJournaled() async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 20)
         await server.stop()
         let worker = DeliveryWorker(
@@ -278,7 +279,7 @@ struct DeliveryWorkerTests {
     func shutdownDoesNotWaitPastItsTimeoutForLostAcknowledgements(publishPath: JetStreamPublishPath) async throws {
         let server = try await startNATSServer()
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 5)
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection, publishPath: publishPath, ackTimeout: .seconds(20)),
@@ -319,7 +320,7 @@ struct DeliveryWorkerTests {
                 }
             }
         }
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 40)
         let transport = NATSDeliveryTransport(
             connection: connection, mode: .request, ackTimeout: .seconds(2), logger: logger)
@@ -339,7 +340,7 @@ struct DeliveryWorkerTests {
     @Test func requestModeWithoutRespondersRetriesInsteadOfDelivering() async throws {
         let server = try await startNATSServer(jetStream: false)
         let connection = try await connect(server)
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 3)
         let transport = NATSDeliveryTransport(
             connection: connection, mode: .request, ackTimeout: .seconds(2), logger: logger)
@@ -361,7 +362,7 @@ struct DeliveryWorkerTests {
         let listener = try await connect(server)
         let subscription = try await listener.subscribe(subject: "test.>")
         try await listener.flush()
-        let journal = InMemoryJournal()
+        let journal = try RecordingOutbox()
         fill(journal, count: 100)
         let transport = NATSDeliveryTransport(
             connection: connection, mode: .publish, ackTimeout: .seconds(2), logger: logger)
@@ -387,7 +388,7 @@ struct DeliveryWorkerTests {
         var config = configuration()
         config.heartbeatInterval = .milliseconds(100)
         let worker = DeliveryWorker(
-            journal: InMemoryJournal(), transport: jetStream(connection), sealer: PassThroughSealer(),
+            journal: try RecordingOutbox(), transport: jetStream(connection), sealer: PassThroughSealer(),
             configuration: config,
             heartbeat: { status in
                 OutgoingMessage(
