@@ -54,52 +54,53 @@ struct DeliveryOutboxTests {
         #expect(try store.appendDetection(messages: rows, snapshot: [1]) == rows.count)
         #expect(try store.appendDetection(messages: again, snapshot: [2]) == 0)
 
-        let server = try await startNATSServer()
-        var options = try NATSConnectionOptions(url: server.url)
-        options.requestTimeout = .seconds(2)
-        let connection = try await NATSConnection.connect(options: options)
-        let listener = try await NATSConnection.connect(options: options)
-        let subscription = try await listener.subscribe(subject: "test.>")
-        try await listener.flush()
-        let transport = NATSDeliveryTransport(
-            connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUHTEST", subjects: ["test.>"])),
-            ackTimeout: .seconds(2), logger: logger)
-        let worker = DeliveryWorker(
-            journal: store, transport: transport,
-            sealer: WireDeliverySealer(sealer: MessageSealer(compressionMinBytes: 200)),
-            configuration: DeliveryWorkerConfiguration(maxInFlight: 16, pageSize: 16, heartbeatInterval: nil),
-            logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-        let task = Task { try await group.run() }
-        let received = await collect(subscription, count: rows.count)
-        let drained = try await waitUntil { (try? store.pendingCount()) == 0 }
-        await group.triggerGracefulShutdown()
-        try await task.value
-        #expect(drained)
+        try await withNATSServer(jetStream: true) { server in
+            var options = try NATSConnectionOptions(url: server.url)
+            options.requestTimeout = .seconds(2)
+            let connection = try await NATSConnection.connect(options: options)
+            let listener = try await NATSConnection.connect(options: options)
+            let subscription = try await listener.subscribe(subject: "test.>")
+            try await listener.flush()
+            let transport = NATSDeliveryTransport(
+                connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUHTEST", subjects: ["test.>"])),
+                ackTimeout: .seconds(2), logger: logger)
+            let worker = DeliveryWorker(
+                journal: store, transport: transport,
+                sealer: WireDeliverySealer(sealer: MessageSealer(compressionMinBytes: 200)),
+                configuration: DeliveryWorkerConfiguration(maxInFlight: 16, pageSize: 16, heartbeatInterval: nil),
+                logger: logger)
+            let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
+            let task = Task { try await group.run() }
+            let received = await collect(subscription, count: rows.count)
+            let drained = try await waitUntil { (try? store.pendingCount()) == 0 }
+            await group.triggerGracefulShutdown()
+            try await task.value
+            #expect(drained)
 
-        #expect(received.count == rows.count)
-        #expect(received.map(\.subject) == rows.map(\.subject))
-        let opener = MessageOpener(subjects: subjects, signingKey: signingKey)
-        var compressed = 0
-        for message in received {
-            let headers = (message.headers?.fields ?? []).map { ($0.name, $0.value) }
-            if message.headers?["Content-Encoding"] == "lz4" { compressed += 1 }
-            let opened = try opener.open(subject: message.subject, headers: headers, payload: message.payloadBytes)
-            switch opened {
-            case .event(let event, _):
-                #expect(event.managerNode == "mgr-1")
-                #expect(event.currentStatus == "Disconnected")
-            case .batch(let batch):
-                #expect(batch.summary.changesDetected == 30)
-            case .heartbeat:
-                Issue.record("no heartbeat was expected")
-            case .anomaly, .flapping:
-                Issue.record("no security signal was expected")
+            #expect(received.count == rows.count)
+            #expect(received.map(\.subject) == rows.map(\.subject))
+            let opener = MessageOpener(subjects: subjects, signingKey: signingKey)
+            var compressed = 0
+            for message in received {
+                let headers = (message.headers?.fields ?? []).map { ($0.name, $0.value) }
+                if message.headers?["Content-Encoding"] == "lz4" { compressed += 1 }
+                let opened = try opener.open(subject: message.subject, headers: headers, payload: message.payloadBytes)
+                switch opened {
+                case .event(let event, _):
+                    #expect(event.managerNode == "mgr-1")
+                    #expect(event.currentStatus == "Disconnected")
+                case .batch(let batch):
+                    #expect(batch.summary.changesDetected == 30)
+                case .heartbeat:
+                    Issue.record("no heartbeat was expected")
+                case .anomaly, .flapping:
+                    Issue.record("no security signal was expected")
+                }
             }
+            #expect(compressed > 0)
+            #expect(try store.stats().delivered == rows.count)
+            await listener.close()
+            await connection.close()
         }
-        #expect(compressed > 0)
-        #expect(try store.stats().delivered == rows.count)
-        await listener.close()
-        await connection.close()
     }
 }

@@ -7,13 +7,6 @@ import Testing
 
 @testable import Gateway
 
-/// Starts a real nats-server (NATSTestSupport) on a free loopback port, JetStream on disk by default.
-func startNATSServer(jetStream: Bool = true, extraConfig: String = "") async throws -> NATSServerProcess {
-    let server = try NATSServerProcess(jetStream: jetStream, extraConfig: extraConfig)
-    try await server.start()
-    return server
-}
-
 /// The real outbox journal (`OutboxStore` on a file in a temporary directory) for worker tests, with what they
 /// look at: each row's delivery state, and the seqs of every `markDelivered` call.
 ///

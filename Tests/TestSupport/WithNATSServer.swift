@@ -13,15 +13,15 @@ public func withNATSServer<T>(
     return try await withNATSServers([server]) { _ in try await body(server) }
 }
 
-/// Starts every server of `servers` (in order), runs `body` with them, and stops them all — waiting for each
-/// stop — however `body` ends. For clusters and server lists, whose configurations name each other's ports
-/// and so are prepared before any starts.
+/// Starts every server of `servers` (in order; with `start: false` the body starts them when it wants), runs
+/// `body` with them, and stops them all — waiting for each stop — however `body` ends. For clusters and server
+/// lists, whose configurations name each other's ports and so are prepared before any starts.
 public func withNATSServers<T>(
-    _ servers: [NATSServerProcess], isolation: isolated (any Actor)? = #isolation,
+    _ servers: [NATSServerProcess], start: Bool = true, isolation: isolated (any Actor)? = #isolation,
     _ body: ([NATSServerProcess]) async throws -> T
 ) async throws -> T {
     do {
-        for server in servers {
+        for server in servers where start {
             try await server.start()
         }
         let result = try await body(servers)
