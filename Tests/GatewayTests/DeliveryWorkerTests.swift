@@ -49,19 +49,42 @@ struct DeliveryWorkerTests {
         return (state?["messages"] as? Int) ?? -1
     }
 
-    /// Runs `worker` in a service group until `body` returns, then shuts it down gracefully.
-    func withRunningWorker(_ worker: DeliveryWorker, _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-        let task = Task { try await group.run() }
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await task.value
-            throw error
+    /// Runs `body` with a server (JetStream unless told), a connection to it (closed afterwards) and an empty
+    /// journal.
+    func withServerAndJournal(
+        jetStream: Bool = true, extraConfig: String = "",
+        _ body: (NATSServerProcess, NATSConnection, RecordingOutbox) async throws -> Void
+    ) async throws {
+        try await withNATSServer(jetStream: jetStream, extraConfig: extraConfig) { server in
+            let connection = try await connect(server)
+            do {
+                try await body(server, connection, try RecordingOutbox())
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
         }
-        await group.triggerGracefulShutdown()
-        try await task.value
+    }
+
+    /// A worker delivering `journal` through `transport` with the test `PassThroughSealer`.
+    func worker(
+        _ journal: RecordingOutbox, _ transport: some DeliveryTransport,
+        _ configuration: DeliveryWorkerConfiguration? = nil
+    ) -> DeliveryWorker {
+        DeliveryWorker(
+            journal: journal, transport: transport, sealer: PassThroughSealer(),
+            configuration: configuration ?? self.configuration(), logger: logger)
+    }
+
+    /// Runs `worker` until every row of `journal` is delivered (bounded by `timeout`), then shuts it down.
+    func deliverAll(
+        _ worker: DeliveryWorker, _ journal: RecordingOutbox, timeout: Duration = .seconds(10)
+    ) async throws {
+        try await withRunningService(worker, logger: logger) {
+            let done = try await waitUntil(timeout: timeout) { journal.snapshot.allSatisfy(\.delivered) }
+            #expect(done, "every row delivered")
+        }
     }
 
     func fill(_ journal: RecordingOutbox, count: Int, from start: Int = 1, payloadSize: Int = 64) {
@@ -83,13 +106,8 @@ struct DeliveryWorkerTests {
             let observer = try await connection.subscribe(subject: "test.>")
             let journal = try RecordingOutbox()
             fill(journal, count: 500)
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
-                configuration: configuration(), logger: logger)
-            try await withRunningWorker(worker) {
-                let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
-                #expect(done)
-            }
+            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath))
+            try await deliverAll(worker, journal)
             #expect(journal.snapshot.map(\.streamSequence) == (1...500).map { UInt64($0) })
             #expect(try await streamMessageCount(connection) == 500)
             let seen = await collect(observer, count: 500).map {
@@ -103,17 +121,10 @@ struct DeliveryWorkerTests {
 
     @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
     func acknowledgementsAreMarkedDeliveredInGroupsEachRowOnce(publishPath: JetStreamPublishPath) async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 2000)
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
-                configuration: configuration(maxInFlight: 64), logger: logger)
-            try await withRunningWorker(worker) {
-                let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
-                #expect(done)
-            }
+            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 64))
+            try await deliverAll(worker, journal)
             let groups = journal.markedGroups
             // One transaction per group of acknowledgements (at most a page each), never one per acknowledgement;
             // every row marked exactly once, in journal order.
@@ -121,51 +132,33 @@ struct DeliveryWorkerTests {
             #expect(groups.count < 2000 / 8)
             #expect(Array(groups.joined()) == (1...2000).map { Int64($0) })
             #expect(worker.status.current.deliveredTotal == 2000)
-            await connection.close()
         }
     }
 
     @Test func resendAfterLostAcknowledgementsStoresEachMessageOnce() async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 100)
-            let first = DeliveryWorker(
-                journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
-                configuration: configuration(), logger: logger)
-            try await withRunningWorker(first) {
-                let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
-                #expect(done)
-            }
+            let first = self.worker(journal, jetStream(connection))
+            try await deliverAll(first, journal)
             // A crash after publishing but before the acknowledgements were recorded: the same rows are
             // pending again in a fresh journal, and a new worker resends them all.
             let replayed = try RecordingOutbox()
             fill(replayed, count: 100)
             fill(replayed, count: 20, from: 101)
-            let second = DeliveryWorker(
-                journal: replayed, transport: jetStream(connection), sealer: PassThroughSealer(),
-                configuration: configuration(), logger: logger)
-            try await withRunningWorker(second) {
-                let done = try await waitUntil { replayed.snapshot.allSatisfy(\.delivered) }
-                #expect(done)
-            }
+            let second = self.worker(replayed, jetStream(connection))
+            try await deliverAll(second, replayed)
             #expect(try await streamMessageCount(connection) == 120)
             // Duplicates are acknowledged with the original stream sequence.
             #expect(replayed.snapshot.prefix(100).map(\.streamSequence) == journal.snapshot.map(\.streamSequence))
-            await connection.close()
         }
     }
 
     @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
     func survivesNATSDownThenUpWithoutLossOrDuplicates(publishPath: JetStreamPublishPath) async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 50)
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
-                configuration: configuration(maxInFlight: 16), logger: logger)
-            try await withRunningWorker(worker) {
+            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 16))
+            try await withRunningService(worker, logger: logger) {
                 let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
                 #expect(firstDone)
                 await server.stop()
@@ -180,7 +173,6 @@ struct DeliveryWorkerTests {
             #expect(try await streamMessageCount(connection) == 250)
             let sequences = journal.snapshot.compactMap(\.streamSequence)
             #expect(sequences == (1...250).map { UInt64($0) })
-            await connection.close()
         }
     }
 
@@ -188,18 +180,14 @@ struct DeliveryWorkerTests {
     func failureInTheMiddleOfAGroupResendsFromTheFirstUnacknowledgedAndMarksOnlyAcknowledged(
         publishPath: JetStreamPublishPath
     ) async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal { server, connection, journal in
             // Row 40 goes to a subject no stream captures yet: JetStream answers "no responders" (transient)
             // while the rows around it, sent in the same window, are acknowledged.
             fill(journal, count: 39)
             journal.append(subject: "other.agent.040.status", messageID: "evt-40", payload: Array("{\"n\":40}".utf8))
             fill(journal, count: 60, from: 41)
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection, publishPath: publishPath), sealer: PassThroughSealer(),
-                configuration: configuration(maxInFlight: 64), logger: logger)
-            try await withRunningWorker(worker) {
+            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 64))
+            try await withRunningService(worker, logger: logger) {
                 let othersDone = try await waitUntil { journal.snapshot.filter(\.delivered).count == 99 }
                 #expect(othersDone)
                 let retried = try await waitUntil { journal.snapshot[39].attempts >= 2 }
@@ -218,21 +206,16 @@ struct DeliveryWorkerTests {
             // The other 99 each kept the stream sequence of their first acknowledgement: nothing stored twice.
             let expected: [UInt64?] = (1...99).map { UInt64($0) }
             #expect(sequences == expected)
-            await connection.close()
         }
     }
 
     @Test func parksPoisonMessageAndDeliversTheRest() async throws {
-        try await withNATSServer(jetStream: true, extraConfig: "max_payload: 4096\n") { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal(extraConfig: "max_payload: 4096\n") { server, connection, journal in
             fill(journal, count: 5)
             fill(journal, count: 1, from: 6, payloadSize: 10_000)
             fill(journal, count: 5, from: 7)
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
-                configuration: configuration(), logger: logger)
-            try await withRunningWorker(worker) {
+            let worker = self.worker(journal, jetStream(connection))
+            try await withRunningService(worker, logger: logger) {
                 let done = try await waitUntil { journal.snapshot.allSatisfy { $0.delivered || $0.parked != nil } }
                 #expect(done)
             }
@@ -241,53 +224,40 @@ struct DeliveryWorkerTests {
             #expect(rows.enumerated().allSatisfy { $0.offset == 5 || $0.element.delivered })
             #expect(worker.status.current.parkedTotal == 1)
             #expect(try await streamMessageCount(connection) == 10)
-            await connection.close()
         }
     }
 
     @Test func gracefulShutdownDrainsWhatIsPending() async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
-                configuration: configuration(), logger: logger)
-            try await withRunningWorker(worker) {
+        try await withServerAndJournal { server, connection, journal in
+            let worker = self.worker(journal, jetStream(connection))
+            try await withRunningService(worker, logger: logger) {
                 try await Task.sleep(for: .milliseconds(100))
                 fill(journal, count: 300)
                 // No wake-up and no waiting: the shutdown itself must drain.
             }
             #expect(journal.snapshot.allSatisfy { $0.delivered })
             #expect(try await streamMessageCount(connection) == 300)
-            await connection.close()
         }
     }
 
     @Test func shutdownTimeoutLeavesTheRestJournaled() async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 20)
             await server.stop()
-            let worker = DeliveryWorker(
-                journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
-                configuration: configuration(shutdownTimeout: .milliseconds(300)), logger: logger)
+            let worker = self.worker(journal, jetStream(connection), configuration(shutdownTimeout: .milliseconds(300)))
             let started = ContinuousClock.now
-            try await withRunningWorker(worker) {
+            try await withRunningService(worker, logger: logger) {
                 try await Task.sleep(for: .milliseconds(200))
             }
             #expect(ContinuousClock.now - started < .seconds(5))
             #expect(journal.snapshot.allSatisfy { !$0.delivered })
             #expect(try journal.pendingCount() == 20)
-            await connection.close()
         }
     }
 
     @Test(arguments: [JetStreamPublishPath.replyInbox, .pipelinedContext])
     func shutdownDoesNotWaitPastItsTimeoutForLostAcknowledgements(publishPath: JetStreamPublishPath) async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 5)
             let worker = DeliveryWorker(
                 journal: journal, transport: jetStream(connection, publishPath: publishPath, ackTimeout: .seconds(20)),
@@ -311,7 +281,6 @@ struct DeliveryWorkerTests {
             #expect(shutdown < .seconds(3))
             #expect(journal.snapshot.filter(\.delivered).count == 5)
             #expect(try journal.pendingCount() == 20)
-            await connection.close()
         }
     }
 
@@ -333,13 +302,8 @@ struct DeliveryWorkerTests {
             fill(journal, count: 40)
             let transport = NATSDeliveryTransport(
                 connection: connection, mode: .request, ackTimeout: .seconds(2), logger: logger)
-            let worker = DeliveryWorker(
-                journal: journal, transport: transport, sealer: PassThroughSealer(), configuration: configuration(),
-                logger: logger)
-            try await withRunningWorker(worker) {
-                let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
-                #expect(done)
-            }
+            let worker = self.worker(journal, transport)
+            try await deliverAll(worker, journal)
             #expect(received.all.count == 40)
             answering.cancel()
             await responder.close()
@@ -348,22 +312,17 @@ struct DeliveryWorkerTests {
     }
 
     @Test func requestModeWithoutRespondersRetriesInsteadOfDelivering() async throws {
-        try await withNATSServer { server in
-            let connection = try await connect(server)
-            let journal = try RecordingOutbox()
+        try await withServerAndJournal(jetStream: false) { server, connection, journal in
             fill(journal, count: 3)
             let transport = NATSDeliveryTransport(
                 connection: connection, mode: .request, ackTimeout: .seconds(2), logger: logger)
-            let worker = DeliveryWorker(
-                journal: journal, transport: transport, sealer: PassThroughSealer(),
-                configuration: configuration(shutdownTimeout: .milliseconds(200)), logger: logger)
-            try await withRunningWorker(worker) {
+            let worker = self.worker(journal, transport, configuration(shutdownTimeout: .milliseconds(200)))
+            try await withRunningService(worker, logger: logger) {
                 let done = try await waitUntil { worker.status.current.failedAttemptsTotal >= 2 }
                 #expect(done)
             }
             #expect(journal.snapshot.allSatisfy { !$0.delivered && $0.parked == nil })
             #expect(worker.status.current.lastError?.code == .noResponders)
-            await connection.close()
         }
     }
 
@@ -377,13 +336,8 @@ struct DeliveryWorkerTests {
             fill(journal, count: 100)
             let transport = NATSDeliveryTransport(
                 connection: connection, mode: .publish, ackTimeout: .seconds(2), logger: logger)
-            let worker = DeliveryWorker(
-                journal: journal, transport: transport, sealer: PassThroughSealer(), configuration: configuration(),
-                logger: logger)
-            try await withRunningWorker(worker) {
-                let done = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
-                #expect(done)
-            }
+            let worker = self.worker(journal, transport)
+            try await deliverAll(worker, journal)
             #expect(await collect(subscription, count: 100).count == 100)
             #expect(journal.snapshot.allSatisfy { $0.streamSequence == nil })
             await listener.close()
@@ -408,7 +362,7 @@ struct DeliveryWorkerTests {
                         payload: Array("{\"depth\":\(status.outboxDepth)}".utf8))
                 }, logger: logger)
             var beats: [NATSMessage] = []
-            try await withRunningWorker(worker) {
+            try await withRunningService(worker, logger: logger) {
                 beats = await collect(subscription, count: 2)
             }
             #expect(beats.count == 2)
