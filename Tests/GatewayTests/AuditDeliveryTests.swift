@@ -35,72 +35,54 @@ struct AuditDeliveryTests {
             detectedAtMilliseconds: 1_716_897_901_000)
         try store.appendDetection(messages: rows, snapshot: [1])
 
-        try await withNATSServer(jetStream: true) { server in
-            let options = try NATSConnectionOptions(url: server.url)
-            let connection = try await NATSConnection.connect(options: options)
-            let listener = try await NATSConnection.connect(options: options)
-            let subscription = try await listener.subscribe(subject: "wazuh.>")
-            try await listener.flush()
-            let transport = NATSDeliveryTransport(
-                connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUH", subjects: ["wazuh.>"])),
-                ackTimeout: .seconds(5), logger: logger)
-            var workerConfiguration = DeliveryWorkerConfiguration(maxInFlight: 8, pageSize: 8, heartbeatInterval: nil)
-            workerConfiguration.auditLog = true
-            let worker = DeliveryWorker(
-                journal: store, transport: transport,
-                sealer: WireDeliverySealer(
-                    sealer: MessageSealer(compressionMinBytes: 200, encryptionKey: try fixture.encryptionKey())),
-                configuration: workerConfiguration, logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-            let task = Task { try await group.run() }
-            let received = await collect(subscription, count: rows.count)
-            let drained = try await waitUntil { (try? store.pendingCount()) == 0 }
-            await group.triggerGracefulShutdown()
-            try await task.value
-            await listener.close()
-            await connection.close()
-            await server.stop()
-            #expect(drained && received.count == rows.count)
+        var workerConfiguration = DeliveryWorkerConfiguration(maxInFlight: 8, pageSize: 8, heartbeatInterval: nil)
+        workerConfiguration.auditLog = true
+        let delivery = try await deliverToJetStream(
+            store, stream: "WAZUH", subjects: "wazuh.>",
+            sealer: WireDeliverySealer(
+                sealer: MessageSealer(compressionMinBytes: 200, encryptionKey: try fixture.encryptionKey())),
+            configuration: workerConfiguration, expecting: rows.count, ackTimeout: .seconds(5), logger: logger)
+        let (received, worker) = (delivery.received, delivery.worker)
+        #expect(delivery.drained && received.count == rows.count)
 
-            let records = try store.auditRecords(afterSequence: 0, limit: 1000)
-            #expect(records.map(\.sequence) == Array(1...Int64(rows.count)))
-            #expect(records.map(\.subject) == received.map(\.subject))
-            // Encrypted with a fresh nonce per send: the digest is of the bytes that went out, not of the journal's.
-            #expect(records.map(\.payloadSHA256) == received.map { AuditRecord.sha256($0.payloadBytes) })
-            #expect(records.map(\.messageID) == rows.map(\.messageID))
-            #expect(records.map(\.streamSequence) == (1...UInt64(rows.count)).map { $0 })
-            #expect(worker.status.current.auditHead == AuditHead(sequence: Int64(rows.count), hash: records.last!.hash))
-            try store.close()
+        let records = try store.auditRecords(afterSequence: 0, limit: 1000)
+        #expect(records.map(\.sequence) == Array(1...Int64(rows.count)))
+        #expect(records.map(\.subject) == received.map(\.subject))
+        // Encrypted with a fresh nonce per send: the digest is of the bytes that went out, not of the journal's.
+        #expect(records.map(\.payloadSHA256) == received.map { AuditRecord.sha256($0.payloadBytes) })
+        #expect(records.map(\.messageID) == rows.map(\.messageID))
+        #expect(records.map(\.streamSequence) == (1...UInt64(rows.count)).map { $0 })
+        #expect(worker.status.current.auditHead == AuditHead(sequence: Int64(rows.count), hash: records.last!.hash))
+        try store.close()
 
-            // `audit verify` and `audit export` read through the read-only reader.
-            let report = try AuditInspection.verify(configuration)
-            #expect(report.verification.isIntact && report.verification.verifiedRecords == rows.count)
-            #expect(report.lines.contains("chain: intact"))
-            var exported: [String] = []
-            try AuditInspection.export(configuration, since: nil, until: nil, pageSize: 5) { exported.append($0) }
-            #expect(exported.count == rows.count)
-            let first = try #require(try JSONParser().parse(Array(exported[0].utf8)).objectValue)
-            #expect(first["sequence"] == .int(1) && first["hash"] == .string(Hex.encode(records[0].hash)))
-            var none: [String] = []
-            try AuditInspection.export(configuration, since: OutboxStore.wallClockMilliseconds() + 60_000, until: nil) {
-                none.append($0)
-            }
-            #expect(none.isEmpty)
-
-            let intact = try await BuiltExecutable.run(
-                ["audit", "verify", "--config", fixture.configPath], timeout: .seconds(60))
-            #expect(intact.status == 0, "\(intact.output)")
-            let exportRun = try await BuiltExecutable.run(
-                ["audit", "export", "--config", fixture.configPath, "--since", "1h"], timeout: .seconds(60))
-            #expect(exportRun.status == 0)
-            #expect(exportRun.output.split(separator: "\n").count == rows.count)
-
-            try AuditTampering.tamper(fixture.outboxPath, "DELETE FROM audit_log WHERE seq = 5")
-            let broken = try await BuiltExecutable.run(
-                ["audit", "verify", "--config", fixture.configPath], timeout: .seconds(60))
-            #expect(broken.status == 1)
-            #expect(broken.output.contains("BROKEN: record 6 follows record 4"))
+        // `audit verify` and `audit export` read through the read-only reader.
+        let report = try AuditInspection.verify(configuration)
+        #expect(report.verification.isIntact && report.verification.verifiedRecords == rows.count)
+        #expect(report.lines.contains("chain: intact"))
+        var exported: [String] = []
+        try AuditInspection.export(configuration, since: nil, until: nil, pageSize: 5) { exported.append($0) }
+        #expect(exported.count == rows.count)
+        let first = try #require(try JSONParser().parse(Array(exported[0].utf8)).objectValue)
+        #expect(first["sequence"] == .int(1) && first["hash"] == .string(Hex.encode(records[0].hash)))
+        var none: [String] = []
+        try AuditInspection.export(configuration, since: OutboxStore.wallClockMilliseconds() + 60_000, until: nil) {
+            none.append($0)
         }
+        #expect(none.isEmpty)
+
+        let intact = try await BuiltExecutable.run(
+            ["audit", "verify", "--config", fixture.configPath], timeout: .seconds(60))
+        #expect(intact.status == 0, "\(intact.output)")
+        let exportRun = try await BuiltExecutable.run(
+            ["audit", "export", "--config", fixture.configPath, "--since", "1h"], timeout: .seconds(60))
+        #expect(exportRun.status == 0)
+        #expect(exportRun.output.split(separator: "\n").count == rows.count)
+
+        try AuditTampering.tamper(fixture.outboxPath, "DELETE FROM audit_log WHERE seq = 5")
+        let broken = try await BuiltExecutable.run(
+            ["audit", "verify", "--config", fixture.configPath], timeout: .seconds(60))
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("BROKEN: record 6 follows record 4"))
     }
 }
 

@@ -25,10 +25,8 @@ struct DeliveryOutboxTests {
     }
 
     @Test func journaledDetectionArrivesSignedCompressedAndInOrder() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-outbox-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try OutboxStore(path: directory.appendingPathComponent("outbox.db").path, synchronous: .normal)
+        let directory = try TemporaryDirectory(prefix: "delivery-outbox")
+        let store = try OutboxStore(path: directory.file("outbox.db"), synchronous: .normal)
         let signingKey = try SigningKey(bytes: Array(repeating: 7, count: 32))
         let subjects = try Subjects(prefix: "test")
         let encoder = DetectionEncoder(
@@ -54,53 +52,35 @@ struct DeliveryOutboxTests {
         #expect(try store.appendDetection(messages: rows, snapshot: [1]) == rows.count)
         #expect(try store.appendDetection(messages: again, snapshot: [2]) == 0)
 
-        try await withNATSServer(jetStream: true) { server in
-            var options = try NATSConnectionOptions(url: server.url)
-            options.requestTimeout = .seconds(2)
-            let connection = try await NATSConnection.connect(options: options)
-            let listener = try await NATSConnection.connect(options: options)
-            let subscription = try await listener.subscribe(subject: "test.>")
-            try await listener.flush()
-            let transport = NATSDeliveryTransport(
-                connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUHTEST", subjects: ["test.>"])),
-                ackTimeout: .seconds(2), logger: logger)
-            let worker = DeliveryWorker(
-                journal: store, transport: transport,
-                sealer: WireDeliverySealer(sealer: MessageSealer(compressionMinBytes: 200)),
-                configuration: DeliveryWorkerConfiguration(maxInFlight: 16, pageSize: 16, heartbeatInterval: nil),
-                logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-            let task = Task { try await group.run() }
-            let received = await collect(subscription, count: rows.count)
-            let drained = try await waitUntil { (try? store.pendingCount()) == 0 }
-            await group.triggerGracefulShutdown()
-            try await task.value
-            #expect(drained)
+        let delivery = try await deliverToJetStream(
+            store, stream: "WAZUHTEST", subjects: "test.>",
+            sealer: WireDeliverySealer(sealer: MessageSealer(compressionMinBytes: 200)),
+            configuration: DeliveryWorkerConfiguration(maxInFlight: 16, pageSize: 16, heartbeatInterval: nil),
+            expecting: rows.count, logger: logger)
+        let received = delivery.received
+        #expect(delivery.drained)
 
-            #expect(received.count == rows.count)
-            #expect(received.map(\.subject) == rows.map(\.subject))
-            let opener = MessageOpener(subjects: subjects, signingKey: signingKey)
-            var compressed = 0
-            for message in received {
-                let headers = (message.headers?.fields ?? []).map { ($0.name, $0.value) }
-                if message.headers?["Content-Encoding"] == "lz4" { compressed += 1 }
-                let opened = try opener.open(subject: message.subject, headers: headers, payload: message.payloadBytes)
-                switch opened {
-                case .event(let event, _):
-                    #expect(event.managerNode == "mgr-1")
-                    #expect(event.currentStatus == "Disconnected")
-                case .batch(let batch):
-                    #expect(batch.summary.changesDetected == 30)
-                case .heartbeat:
-                    Issue.record("no heartbeat was expected")
-                case .anomaly, .flapping:
-                    Issue.record("no security signal was expected")
-                }
+        #expect(received.count == rows.count)
+        #expect(received.map(\.subject) == rows.map(\.subject))
+        let opener = MessageOpener(subjects: subjects, signingKey: signingKey)
+        var compressed = 0
+        for message in received {
+            let headers = (message.headers?.fields ?? []).map { ($0.name, $0.value) }
+            if message.headers?["Content-Encoding"] == "lz4" { compressed += 1 }
+            let opened = try opener.open(subject: message.subject, headers: headers, payload: message.payloadBytes)
+            switch opened {
+            case .event(let event, _):
+                #expect(event.managerNode == "mgr-1")
+                #expect(event.currentStatus == "Disconnected")
+            case .batch(let batch):
+                #expect(batch.summary.changesDetected == 30)
+            case .heartbeat:
+                Issue.record("no heartbeat was expected")
+            case .anomaly, .flapping:
+                Issue.record("no security signal was expected")
             }
-            #expect(compressed > 0)
-            #expect(try store.stats().delivered == rows.count)
-            await listener.close()
-            await connection.close()
         }
+        #expect(compressed > 0)
+        #expect(try store.stats().delivered == rows.count)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NATSClient
 import NATSTestSupport
 import Outbox
@@ -119,6 +120,54 @@ struct PassThroughSealer: DeliverySealer {
                 .init(name: "Content-Type", value: "application/json"),
             ],
             payload: message.payload)
+    }
+}
+
+/// What ``deliverToJetStream(_:stream:subjects:sealer:configuration:expecting:ackTimeout:logger:)`` saw.
+struct JetStreamDelivery {
+    /// What a listener on the stream's subjects received, in order.
+    var received: [NATSMessage]
+    /// Whether the outbox had nothing pending (within the bounded wait).
+    var drained: Bool
+    /// The worker that delivered (stopped), for its status.
+    var worker: DeliveryWorker
+}
+
+/// Delivers every pending row of `store` through a `DeliveryWorker` to the stream `stream` (capturing `subjects`)
+/// of a fresh JetStream server, while a listener collects what the server passes on; returns once `count`
+/// messages arrived and the outbox drained (each wait bounded), with the worker, connections and server stopped.
+func deliverToJetStream(
+    _ store: OutboxStore, stream: String, subjects: String, sealer: some DeliverySealer,
+    configuration: DeliveryWorkerConfiguration, expecting count: Int, ackTimeout: Duration = .seconds(2),
+    logger: Logger
+) async throws -> JetStreamDelivery {
+    try await withNATSServer(jetStream: true) { server in
+        var options = try NATSConnectionOptions(url: server.url)
+        options.requestTimeout = ackTimeout
+        let connection = try await NATSConnection.connect(options: options)
+        let listener = try await NATSConnection.connect(options: options)
+        func closeBoth() async {
+            await listener.close()
+            await connection.close()
+        }
+        do {
+            let subscription = try await listener.subscribe(subject: subjects)
+            try await listener.flush()
+            let transport = NATSDeliveryTransport(
+                connection: connection, mode: .jetstream(JetStreamSettings(streamName: stream, subjects: [subjects])),
+                ackTimeout: ackTimeout, logger: logger)
+            let worker = DeliveryWorker(
+                journal: store, transport: transport, sealer: sealer, configuration: configuration, logger: logger)
+            let (received, drained) = try await withRunningService(worker, logger: logger) {
+                let received = await collect(subscription, count: count)
+                return (received, try await waitUntil { (try? store.pendingCount()) == 0 })
+            }
+            await closeBoth()
+            return JetStreamDelivery(received: received, drained: drained, worker: worker)
+        } catch {
+            await closeBoth()
+            throw error
+        }
     }
 }
 
