@@ -31,6 +31,11 @@ func waitForEvent(
     }
 }
 
+/// Options for tests that restart the server: reconnect every 20–200 ms.
+func reconnectFast(_ options: inout NATSConnectionOptions) {
+    options.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+}
+
 /// Starts a server, connects, runs `body`, then closes and stops everything.
 func withServerAndConnection<T: Sendable>(
     jetStream: Bool = false,
