@@ -42,6 +42,13 @@ enum Fixtures {
         try OutboxStore(path: dir.outboxPath, synchronous: synchronous, now: clock.function)
     }
 
+    /// A fresh directory, a settable clock and an outbox store on them.
+    static func openFresh() throws -> (TemporaryDirectory, TestClock, OutboxStore) {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        return (dir, clock, try self.open(dir, clock: clock))
+    }
+
     /// Runs SQL on the outbox file through a separate connection (to set up triggers, inspect rows).
     static func withConnection<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
         let queue = try DatabaseQueue(path: path)
