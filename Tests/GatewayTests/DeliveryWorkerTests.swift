@@ -123,7 +123,8 @@ struct DeliveryWorkerTests {
     func acknowledgementsAreMarkedDeliveredInGroupsEachRowOnce(publishPath: JetStreamPublishPath) async throws {
         try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 2000)
-            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 64))
+            let worker = self.worker(
+                journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 64))
             try await deliverAll(worker, journal)
             let groups = journal.markedGroups
             // One transaction per group of acknowledgements (at most a page each), never one per acknowledgement;
@@ -157,7 +158,8 @@ struct DeliveryWorkerTests {
     func survivesNATSDownThenUpWithoutLossOrDuplicates(publishPath: JetStreamPublishPath) async throws {
         try await withServerAndJournal { server, connection, journal in
             fill(journal, count: 50)
-            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 16))
+            let worker = self.worker(
+                journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 16))
             try await withRunningService(worker, logger: logger) {
                 let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
                 #expect(firstDone)
@@ -186,7 +188,8 @@ struct DeliveryWorkerTests {
             fill(journal, count: 39)
             journal.append(subject: "other.agent.040.status", messageID: "evt-40", payload: Array("{\"n\":40}".utf8))
             fill(journal, count: 60, from: 41)
-            let worker = self.worker(journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 64))
+            let worker = self.worker(
+                journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 64))
             try await withRunningService(worker, logger: logger) {
                 let othersDone = try await waitUntil { journal.snapshot.filter(\.delivered).count == 99 }
                 #expect(othersDone)

@@ -97,7 +97,8 @@ struct ReplayTests {
     @Test func eachReplayAddsOneCopyPerMessageAndRepeatsOfAReplayAreDeduplicated() async throws {
         let fixture = try CommandFixture()
         try await CommandFixture.withJetStream { server, connection in
-            let configuration = try fixture.writeConfiguration(natsURL: server.url, encrypt: true, compressionMinBytes: 64)
+            let configuration = try fixture.writeConfiguration(
+                natsURL: server.url, encrypt: true, compressionMinBytes: 64)
             let messages = try fixture.journal(agents: [1, 2, 3, 4])
             try fixture.markDelivered(messages.map(\.seq))
             try await fixture.publishOriginals(
@@ -108,8 +109,10 @@ struct ReplayTests {
             let first = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "one")
                 .run()
             #expect(first.selected == 4 && first.published == 4 && first.duplicates == 0 && first.failed == 0)
-            let second = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "two")
-                .run()
+            let second = try await ReplayRun(
+                configuration: configuration, selection: ReplaySelection(), replayID: "two"
+            )
+            .run()
             #expect(second.published == 4 && second.failed == 0)
             #expect(try await context.streamInfo(name: "WAZUH").state.messages == 12)
 
@@ -169,7 +172,8 @@ struct ReplayTests {
             let messages = try fixture.journal(agents: [1, 2])
             try fixture.markDelivered(messages.map(\.seq))
 
-            let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), attempts: 2).run()
+            let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), attempts: 2)
+                .run()
             #expect(report.selected == 2 && report.published == 0 && report.failed == 2)
             #expect(report.failures.count == 2)
             #expect(ReplayRun.summaryLines(report).first?.contains("failed 2") == true)
@@ -199,8 +203,10 @@ struct ReplayTests {
                 }
                 return ids
             }
-            let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "core")
-                .run()
+            let report = try await ReplayRun(
+                configuration: configuration, selection: ReplaySelection(), replayID: "core"
+            )
+            .run()
             #expect(report.published == 3 && report.failed == 0)
             let timeout = Task {
                 try await Task.sleep(for: .seconds(5))

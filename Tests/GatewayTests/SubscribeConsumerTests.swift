@@ -82,7 +82,8 @@ struct SubscribeConsumerTests {
             #expect(lost.map(\.metadata.streamSequence) == [1])
 
             let (report, sequences) = try await self.read(
-                configuration, .init(count: 3, timeout: .seconds(30), fromStream: true, follow: true, durable: "crashy"),
+                configuration,
+                .init(count: 3, timeout: .seconds(30), fromStream: true, follow: true, durable: "crashy"),
                 on: connection)
             #expect(report.reachedCount && report.verified == 3)
             #expect(Set(sequences) == [1, 2, 3], "message 1 comes again once its ack wait passed: \(sequences)")
@@ -141,11 +142,13 @@ struct SubscribeConsumerTests {
             // Between the times the server stored messages 2 and 3, as a consumer reports them.
             _ = try await context.createConsumer(
                 stream: "WAZUH", config: ConsumerConfig(durableName: "probe", deliverPolicy: .byStartSequence(2)))
-            let stored = try await context.fetch(stream: "WAZUH", consumer: "probe", PullRequest(batch: 2, noWait: true))
+            let stored = try await context.fetch(
+                stream: "WAZUH", consumer: "probe", PullRequest(batch: 2, noWait: true))
             #expect(stored.map(\.metadata.streamSequence) == [2, 3])
             let between = (stored[0].metadata.timestampNanoseconds + stored[1].metadata.timestampNanoseconds) / 2
             let since = Date(timeIntervalSince1970: Double(between) / 1e9)
-            let (_, sequences) = try await self.read(configuration, .init(fromStream: true, since: since), on: connection)
+            let (_, sequences) = try await self.read(
+                configuration, .init(fromStream: true, since: since), on: connection)
             #expect(sequences == [3, 4])
             let (_, none) = try await self.read(
                 configuration, .init(fromStream: true, since: Date().addingTimeInterval(3600)), on: connection)

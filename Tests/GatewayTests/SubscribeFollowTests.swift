@@ -49,7 +49,8 @@ struct SubscribeFollowTests {
             let lines = LineCollector()
             let task = try self.follower(
                 configuration,
-                .init(count: 5, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
+                .init(
+                    count: 5, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
                 on: connection, lines: lines)
             try await self.waitFor("the stored messages") { lines.lines.count == 2 }
             for agent in 3...5 {
@@ -77,7 +78,8 @@ struct SubscribeFollowTests {
             let lines = LineCollector()
             let task = try self.follower(
                 configuration,
-                .init(count: 3, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
+                .init(
+                    count: 3, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
                 on: connection, lines: lines)
             try await self.store(fixture, agent: 1, in: context)
             try await self.waitFor("the first message") { lines.lines.count == 1 }
@@ -104,7 +106,8 @@ struct SubscribeFollowTests {
 
             let lines = LineCollector()
             // No count, no timeout and the default (longest) pause: only cancellation ends it.
-            let task = try self.follower(configuration, .init(fromStream: true, follow: true), on: connection, lines: lines)
+            let task = try self.follower(
+                configuration, .init(fromStream: true, follow: true), on: connection, lines: lines)
             try await self.waitFor("the stored message") { lines.lines.count == 1 }
             try await Task.sleep(for: .milliseconds(700))  // well into following a quiet stream
             let cancelled = ContinuousClock.now

@@ -69,7 +69,8 @@ struct SubscribeTests {
             let compressing = MessageSealer(compressionMinBytes: 100)
             let encrypting = MessageSealer(compressionMinBytes: 100, encryptionKey: try fixture.encryptionKey())
             let compressedBatch = try compressing.seal(
-                subject: "wazuh.security.agent_events", signedPayload: batch.canonicalJSON(), messageID: batch.messageID)
+                subject: "wazuh.security.agent_events", signedPayload: batch.canonicalJSON(), messageID: batch.messageID
+            )
             #expect(compressedBatch.header("Content-Encoding") == "lz4")
             try await self.publish(
                 try plain.seal(subject: "wazuh.agent.007.status", signedPayload: event.canonicalJSON(), messageID: "a"),
@@ -118,13 +119,15 @@ struct SubscribeTests {
             let foreign = try fixture.event(agent: 1, serial: 1).signed(
                 with: try SigningKey(bytes: Array(repeating: 7, count: 32)))
             try await self.publish(
-                try sealer.seal(subject: "wazuh.agent.001.status", signedPayload: foreign.canonicalJSON(), messageID: "1"),
+                try sealer.seal(
+                    subject: "wazuh.agent.001.status", signedPayload: foreign.canonicalJSON(), messageID: "1"),
                 over: publisher)
             // Tampered after signing: the status changed, the signature kept.
             var tampered = try fixture.event(agent: 2, serial: 2)
             tampered.currentStatus = "Active"
             try await self.publish(
-                try sealer.seal(subject: "wazuh.agent.002.status", signedPayload: tampered.canonicalJSON(), messageID: "2"),
+                try sealer.seal(
+                    subject: "wazuh.agent.002.status", signedPayload: tampered.canonicalJSON(), messageID: "2"),
                 over: publisher)
             // Encrypted with another key.
             let wrongCipher = MessageSealer(encryptionKey: try EncryptionKey(bytes: Array(repeating: 1, count: 32)))

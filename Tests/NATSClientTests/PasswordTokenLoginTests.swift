@@ -13,7 +13,8 @@ struct PasswordTokenLoginTests {
     }
 
     @Test func userPasswordLoginWorksAndWrongPasswordFailsPromptly() async throws {
-        try await withNATSServer(extraConfig: "authorization {\n  user: alice\n  password: \"s3cret-pw\"\n}") { server in
+        try await withNATSServer(extraConfig: "authorization {\n  user: alice\n  password: \"s3cret-pw\"\n}") {
+            server in
             let connection = try await self.connect(server, auth: .userPassword(user: "alice", password: "s3cret-pw"))
             #expect(connection.serverInfo?.authRequired == true)
             try await connection.flush()
@@ -72,7 +73,8 @@ struct PasswordTokenLoginTests {
             }
             """
         try await withNATSServer(extraConfig: config) { server in
-            let connection = try await self.connect(server, auth: .userPassword(user: "limited", password: "pw-limited"))
+            let connection = try await self.connect(
+                server, auth: .userPassword(user: "limited", password: "pw-limited"))
             let events = connection.stateChanges
             let subscription = try await connection.subscribe(subject: "allowed")
             try await connection.publish(subject: "forbidden.x", payload: ByteBuffer(string: "no"))

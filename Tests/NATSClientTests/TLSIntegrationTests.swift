@@ -84,13 +84,15 @@ struct TLSIntegrationTests {
             let start = ContinuousClock.now
             let error = try await #require(throws: NATSError.self) {
                 _ = try await NATSConnection.connect(
-                    options: try self.options(server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath)))
+                    options: try self.options(server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath))
+                )
             }
             #expect(error.code == .tlsFailure)
             let named = try await #require(throws: NATSError.self) {
                 _ = try await NATSConnection.connect(
                     options: try self.options(
-                        server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath, serverName: "localhost")))
+                        server,
+                        NATSTLSOptions(caCertificatePath: certificates.caCertificatePath, serverName: "localhost")))
             }
             #expect(named.code == .tlsFailure)
             #expect(ContinuousClock.now - start < .seconds(10), "must fail on the TLS error, not the 30 s timeout")
@@ -112,7 +114,8 @@ struct TLSIntegrationTests {
             let start = ContinuousClock.now
             await #expect(throws: NATSError.self) {
                 _ = try await NATSConnection.connect(
-                    options: try self.options(server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath)))
+                    options: try self.options(server, NATSTLSOptions(caCertificatePath: certificates.caCertificatePath))
+                )
             }
             #expect(ContinuousClock.now - start < .seconds(5), "must fail on the TLS error, not the 10 s timeout")
             await server.stop()

@@ -121,7 +121,9 @@ struct DatabaseWatchingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         let watcher = DatabaseChangeWatcher(configuration: .init(databasePath: path, pollInterval: .milliseconds(20)))
-        try await eventually("earlier tests' watch threads to exit", timeout: .seconds(2), poll: .milliseconds(2)) { Self.watchThreads() == 0 }
+        try await eventually("earlier tests' watch threads to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == 0
+        }
         let before = Self.watchThreads()
         let log = SignalLog()
         let signals = watcher.signals()  // armed from here on
@@ -133,7 +135,9 @@ struct DatabaseWatchingTests {
         #expect(Self.watchThreads() == before + 1)
         consumer.cancel()
         try await withTimeout(.seconds(2), "the consumer to end") { await consumer.value }
-        try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) { Self.watchThreads() == before }
+        try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == before
+        }
     }
 
     @Test func monitorYieldsABaselineThenOnlyRealChanges() async throws {
@@ -217,7 +221,9 @@ struct DatabaseWatchingTests {
         let monitor = AgentStatusMonitor(
             configuration: .init(databasePath: path, pollInterval: .milliseconds(50)))
         let first = Task { try await monitor.nextUpdate(after: nil) }
-        try await eventually("a recorded failure", timeout: .seconds(5), poll: .milliseconds(2)) { monitor.health.consecutiveFailures >= 2 }
+        try await eventually("a recorded failure", timeout: .seconds(5), poll: .milliseconds(2)) {
+            monitor.health.consecutiveFailures >= 2
+        }
         let health = monitor.health
         #expect(health.lastError?.code == .notADatabase)
         #expect(!health.isHealthy)
@@ -242,7 +248,9 @@ struct DatabaseWatchingTests {
         let monitor = AgentStatusMonitor(
             configuration: .init(databasePath: path, clientKeysPath: keysPath, pollInterval: .seconds(60)))
         let first = Task { try await monitor.nextUpdate(after: nil) }
-        try await eventually("a recorded failure", timeout: .seconds(5), poll: .milliseconds(2)) { monitor.health.consecutiveFailures >= 1 }
+        try await eventually("a recorded failure", timeout: .seconds(5), poll: .milliseconds(2)) {
+            monitor.health.consecutiveFailures >= 1
+        }
         #expect(monitor.health.lastError?.code == .fileMissing)
 
         let created = directory.file("new.db")
@@ -259,7 +267,9 @@ struct DatabaseWatchingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         try WazuhSimulator.fixture(path, agents: 3).close()
-        try await eventually("earlier tests' watch threads to exit", timeout: .seconds(2), poll: .milliseconds(2)) { Self.watchThreads() == 0 }
+        try await eventually("earlier tests' watch threads to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == 0
+        }
         let before = Self.watchThreads()
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
         let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
@@ -268,7 +278,9 @@ struct DatabaseWatchingTests {
         waiting.cancel()
         let outcome = try await withTimeout(.seconds(5), "cancellation") { await waiting.result }
         #expect(throws: CancellationError.self) { try outcome.get() }
-        try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) { Self.watchThreads() == before }
+        try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == before
+        }
     }
 
     /// Runs the same writer with and without a reader reading continuously, in alternating blocks
