@@ -144,29 +144,22 @@ func deliverToJetStream(
     try await withNATSServer(jetStream: true) { server in
         var options = try NATSConnectionOptions(url: server.url)
         options.requestTimeout = ackTimeout
-        let connection = try await NATSConnection.connect(options: options)
-        let listener = try await NATSConnection.connect(options: options)
-        func closeBoth() async {
-            await listener.close()
-            await connection.close()
-        }
-        do {
-            let subscription = try await listener.subscribe(subject: subjects)
-            try await listener.flush()
-            let transport = NATSDeliveryTransport(
-                connection: connection, mode: .jetstream(JetStreamSettings(streamName: stream, subjects: [subjects])),
-                ackTimeout: ackTimeout, logger: logger)
-            let worker = DeliveryWorker(
-                journal: store, transport: transport, sealer: sealer, configuration: configuration, logger: logger)
-            let (received, drained) = try await withRunningService(worker, logger: logger) {
-                let received = await collect(subscription, count: count)
-                return (received, try await waitUntil { (try? store.pendingCount()) == 0 })
+        return try await withNATSConnection(options) { connection in
+            try await withNATSConnection(options) { listener in
+                let subscription = try await listener.subscribe(subject: subjects)
+                try await listener.flush()
+                let transport = NATSDeliveryTransport(
+                    connection: connection,
+                    mode: .jetstream(JetStreamSettings(streamName: stream, subjects: [subjects])),
+                    ackTimeout: ackTimeout, logger: logger)
+                let worker = DeliveryWorker(
+                    journal: store, transport: transport, sealer: sealer, configuration: configuration, logger: logger)
+                let (received, drained) = try await withRunningService(worker, logger: logger) {
+                    let received = await collect(subscription, count: count)
+                    return (received, try await waitUntil { (try? store.pendingCount()) == 0 })
+                }
+                return JetStreamDelivery(received: received, drained: drained, worker: worker)
             }
-            await closeBoth()
-            return JetStreamDelivery(received: received, drained: drained, worker: worker)
-        } catch {
-            await closeBoth()
-            throw error
         }
     }
 }

@@ -25,11 +25,15 @@ struct DeliveryWorkerTests {
             pollInterval: .milliseconds(50), heartbeatInterval: nil, statusRefreshInterval: .milliseconds(50))
     }
 
-    func connect(_ server: NATSServerProcess) async throws -> NATSConnection {
+    func options(_ server: NATSServerProcess) throws -> NATSConnectionOptions {
         var options = try NATSConnectionOptions(url: server.url)
         options.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(50), maxDelay: .milliseconds(200))
         options.requestTimeout = .seconds(2)
-        return try await NATSConnection.connect(options: options)
+        return options
+    }
+
+    func connect(_ server: NATSServerProcess) async throws -> NATSConnection {
+        try await NATSConnection.connect(options: try self.options(server))
     }
 
     func jetStream(
@@ -56,14 +60,9 @@ struct DeliveryWorkerTests {
         _ body: (NATSServerProcess, NATSConnection, RecordingOutbox) async throws -> Void
     ) async throws {
         try await withNATSServer(jetStream: jetStream, extraConfig: extraConfig) { server in
-            let connection = try await connect(server)
-            do {
+            try await withNATSConnection(try self.options(server)) { connection in
                 try await body(server, connection, try RecordingOutbox())
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
         }
     }
 

@@ -139,16 +139,10 @@ final class CommandFixture: Sendable {
     /// connection and stops the server afterwards, however `body` ends.
     static func withJetStream<T>(_ body: (NATSServerProcess, NATSConnection) async throws -> T) async throws -> T {
         try await withNATSServer(jetStream: true) { server in
-            let connection = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-            do {
+            try await withNATSConnection(try NATSConnectionOptions(url: server.url)) { connection in
                 _ = try await connection.jetStream().createStream(
                     StreamConfig(name: "WAZUH", subjects: ["wazuh.>"], duplicateWindow: .seconds(600)))
-                let result = try await body(server, connection)
-                await connection.close()
-                return result
-            } catch {
-                await connection.close()
-                throw error
+                return try await body(server, connection)
             }
         }
     }

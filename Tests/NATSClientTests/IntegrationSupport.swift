@@ -48,15 +48,7 @@ func withServerAndConnection<T: Sendable>(
         options.connectTimeout = .seconds(3)
         options.requestTimeout = .seconds(3)
         configure(&options)
-        let connection = try await NATSConnection.connect(options: options)
-        do {
-            let result = try await body(server, connection)
-            await connection.close()
-            return result
-        } catch {
-            await connection.close()
-            throw error
-        }
+        return try await withNATSConnection(options) { connection in try await body(server, connection) }
     }
 }
 
