@@ -126,10 +126,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Starts real nats-server processes for tests and benchmarks (free ports, JetStream, TLS, auth).
+        // The one test-support target of the tests and benchmarks: real nats-server processes (free ports, JetStream,
+        // TLS, auth), temporary directories, polling, the built executable, running a service.
         .target(
             name: "NATSTestSupport",
-            dependencies: ["NATSClient"],
+            dependencies: [
+                "NATSClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/TestSupport"
         ),
         // The reliability checker: reads a whole stream back on its own and judges it against the
