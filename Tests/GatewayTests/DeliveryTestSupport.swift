@@ -65,6 +65,17 @@ final class RecordingOutbox: DeliveryJournal {
         self.append([(subject: subject, messageID: messageID, payload: payload)])
     }
 
+    /// Whether every row is delivered (none pending, none parked), from two counts instead of reading every row:
+    /// tests poll it while the worker writes.
+    var allDelivered: Bool {
+        do {
+            return try self.store.pendingCount() == 0 && self.store.parkedCount() == 0
+        } catch {
+            Issue.record("reading the outbox failed: \(error)")
+            return false
+        }
+    }
+
     /// Every row, in journal order.
     var snapshot: [Row] {
         do {

@@ -81,7 +81,7 @@ struct DeliveryWorkerTests {
         _ worker: DeliveryWorker, _ journal: RecordingOutbox, timeout: Duration = .seconds(10)
     ) async throws {
         try await withRunningService(worker, logger: logger) {
-            let done = try await waitUntil(timeout: timeout) { journal.snapshot.allSatisfy(\.delivered) }
+            let done = try await waitUntil(timeout: timeout) { journal.allDelivered }
             #expect(done, "every row delivered")
         }
     }
@@ -160,7 +160,7 @@ struct DeliveryWorkerTests {
             let worker = self.worker(
                 journal, jetStream(connection, publishPath: publishPath), configuration(maxInFlight: 16))
             try await withRunningService(worker, logger: logger) {
-                let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
+                let firstDone = try await waitUntil { journal.allDelivered }
                 #expect(firstDone)
                 await server.stop()
                 fill(journal, count: 200, from: 51)
@@ -168,7 +168,7 @@ struct DeliveryWorkerTests {
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(journal.snapshot.filter(\.delivered).count == 50)
                 try await server.start()
-                let recovered = try await waitUntil(timeout: .seconds(20)) { journal.snapshot.allSatisfy(\.delivered) }
+                let recovered = try await waitUntil(timeout: .seconds(20)) { journal.allDelivered }
                 #expect(recovered)
             }
             #expect(try await streamMessageCount(connection) == 250)
@@ -267,7 +267,7 @@ struct DeliveryWorkerTests {
                 logger: logger)
             let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
             let task = Task { try await group.run() }
-            let firstDone = try await waitUntil { journal.snapshot.allSatisfy(\.delivered) }
+            let firstDone = try await waitUntil { journal.allDelivered }
             #expect(firstDone)
             // A frozen server: the connection stays up, acknowledgements never come.
             // freeze() returns only once the process is really stopped, so no ack can slip through.
