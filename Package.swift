@@ -134,10 +134,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Starts real nats-server processes for tests and benchmarks (free ports, JetStream, TLS, auth).
+        // The one test-support target of the tests and benchmarks: real nats-server processes (free ports, JetStream,
+        // TLS, auth), temporary directories, polling, the built executable, running a service.
         .target(
             name: "NATSTestSupport",
-            dependencies: ["NATSClient"],
+            dependencies: [
+                "NATSClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/TestSupport"
         ),
         // The reliability checker: reads a whole stream back on its own and judges it against the
@@ -161,16 +166,19 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
+        .testTarget(name: "WireContractTests", dependencies: ["WireContract", "NATSTestSupport"]),
         .testTarget(
             name: "WazuhSourceTests",
             dependencies: [
-                "WazuhSource", "WazuhSimulator", "Timekeeping", .product(name: "GRDB", package: "GRDB.swift"),
+                "WazuhSource", "WazuhSimulator", "Timekeeping", "NATSTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "OutboxTests",
-            dependencies: ["Outbox", "WireContract", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Outbox", "WireContract", "NATSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "GatewayTests",

@@ -36,32 +36,15 @@ struct AuditDeliveryTests {
             detectedAtMilliseconds: 1_716_897_901_000)
         try store.appendDetection(messages: rows, snapshot: [1])
 
-        let server = try await startNATSServer()
-        let options = try NATSConnectionOptions(url: server.url)
-        let connection = try await NATSConnection.connect(options: options)
-        let listener = try await NATSConnection.connect(options: options)
-        let subscription = try await listener.subscribe(subject: "wazuh.>")
-        try await listener.flush()
-        let transport = NATSDeliveryTransport(
-            connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUH", subjects: ["wazuh.>"])),
-            ackTimeout: .seconds(5), logger: logger)
         var workerConfiguration = DeliveryWorkerConfiguration(maxInFlight: 8, pageSize: 8, heartbeatInterval: nil)
         workerConfiguration.auditLog = true
-        let worker = DeliveryWorker(
-            journal: store, transport: transport,
+        let delivery = try await deliverToJetStream(
+            store, stream: "WAZUH", subjects: "wazuh.>",
             sealer: WireDeliverySealer(
                 sealer: MessageSealer(compressionMinBytes: 200, encryptionKey: try fixture.encryptionKey())),
-            configuration: workerConfiguration, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-        let task = Task { try await group.run() }
-        let received = await collect(subscription, count: rows.count)
-        let drained = try await waitUntil { (try? store.pendingCount()) == 0 }
-        await group.triggerGracefulShutdown()
-        try await task.value
-        await listener.close()
-        await connection.close()
-        await server.stop()
-        #expect(drained && received.count == rows.count)
+            configuration: workerConfiguration, expecting: rows.count, ackTimeout: .seconds(5), logger: logger)
+        let (received, worker) = (delivery.received, delivery.worker)
+        #expect(delivery.drained && received.count == rows.count)
 
         let records = try store.auditRecords(afterSequence: 0, limit: 1000)
         #expect(records.map(\.sequence) == Array(1...Int64(rows.count)))

@@ -132,18 +132,9 @@ struct CLITests {
         #expect(ConfigurationCheck.run(configPath: path, environment: [:]).exitCode == 0)
     }
 
-    /// The built executable, when `swift build` has produced it next to the test bundle.
-    private static var executablePath: String? {
-        let candidates = [
-            Bundle.main.bundleURL.appendingPathComponent("wazuh-nats-gateway").path,
-            RepositoryFiles.root + "/.build/debug/wazuh-nats-gateway",
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     private func runExecutable(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.executablePath))
+        process.executableURL = URL(fileURLWithPath: BuiltExecutable.path)
         process.arguments = arguments
         process.environment = ["PATH": "/usr/bin:/bin"]
         let output = Pipe()

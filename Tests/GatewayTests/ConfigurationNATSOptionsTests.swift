@@ -80,22 +80,22 @@ struct ConfigurationNATSOptionsTests {
 @Suite(.timeLimit(.minutes(1)))
 struct ConfigurationNATSLoginTests {
     @Test func passwordFileConfigurationLogsInToARealServer() async throws {
-        let server = try NATSServerProcess(extraConfig: "authorization {\n  user: gw\n  password: \"pw-real\"\n}")
-        try await server.start()
-        let directory = try TemporaryDirectory()
-        let passwordFile = try directory.write("password", "pw-real\n")
-        let yaml = minimalYAML.replacingOccurrences(
-            of: "nats://127.0.0.1:4222", with: server.url
-        ).replacingOccurrences(of: "nats:\n", with: "nats:\n  user: gw\n  password_file: \"\(passwordFile)\"\n")
-        var options = try GatewayConfiguration.load(yaml: yaml, environment: [:]).natsConnectionOptions()
-        options.connectTimeout = .seconds(3)
-        do {
-            let connection = try await NATSConnection.connect(options: options)
-            try await connection.flush()
-            await connection.close()
-        } catch {
-            Issue.record("login failed: \(error)")
+        try await withNATSServer(extraConfig: "authorization {\n  user: gw\n  password: \"pw-real\"\n}") { server in
+            let directory = try TemporaryDirectory()
+            let passwordFile = try directory.write("password", "pw-real\n")
+            let yaml = minimalYAML.replacingOccurrences(
+                of: "nats://127.0.0.1:4222", with: server.url
+            ).replacingOccurrences(of: "nats:\n", with: "nats:\n  user: gw\n  password_file: \"\(passwordFile)\"\n")
+            var options = try GatewayConfiguration.load(yaml: yaml, environment: [:]).natsConnectionOptions()
+            options.connectTimeout = .seconds(3)
+            do {
+                let connection = try await NATSConnection.connect(options: options)
+                try await connection.flush()
+                await connection.close()
+            } catch {
+                Issue.record("login failed: \(error)")
+            }
+            await server.stop()
         }
-        await server.stop()
     }
 }

@@ -3,33 +3,6 @@ import Testing
 
 @testable import Gateway
 
-/// A fresh temporary directory per test, removed when the test ends.
-struct TemporaryDirectory: ~Copyable {
-    let path: String
-
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        let path = base + "/gateway-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        self.path = path
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: self.path)
-    }
-
-    /// Writes `text` to `name` inside the directory with `mode`, returning the full path.
-    @discardableResult
-    func write(_ name: String, _ text: String, mode: Int = 0o600) throws -> String {
-        let file = self.path + "/" + name
-        let directory = (file as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
-        return file
-    }
-}
-
 enum RepositoryFiles {
     /// The repository root, found from this source file's location.
     static var root: String {

@@ -13,16 +13,8 @@ import WazuhSimulator
 #endif
 
 /// `wazuh-nats-gateway run` as a child process, the way systemd and the demo run it.
-/// Uses the executable `swift build` produced (`.build/debug/wazuh-nats-gateway`); builds nothing.
+/// Uses the executable `swift build` produced (``BuiltExecutable``); builds nothing.
 struct DaemonExecutableTests {
-    /// The built executable next to the test bundle (or under the repository's `.build/debug`).
-    static var executablePath: String? {
-        [
-            Bundle.main.bundleURL.appendingPathComponent("wazuh-nats-gateway").path,
-            RepositoryFiles.root + "/.build/debug/wazuh-nats-gateway",
-        ].first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     /// A running `run --config FILE` child; standard error is collected line by line.
     final class GatewayProcess: Sendable {
         let process: Process
@@ -33,7 +25,7 @@ struct DaemonExecutableTests {
         ///   followed by the gateway's path; empty runs the gateway directly.
         init(configPath: String, launcher: [String] = []) throws {
             let process = Process()
-            let gateway = try #require(DaemonExecutableTests.executablePath)
+            let gateway = BuiltExecutable.path
             process.executableURL = URL(fileURLWithPath: launcher.first ?? gateway)
             process.arguments =
                 (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [gateway]) + ["run", "--config", configPath]

@@ -59,69 +59,71 @@ struct DaemonNATSLinkTests {
     }
 
     @Test func connectsAndReportsConnected() async throws {
-        let server = try NATSServerProcess()
-        try await server.start()
-        let fixture = try Fixture(server: server)
-        try await withRunningLink(fixture) {
-            try await eventually("connected") { fixture.link.connection?.isConnected == true }
-            try await eventually("ready for nats") { await !fixture.natsProblem }
-            #expect(fixture.metricsText().contains("wazuh_nats_gateway_nats_connected 1"))
+        try await withNATSServer { server in
+            let fixture = try Fixture(server: server)
+            try await withRunningLink(fixture) {
+                try await eventually("connected") { fixture.link.connection?.isConnected == true }
+                try await eventually("ready for nats") { await !fixture.natsProblem }
+                #expect(fixture.metricsText().contains("wazuh_nats_gateway_nats_connected 1"))
+            }
+            #expect(fixture.link.connection == nil)
+            #expect(await fixture.natsProblem)
+            await server.stop()
         }
-        #expect(fixture.link.connection == nil)
-        #expect(await fixture.natsProblem)
-        await server.stop()
     }
 
     @Test func keepsRetryingWhenNATSIsDownAtStart() async throws {
         let server = try NATSServerProcess()
-        let fixture = try Fixture(server: server)
-        try await withRunningLink(fixture) {
-            try await eventually("several failed connects") { fixture.link.failedConnects >= 3 }
-            #expect(fixture.link.connection == nil)
-            #expect(await fixture.natsProblem)
-            #expect(fixture.logs.contains("cannot connect to NATS"))
-            try await server.start()
-            try await eventually("connected after the server started", timeout: .seconds(15)) {
-                fixture.link.connection?.isConnected == true
+        try await withNATSServers([server], start: false) { _ in
+            let fixture = try Fixture(server: server)
+            try await withRunningLink(fixture) {
+                try await eventually("several failed connects") { fixture.link.failedConnects >= 3 }
+                #expect(fixture.link.connection == nil)
+                #expect(await fixture.natsProblem)
+                #expect(fixture.logs.contains("cannot connect to NATS"))
+                try await server.start()
+                try await eventually("connected after the server started", timeout: .seconds(15)) {
+                    fixture.link.connection?.isConnected == true
+                }
+                try await eventually("ready for nats") { await !fixture.natsProblem }
             }
-            try await eventually("ready for nats") { await !fixture.natsProblem }
+            await server.stop()
         }
-        await server.stop()
     }
 
     @Test func reportsDisconnectAndReconnect() async throws {
-        let server = try NATSServerProcess()
-        try await server.start()
-        let fixture = try Fixture(server: server)
-        try await withRunningLink(fixture) {
-            try await eventually("connected") { fixture.link.connection?.isConnected == true }
+        try await withNATSServer { server in
+            let fixture = try Fixture(server: server)
+            try await withRunningLink(fixture) {
+                try await eventually("connected") { fixture.link.connection?.isConnected == true }
+                await server.stop()
+                try await eventually("not ready while the server is down") { await fixture.natsProblem }
+                #expect(fixture.metricsText().contains("wazuh_nats_gateway_nats_connected 0"))
+                try await server.restart()
+                try await eventually("ready again", timeout: .seconds(15)) { await !fixture.natsProblem }
+                #expect(fixture.link.connection?.isConnected == true)
+            }
             await server.stop()
-            try await eventually("not ready while the server is down") { await fixture.natsProblem }
-            #expect(fixture.metricsText().contains("wazuh_nats_gateway_nats_connected 0"))
-            try await server.restart()
-            try await eventually("ready again", timeout: .seconds(15)) { await !fixture.natsProblem }
-            #expect(fixture.link.connection?.isConnected == true)
         }
-        await server.stop()
     }
 
     @Test func connectsAnewAfterTheClientGaveUp() async throws {
-        let server = try NATSServerProcess()
-        try await server.start()
-        let fixture = try Fixture(server: server)
-        try await withRunningLink(fixture) {
-            try await eventually("connected") { fixture.link.connection?.isConnected == true }
-            let firstGeneration = fixture.link.generation
-            await server.stop()
-            // The client's 3 reconnect attempts (≤ 100 ms apart) are used up well within this wait.
-            try await eventually("the client gave up", timeout: .seconds(10)) { fixture.link.connection == nil }
-            try await server.restart()
-            try await eventually("a new connection", timeout: .seconds(15)) {
-                fixture.link.connection?.isConnected == true
+        try await withNATSServer { server in
+            let fixture = try Fixture(server: server)
+            try await withRunningLink(fixture) {
+                try await eventually("connected") { fixture.link.connection?.isConnected == true }
+                let firstGeneration = fixture.link.generation
+                await server.stop()
+                // The client's 3 reconnect attempts (≤ 100 ms apart) are used up well within this wait.
+                try await eventually("the client gave up", timeout: .seconds(10)) { fixture.link.connection == nil }
+                try await server.restart()
+                try await eventually("a new connection", timeout: .seconds(15)) {
+                    fixture.link.connection?.isConnected == true
+                }
+                #expect(fixture.link.generation > firstGeneration)
+                #expect(fixture.logs.contains("gave up reconnecting"))
             }
-            #expect(fixture.link.generation > firstGeneration)
-            #expect(fixture.logs.contains("gave up reconnecting"))
+            await server.stop()
         }
-        await server.stop()
     }
 }

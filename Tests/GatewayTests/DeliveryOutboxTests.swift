@@ -25,10 +25,8 @@ struct DeliveryOutboxTests {
     }
 
     @Test func journaledDetectionArrivesSignedCompressedAndInOrder() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-outbox-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try OutboxStore(path: directory.appendingPathComponent("outbox.db").path, synchronous: .normal)
+        let directory = try TemporaryDirectory(prefix: "delivery-outbox")
+        let store = try OutboxStore(path: directory.file("outbox.db"), synchronous: .normal)
         let signingKey = try SigningKey(bytes: Array(repeating: 7, count: 32))
         let subjects = try Subjects(prefix: "test")
         let encoder = DetectionEncoder(
@@ -54,28 +52,13 @@ struct DeliveryOutboxTests {
         #expect(try store.appendDetection(messages: rows, snapshot: [1]) == rows.count)
         #expect(try store.appendDetection(messages: again, snapshot: [2]) == 0)
 
-        let server = try await startNATSServer()
-        var options = try NATSConnectionOptions(url: server.url)
-        options.requestTimeout = .seconds(2)
-        let connection = try await NATSConnection.connect(options: options)
-        let listener = try await NATSConnection.connect(options: options)
-        let subscription = try await listener.subscribe(subject: "test.>")
-        try await listener.flush()
-        let transport = NATSDeliveryTransport(
-            connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUHTEST", subjects: ["test.>"])),
-            ackTimeout: .seconds(2), logger: logger)
-        let worker = DeliveryWorker(
-            journal: store, transport: transport,
+        let delivery = try await deliverToJetStream(
+            store, stream: "WAZUHTEST", subjects: "test.>",
             sealer: WireDeliverySealer(sealer: MessageSealer(compressionMinBytes: 200)),
             configuration: DeliveryWorkerConfiguration(maxInFlight: 16, pageSize: 16, heartbeatInterval: nil),
-            logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-        let task = Task { try await group.run() }
-        let received = await collect(subscription, count: rows.count)
-        let drained = try await waitUntil { (try? store.pendingCount()) == 0 }
-        await group.triggerGracefulShutdown()
-        try await task.value
-        #expect(drained)
+            expecting: rows.count, logger: logger)
+        let received = delivery.received
+        #expect(delivery.drained)
 
         #expect(received.count == rows.count)
         #expect(received.map(\.subject) == rows.map(\.subject))
@@ -99,7 +82,5 @@ struct DeliveryOutboxTests {
         }
         #expect(compressed > 0)
         #expect(try store.stats().delivered == rows.count)
-        await listener.close()
-        await connection.close()
     }
 }

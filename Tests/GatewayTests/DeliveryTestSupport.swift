@@ -1,93 +1,124 @@
 import Foundation
+import Logging
 import NATSClient
 import NATSTestSupport
 import Outbox
 import Synchronization
-import Timekeeping
+import Testing
 
 @testable import Gateway
 
-/// Starts a real nats-server (NATSTestSupport) on a free loopback port, JetStream on disk by default.
-func startNATSServer(jetStream: Bool = true, extraConfig: String = "") async throws -> NATSServerProcess {
-    let server = try NATSServerProcess(jetStream: jetStream, extraConfig: extraConfig)
-    try await server.start()
-    return server
-}
-
-/// An in-memory outbox journal for worker tests while the SQLite `OutboxStore` has not landed.
-final class InMemoryJournal: DeliveryJournal {
+/// The real outbox journal (`OutboxStore` on a file in a temporary directory) for worker tests, with what they
+/// look at: each row's delivery state, and the seqs of every `markDelivered` call.
+///
+/// It forwards every journal call to the store; only `markDelivered` is also recorded (and can be made to fail,
+/// before anything is marked, through ``onMarkDelivered(_:)``). A store read that fails records an issue, so the
+/// test fails.
+final class RecordingOutbox: DeliveryJournal {
+    /// A journal row as the tests see it.
     struct Row {
         var message: OutboxMessage
-        var delivered = false
+        var delivered: Bool
         var streamSequence: UInt64?
+        /// The error the row was parked with, `nil` while it is not parked.
         var parked: String?
-        var attempts = 0
+        var attempts: Int
     }
 
-    private let rows = Mutex<[Row]>([])
+    let directory: TemporaryDirectory
+    let store: OutboxStore
     private let markCalls = Mutex<[[Int64]]>([])
     private let markHook = Mutex<(@Sendable ([Int64]) throws -> Void)?>(nil)
 
-    init() {}
+    init() throws {
+        self.directory = try TemporaryDirectory(prefix: "delivery-outbox")
+        self.store = try OutboxStore(path: self.directory.file("outbox.db"), synchronous: .normal)
+    }
 
-    /// The sequences of every `markDelivered` call (one transaction each), in call order.
-    var markedGroups: [[Int64]] { markCalls.withLock { $0 } }
+    deinit {
+        try? self.store.close()
+    }
+
+    /// The seqs of every `markDelivered` call (one transaction each), in call order.
+    var markedGroups: [[Int64]] { self.markCalls.withLock { $0 } }
 
     /// Runs `hook` at the start of every `markDelivered` call (before anything is marked); a throw fails the call.
     func onMarkDelivered(_ hook: (@Sendable ([Int64]) throws -> Void)?) {
-        markHook.withLock { $0 = hook }
+        self.markHook.withLock { $0 = hook }
+    }
+
+    /// Journals one message per entry, in one transaction, in order.
+    func append(_ messages: [(subject: String, messageID: String, payload: [UInt8])]) {
+        do {
+            try self.store.appendMessages(
+                messages.map {
+                    NewOutboxMessage(
+                        messageID: $0.messageID, eventID: $0.messageID, kind: .event, subject: $0.subject,
+                        agentID: nil, payload: $0.payload)
+                })
+        } catch {
+            Issue.record("journaling into the outbox failed: \(error)")
+        }
     }
 
     func append(subject: String, messageID: String, payload: [UInt8]) {
-        rows.withLock { rows in
-            let seq = Int64(rows.count + 1)
-            rows.append(
-                Row(
-                    message: OutboxMessage(
-                        seq: seq, messageID: messageID, eventID: messageID, kind: .event, subject: subject,
-                        agentID: nil, payload: payload, createdAt: SystemClock.epochMilliseconds())))
+        self.append([(subject: subject, messageID: messageID, payload: payload)])
+    }
+
+    /// Whether every row is delivered (none pending, none parked), from two counts instead of reading every row:
+    /// tests poll it while the worker writes.
+    var allDelivered: Bool {
+        do {
+            return try self.store.pendingCount() == 0 && self.store.parkedCount() == 0
+        } catch {
+            Issue.record("reading the outbox failed: \(error)")
+            return false
         }
     }
 
-    var snapshot: [Row] { rows.withLock { $0 } }
+    /// Every row, in journal order.
+    var snapshot: [Row] {
+        do {
+            return try self.store.entries(matching: OutboxQuery(limit: Int.max)).map { entry in
+                Row(
+                    message: entry.message, delivered: entry.deliveredAt != nil, streamSequence: entry.streamSequence,
+                    parked: entry.parkedAt == nil ? nil : (entry.lastError ?? ""), attempts: entry.attempts)
+            }
+        } catch {
+            Issue.record("reading the outbox failed: \(error)")
+            return []
+        }
+    }
 
     func pendingMessages(afterSeq: Int64, limit: Int) throws -> [OutboxMessage] {
-        rows.withLock { rows in
-            Array(
-                rows.lazy.filter { $0.message.seq > afterSeq && !$0.delivered && $0.parked == nil }.prefix(limit)
-                    .map(\.message))
-        }
+        try self.store.pendingMessages(afterSeq: afterSeq, limit: limit)
     }
 
     func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws {
-        try markHook.withLock { $0 }?(seqs.map(\.seq))
-        markCalls.withLock { $0.append(seqs.map(\.seq)) }
-        rows.withLock { rows in
-            // Like the outbox: a row already delivered keeps its first acknowledgement.
-            for (seq, streamSequence) in seqs where !rows[Int(seq - 1)].delivered {
-                rows[Int(seq - 1)].delivered = true
-                rows[Int(seq - 1)].streamSequence = streamSequence
-            }
-        }
+        try self.markHook.withLock { $0 }?(seqs.map(\.seq))
+        self.markCalls.withLock { $0.append(seqs.map(\.seq)) }
+        try self.store.markDelivered(seqs, at: at)
     }
 
     func recordFailure(seq: Int64, error: String, nextAttemptAt: Int64?) throws {
-        rows.withLock { $0[Int(seq - 1)].attempts += 1 }
+        try self.store.recordFailure(seq: seq, error: error, nextAttemptAt: nextAttemptAt)
     }
 
     func park(seq: Int64, error: String) throws {
-        rows.withLock { $0[Int(seq - 1)].parked = error }
+        try self.store.park(seq: seq, error: error)
     }
 
     func pendingCount() throws -> Int {
-        rows.withLock { rows in rows.filter { !$0.delivered && $0.parked == nil }.count }
+        try self.store.pendingCount()
     }
 
     func oldestPendingCreatedAt() throws -> Int64? {
-        rows.withLock { rows in rows.first { !$0.delivered && $0.parked == nil }?.message.createdAt }
+        try self.store.oldestPendingCreatedAt()
     }
 
-    func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int { 0 }
+    func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int {
+        try self.store.prune(olderThan: olderThan, maxBytes: maxBytes)
+    }
 }
 
 /// Passes the signed payload through with the contract headers (no compression, no encryption).
@@ -103,14 +134,45 @@ struct PassThroughSealer: DeliverySealer {
     }
 }
 
-/// Waits until `condition` holds, polling, for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
+/// What ``deliverToJetStream(_:stream:subjects:sealer:configuration:expecting:ackTimeout:logger:)`` saw.
+struct JetStreamDelivery {
+    /// What a listener on the stream's subjects received, in order.
+    var received: [NATSMessage]
+    /// Whether the outbox had nothing pending (within the bounded wait).
+    var drained: Bool
+    /// The worker that delivered (stopped), for its status.
+    var worker: DeliveryWorker
+}
+
+/// Delivers every pending row of `store` through a `DeliveryWorker` to the stream `stream` (capturing `subjects`)
+/// of a fresh JetStream server, while a listener collects what the server passes on; returns once `count`
+/// messages arrived and the outbox drained (each wait bounded), with the worker, connections and server stopped.
+func deliverToJetStream(
+    _ store: OutboxStore, stream: String, subjects: String, sealer: some DeliverySealer,
+    configuration: DeliveryWorkerConfiguration, expecting count: Int, ackTimeout: Duration = .seconds(2),
+    logger: Logger
+) async throws -> JetStreamDelivery {
+    try await withNATSServer(jetStream: true) { server in
+        var options = try NATSConnectionOptions(url: server.url)
+        options.requestTimeout = ackTimeout
+        return try await withNATSConnection(options) { connection in
+            try await withNATSConnection(options) { listener in
+                let subscription = try await listener.subscribe(subject: subjects)
+                try await listener.flush()
+                let transport = NATSDeliveryTransport(
+                    connection: connection,
+                    mode: .jetstream(JetStreamSettings(streamName: stream, subjects: [subjects])),
+                    ackTimeout: ackTimeout, logger: logger)
+                let worker = DeliveryWorker(
+                    journal: store, transport: transport, sealer: sealer, configuration: configuration, logger: logger)
+                let (received, drained) = try await withRunningService(worker, logger: logger) {
+                    let received = await collect(subscription, count: count)
+                    return (received, try await waitUntil { (try? store.pendingCount()) == 0 })
+                }
+                return JetStreamDelivery(received: received, drained: drained, worker: worker)
+            }
+        }
     }
-    return condition()
 }
 
 /// Collects up to `count` messages from `subscription`, giving up after `timeout`.

@@ -83,25 +83,10 @@ struct DetectionServiceTests {
         }
     }
 
-    /// Runs `service` in a service group until `body` returns, then shuts it down gracefully.
-    func withRunning(_ service: DetectionService, _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-        let task = Task { try await group.run() }
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await task.value
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await task.value
-    }
-
     @Test func firstStartRecordsABaselineWithoutEvents() async throws {
         let fixture = try Fixture()
         #expect(try fixture.store.loadSnapshot() == nil)
-        try await withRunning(try fixture.makeService(logger: logger)) {
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
             let recorded = try await waitUntil { (try? fixture.store.loadSnapshot()) != nil }
             #expect(recorded)
             // A read after the baseline: a (wrong) first cycle would have journaled its events by now.
@@ -116,7 +101,7 @@ struct DetectionServiceTests {
 
     @Test func laterChangesAreJournaledTogetherWithTheirSnapshot() async throws {
         let fixture = try Fixture()
-        try await withRunning(try fixture.makeService(logger: logger)) {
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
             #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
             fixture.simulator.now += 10
             try fixture.simulator.apply(.stop(agentID: 3))
@@ -139,7 +124,7 @@ struct DetectionServiceTests {
         let fixture = try Fixture()
         let heard = Mutex<[[AgentChange]]>([])
         let service = try fixture.makeService(logger: logger) { changes in heard.withLock { $0.append(changes) } }
-        try await withRunning(service) {
+        try await withRunningService(service, logger: logger) {
             #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
             fixture.simulator.now += 10
             try fixture.simulator.apply(.stop(agentID: 2))
@@ -157,7 +142,7 @@ struct DetectionServiceTests {
     @Test func failedPersistIsRetriedWithoutLosingTheDiff() async throws {
         let fixture = try Fixture()
         let logs = LogCapture()
-        try await withRunning(try fixture.makeService(logger: logs.logger())) {
+        try await withRunningService(try fixture.makeService(logger: logs.logger()), logger: logger) {
             #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
             // Every journal insert now fails inside the outbox transaction.
             try fixture.sqlite(
@@ -185,7 +170,7 @@ struct DetectionServiceTests {
 
     @Test func changesMadeWhileStoppedAreJournaledOnTheNextStart() async throws {
         let fixture = try Fixture()
-        try await withRunning(try fixture.makeService(logger: logger)) {
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
             let baselined = try await waitUntil { (try? fixture.store.loadSnapshot()) != nil }
             #expect(baselined)
         }
@@ -194,7 +179,7 @@ struct DetectionServiceTests {
         try fixture.simulator.apply(.register)
         try fixture.simulator.commit()
         #expect(try fixture.store.stats().lastSeq == 0)
-        try await withRunning(try fixture.makeService(logger: logger)) {
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
             let journaled = try await waitUntil { ((try? fixture.store.stats().lastSeq) ?? 0) > 0 }
             #expect(journaled)
         }
@@ -208,7 +193,7 @@ struct DetectionServiceTests {
 
     @Test func theDeliveryWorkerIsWokenAfterJournaling() async throws {
         let fixture = try Fixture()
-        try await withRunning(try fixture.makeService(logger: logger)) {
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
             #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
             // The baseline holds no events: no wake-up, even after the next read.
             #expect(try await fixture.waitForReads(2))

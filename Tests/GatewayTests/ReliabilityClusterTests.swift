@@ -107,7 +107,7 @@ import WazuhSimulator
         let slot = GatewaySlot(configPath: try Self.clusterConfiguration(harness, cluster: cluster))
         let stream = harness.configuration.nats.stream
         let reader = StreamReader(urls: cluster.urls, stream: stream, opener: try harness.opener())
-        do {
+        try await slot.running(servers: cluster.nodes, closingOnFailure: reader) {
             let port = try await slot.start().monitoringPort()
             try await eventually("the gateway ready", timeout: .seconds(60)) {
                 try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
@@ -160,13 +160,6 @@ import WazuhSimulator
                     ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("longest_gap_ms", "\(ReliabilityStormTests.milliseconds(driver.longestGap))"),
                 ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await cluster.stop()
-            throw error
         }
-        slot.stopAll()
-        await cluster.stop()
     }
 }

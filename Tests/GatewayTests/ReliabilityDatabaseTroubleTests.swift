@@ -45,7 +45,7 @@ import WazuhSimulator
         let slot = GatewaySlot(configPath: try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s"))
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        do {
+        try await slot.running(servers: [harness.server], closingOnFailure: reader) {
             let port = try await slot.start().monitoringPort()
             try await eventually("the gateway ready", timeout: .seconds(30)) {
                 try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
@@ -105,13 +105,6 @@ import WazuhSimulator
                     ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("longest_gap_ms", "\(ReliabilityStormTests.milliseconds(driver.longestGap))"),
                 ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await harness.server.stop()
-            throw error
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 }

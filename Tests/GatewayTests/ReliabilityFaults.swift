@@ -1,4 +1,5 @@
 import Foundation
+import ReliabilityChecker
 import Synchronization
 import Testing
 import WazuhSimulator
@@ -116,5 +117,24 @@ struct FaultInjector: Sendable {
             try slot.start()
         }
         return counts
+    }
+}
+
+extension GatewaySlot {
+    /// Runs a reliability scenario: `body`, then every gateway of the slot and every server of `servers` stopped
+    /// (each stop awaited), also when `body` throws — and then `reader` closed too (on success the body closes it).
+    func running(
+        servers: [NATSServerProcess], closingOnFailure reader: StreamReader? = nil, _ body: () async throws -> Void
+    ) async throws {
+        do {
+            try await body()
+        } catch {
+            self.stopAll()
+            await reader?.close()
+            for server in servers { await server.stop() }
+            throw error
+        }
+        self.stopAll()
+        for server in servers { await server.stop() }
     }
 }

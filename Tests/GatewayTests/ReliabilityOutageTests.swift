@@ -43,7 +43,7 @@ import WazuhSimulator
             configuration: .init(
                 databasePath: harness.databasePath, agentCount: agents, seed: seed, groundTruthLogPath: truthPath))
         let slot = GatewaySlot(configPath: try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s"))
-        do {
+        try await slot.running(servers: [harness.server]) {
             // NATS is down from the start: the baseline is read, then everything waits in the outbox.
             let port = try await slot.start().monitoringPort()
             try await eventually("the baseline read", timeout: .seconds(30)) {
@@ -117,12 +117,6 @@ import WazuhSimulator
                     ("drain_s", String(format: "%.2f", seconds)),
                     ("drain_rows_per_s", String(format: "%.0f", backlog / max(seconds, 0.001))),
                 ])
-        } catch {
-            slot.stopAll()
-            await harness.server.stop()
-            throw error
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 }

@@ -45,7 +45,7 @@ import WazuhSimulator
         let slot = GatewaySlot(configPath: configPath)
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        do {
+        try await slot.running(servers: [harness.server], closingOnFailure: reader) {
             let first = try slot.start()
             let port = try await first.monitoringPort()
             // The first start takes the baseline: no change may be committed before it.
@@ -104,14 +104,7 @@ import WazuhSimulator
                     ("longest_gap_ms", "\(Self.milliseconds(driver.longestGap))"),
                     ("storm_s", String(format: "%.1f", Double(Self.milliseconds(stormTime)) / 1000)),
                 ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await harness.server.stop()
-            throw error
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 
     /// Waits until everything committed is in the stream; on a timeout, records what the checker makes of

@@ -135,14 +135,16 @@ final class CommandFixture: Sendable {
         try store.markDelivered(seqs.map { (seq: $0, streamSequence: UInt64?.none) }, at: self.now)
     }
 
-    /// A JetStream server with the gateway's stream.
-    static func startJetStream() async throws -> (NATSServerProcess, NATSConnection) {
-        let server = try NATSServerProcess(jetStream: true)
-        try await server.start()
-        let connection = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-        _ = try await connection.jetStream().createStream(
-            StreamConfig(name: "WAZUH", subjects: ["wazuh.>"], duplicateWindow: .seconds(600)))
-        return (server, connection)
+    /// Runs `body` with a JetStream server holding the gateway's stream and a connection to it; closes the
+    /// connection and stops the server afterwards, however `body` ends.
+    static func withJetStream<T>(_ body: (NATSServerProcess, NATSConnection) async throws -> T) async throws -> T {
+        try await withNATSServer(jetStream: true) { server in
+            try await withNATSConnection(try NATSConnectionOptions(url: server.url)) { connection in
+                _ = try await connection.jetStream().createStream(
+                    StreamConfig(name: "WAZUH", subjects: ["wazuh.>"], duplicateWindow: .seconds(600)))
+                return try await body(server, connection)
+            }
+        }
     }
 
     /// Publishes `messages` as the gateway does (original ids), waiting for each ack.
@@ -179,57 +181,5 @@ final class LineCollector: Sendable {
         self.lines.compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
-    }
-}
-
-/// The built `wazuh-nats-gateway` executable next to the test bundle.
-enum BuiltExecutable {
-    static var path: String {
-        let bundle =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: bundle).deletingLastPathComponent()
-        // On Linux the test binary sits directly in the build directory; on macOS inside the .xctest bundle.
-        while !directory.path.hasSuffix("/debug") && directory.path != "/"
-            && !FileManager.default.fileExists(
-                atPath: directory.path + "/wazuh-nats-gateway")
-        {
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.path + "/wazuh-nats-gateway"
-    }
-
-    /// Runs the executable with `arguments`; returns its exit status, or `nil` if it did not exit within
-    /// `timeout` (it is then killed). `whileRunning` is called every 100 ms until it exits. `executable`
-    /// runs another program instead (e.g. `setpriv` with this executable's path among the arguments).
-    static func run(
-        _ arguments: [String], timeout: Duration, executable: String? = nil,
-        whileRunning: @Sendable () async throws -> Void = {}
-    ) async throws -> (status: Int32?, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable ?? self.path)
-        process.arguments = arguments
-        let outputFile = FileManager.default.temporaryDirectory.path + "/cli-output-" + UUID().uuidString
-        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outputFile) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try await whileRunning()
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        var status: Int32?
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        } else {
-            process.waitUntilExit()
-            status = process.terminationStatus
-        }
-        try handle.close()
-        let output = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
-        return (status, output)
     }
 }

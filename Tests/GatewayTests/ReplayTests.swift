@@ -96,134 +96,138 @@ struct ReplayTests {
 
     @Test func eachReplayAddsOneCopyPerMessageAndRepeatsOfAReplayAreDeduplicated() async throws {
         let fixture = try CommandFixture()
-        let (server, connection) = try await CommandFixture.startJetStream()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url, encrypt: true, compressionMinBytes: 64)
-        let messages = try fixture.journal(agents: [1, 2, 3, 4])
-        try fixture.markDelivered(messages.map(\.seq))
-        try await fixture.publishOriginals(
-            messages, over: connection, sealer: try SubscriberConnection.sealer(configuration))
-        let context = connection.jetStream()
-        #expect(try await context.streamInfo(name: "WAZUH").state.messages == 4)
+        try await CommandFixture.withJetStream { server, connection in
+            let configuration = try fixture.writeConfiguration(
+                natsURL: server.url, encrypt: true, compressionMinBytes: 64)
+            let messages = try fixture.journal(agents: [1, 2, 3, 4])
+            try fixture.markDelivered(messages.map(\.seq))
+            try await fixture.publishOriginals(
+                messages, over: connection, sealer: try SubscriberConnection.sealer(configuration))
+            let context = connection.jetStream()
+            #expect(try await context.streamInfo(name: "WAZUH").state.messages == 4)
 
-        let first = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "one")
+            let first = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "one")
+                .run()
+            #expect(first.selected == 4 && first.published == 4 && first.duplicates == 0 && first.failed == 0)
+            let second = try await ReplayRun(
+                configuration: configuration, selection: ReplaySelection(), replayID: "two"
+            )
             .run()
-        #expect(first.selected == 4 && first.published == 4 && first.duplicates == 0 && first.failed == 0)
-        let second = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "two")
-            .run()
-        #expect(second.published == 4 && second.failed == 0)
-        #expect(try await context.streamInfo(name: "WAZUH").state.messages == 12)
+            #expect(second.published == 4 && second.failed == 0)
+            #expect(try await context.streamInfo(name: "WAZUH").state.messages == 12)
 
-        // Running replay "one" again (a resend within that replay) stores nothing new.
-        let again = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "one")
-            .run()
-        #expect(again.published == 0 && again.duplicates == 4 && again.failed == 0)
-        #expect(try await context.streamInfo(name: "WAZUH").state.messages == 12)
+            // Running replay "one" again (a resend within that replay) stores nothing new.
+            let again = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "one")
+                .run()
+            #expect(again.published == 0 && again.duplicates == 4 && again.failed == 0)
+            #expect(try await context.streamInfo(name: "WAZUH").state.messages == 12)
 
-        // Every copy the server stored is in the audit chain (kind `replay`); the duplicates are not.
-        let store = try fixture.openOutbox()
-        let audited = try store.auditRecords(afterSequence: 0, limit: 100).filter { $0.kind == .replay }
-        #expect(
-            audited.map(\.messageID)
-                == messages.map { $0.messageID + ":replay:one" } + messages.map { $0.messageID + ":replay:two" })
-        #expect(audited.map(\.streamSequence) == (5...12).map { UInt64($0) })
-        #expect(audited.map(\.outboxSeq) == messages.map(\.seq) + messages.map(\.seq))
-        #expect(try store.verifyAudit().isIntact)
-        try store.close()
+            // Every copy the server stored is in the audit chain (kind `replay`); the duplicates are not.
+            let store = try fixture.openOutbox()
+            let audited = try store.auditRecords(afterSequence: 0, limit: 100).filter { $0.kind == .replay }
+            #expect(
+                audited.map(\.messageID)
+                    == messages.map { $0.messageID + ":replay:one" } + messages.map { $0.messageID + ":replay:two" })
+            #expect(audited.map(\.streamSequence) == (5...12).map { UInt64($0) })
+            #expect(audited.map(\.outboxSeq) == messages.map(\.seq) + messages.map(\.seq))
+            #expect(try store.verifyAudit().isIntact)
+            try store.close()
 
-        // The originals are untouched, every copy carries its replay id, and everything still verifies.
-        var idsBySequence: [UInt64: String] = [:]
-        for sequence in UInt64(1)...12 {
-            let stored = try await context.getMessage(stream: "WAZUH", sequence: sequence)
-            idsBySequence[sequence] = stored.headers?["Nats-Msg-Id"]
+            // The originals are untouched, every copy carries its replay id, and everything still verifies.
+            var idsBySequence: [UInt64: String] = [:]
+            for sequence in UInt64(1)...12 {
+                let stored = try await context.getMessage(stream: "WAZUH", sequence: sequence)
+                idsBySequence[sequence] = stored.headers?["Nats-Msg-Id"]
+            }
+            #expect((1...4).map { idsBySequence[UInt64($0)] } == messages.map(\.messageID))
+            #expect((5...8).map { idsBySequence[UInt64($0)] } == messages.map { $0.messageID + ":replay:one" })
+            #expect((9...12).map { idsBySequence[UInt64($0)] } == messages.map { $0.messageID + ":replay:two" })
+
+            let lines = LineCollector()
+            let report = try await SubscriberRun(
+                configuration: configuration, options: SubscriberRun.Options(timeout: .seconds(10), fromStream: true),
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+            ).run(on: connection, output: lines.append)
+            #expect(report.received == 12 && report.verified == 12 && report.failed == 0)
+            #expect(lines.objects.allSatisfy { $0["verified"] as? Bool == true })
+            await connection.close()
         }
-        #expect((1...4).map { idsBySequence[UInt64($0)] } == messages.map(\.messageID))
-        #expect((5...8).map { idsBySequence[UInt64($0)] } == messages.map { $0.messageID + ":replay:one" })
-        #expect((9...12).map { idsBySequence[UInt64($0)] } == messages.map { $0.messageID + ":replay:two" })
-
-        let lines = LineCollector()
-        let report = try await SubscriberRun(
-            configuration: configuration, options: SubscriberRun.Options(timeout: .seconds(10), fromStream: true),
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        ).run(on: connection, output: lines.append)
-        #expect(report.received == 12 && report.verified == 12 && report.failed == 0)
-        #expect(lines.objects.allSatisfy { $0["verified"] as? Bool == true })
-        await connection.close()
     }
 
     @Test func replayPublishesOnlyTheSelectedRangeToTheOriginalSubjects() async throws {
         let fixture = try CommandFixture()
-        let (server, connection) = try await CommandFixture.startJetStream()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        let messages = try fixture.journal(agents: [5, 6, 7, 5])
-        try fixture.markDelivered(messages.map(\.seq))
+        try await CommandFixture.withJetStream { server, connection in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            let messages = try fixture.journal(agents: [5, 6, 7, 5])
+            try fixture.markDelivered(messages.map(\.seq))
 
-        let report = try await ReplayRun(
-            configuration: configuration, selection: ReplaySelection(agents: ["005"]), replayID: "agent5"
-        ).run()
-        #expect(report.selected == 2 && report.published == 2)
-        let context = connection.jetStream()
-        #expect(try await context.streamInfo(name: "WAZUH").state.messages == 2)
-        for sequence in UInt64(1)...2 {
-            let stored = try await context.getMessage(stream: "WAZUH", sequence: sequence)
-            #expect(stored.subject == "wazuh.agent.005.status")
+            let report = try await ReplayRun(
+                configuration: configuration, selection: ReplaySelection(agents: ["005"]), replayID: "agent5"
+            ).run()
+            #expect(report.selected == 2 && report.published == 2)
+            let context = connection.jetStream()
+            #expect(try await context.streamInfo(name: "WAZUH").state.messages == 2)
+            for sequence in UInt64(1)...2 {
+                let stored = try await context.getMessage(stream: "WAZUH", sequence: sequence)
+                #expect(stored.subject == "wazuh.agent.005.status")
+            }
+            await connection.close()
         }
-        await connection.close()
     }
 
     @Test func replayFailsWhenTheServerDoesNotAcknowledge() async throws {
         let fixture = try CommandFixture()
         // A server without the stream: JetStream publishes get no responders.
-        let server = try NATSServerProcess(jetStream: true)
-        try await server.start()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        let messages = try fixture.journal(agents: [1, 2])
-        try fixture.markDelivered(messages.map(\.seq))
+        try await withNATSServer(jetStream: true) { server in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            let messages = try fixture.journal(agents: [1, 2])
+            try fixture.markDelivered(messages.map(\.seq))
 
-        let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), attempts: 2).run()
-        #expect(report.selected == 2 && report.published == 0 && report.failed == 2)
-        #expect(report.failures.count == 2)
-        #expect(ReplayRun.summaryLines(report).first?.contains("failed 2") == true)
+            let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), attempts: 2)
+                .run()
+            #expect(report.selected == 2 && report.published == 0 && report.failed == 2)
+            #expect(report.failures.count == 2)
+            #expect(ReplayRun.summaryLines(report).first?.contains("failed 2") == true)
+        }
     }
 
     @Test(arguments: ["request", "publish"])
     func replayInCoreNATSModesReachesSubscribersWithReplayIDs(mode: String) async throws {
         let fixture = try CommandFixture()
-        let server = try NATSServerProcess()
-        try await server.start()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url, delivery: mode)
-        let messages = try fixture.journal(agents: [1, 2, 3])
-        try fixture.markDelivered(messages.map(\.seq))
+        try await withNATSServer { server in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url, delivery: mode)
+            let messages = try fixture.journal(agents: [1, 2, 3])
+            try fixture.markDelivered(messages.map(\.seq))
 
-        // A responder that answers every request and records what it saw.
-        let responder = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-        let subscription = try await responder.subscribe(subject: "wazuh.>")
-        try await responder.flush()
-        let seen = Task {
-            var ids: [String] = []
-            for await message in subscription {
-                ids.append(message.headers?["Nats-Msg-Id"] ?? "")
-                if let reply = message.replyTo {
-                    try await responder.publish(subject: reply, bytes: Array("ok".utf8))
+            // A responder that answers every request and records what it saw.
+            let responder = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+            let subscription = try await responder.subscribe(subject: "wazuh.>")
+            try await responder.flush()
+            let seen = Task {
+                var ids: [String] = []
+                for await message in subscription {
+                    ids.append(message.headers?["Nats-Msg-Id"] ?? "")
+                    if let reply = message.replyTo {
+                        try await responder.publish(subject: reply, bytes: Array("ok".utf8))
+                    }
+                    if ids.count == messages.count { break }
                 }
-                if ids.count == messages.count { break }
+                return ids
             }
-            return ids
-        }
-        let report = try await ReplayRun(configuration: configuration, selection: ReplaySelection(), replayID: "core")
+            let report = try await ReplayRun(
+                configuration: configuration, selection: ReplaySelection(), replayID: "core"
+            )
             .run()
-        #expect(report.published == 3 && report.failed == 0)
-        let timeout = Task {
-            try await Task.sleep(for: .seconds(5))
-            seen.cancel()
+            #expect(report.published == 3 && report.failed == 0)
+            let timeout = Task {
+                try await Task.sleep(for: .seconds(5))
+                seen.cancel()
+            }
+            let ids = try await seen.value
+            timeout.cancel()
+            #expect(ids == messages.map { $0.messageID + ":replay:core" })
+            await responder.close()
         }
-        let ids = try await seen.value
-        timeout.cancel()
-        #expect(ids == messages.map { $0.messageID + ":replay:core" })
-        await responder.close()
     }
 
     @Test func replayCommandDryRunParsesItsSelection() async throws {

@@ -14,8 +14,9 @@ struct SocketPermissionTests {
 
     /// Root, `setpriv`, and a built gateway `nobody` can execute.
     static let canRunAsNobody: Bool = {
+        let gateway = BuiltExecutable.path
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: setpriv[0]),
-            let gateway = DaemonExecutableTests.executablePath
+            FileManager.default.isExecutableFile(atPath: gateway)
         else { return false }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: setpriv[0])

@@ -43,115 +43,118 @@ struct SubscribeConsumerTests {
 
     @Test func aDurableSubscriberResumesAfterTheLastMessageItAcknowledged() async throws {
         let fixture = try CommandFixture()
-        let (server, connection) = try await CommandFixture.startJetStream()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        let context = connection.jetStream()
-        for agent in 1...5 { try await fixture.storeStatusEvent(agent: agent, in: context) }
+        try await CommandFixture.withJetStream { server, connection in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            let context = connection.jetStream()
+            for agent in 1...5 { try await fixture.storeStatusEvent(agent: agent, in: context) }
 
-        let first = try await self.read(
-            configuration, .init(count: 3, fromStream: true, durable: "soc"), on: connection)
-        #expect(first.1 == [1, 2, 3] && first.0.verified == 3 && first.0.reachedCount)
-        // Each run is a new subscriber on its own connection, as after a restart of the process.
-        let second = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-        let resumed = try await self.read(configuration, .init(fromStream: true, durable: "soc"), on: second)
-        #expect(resumed.1 == [4, 5] && resumed.0.failed == 0)
-        for agent in 6...7 { try await fixture.storeStatusEvent(agent: agent, in: context) }
-        // --from-seq only applies when the consumer is created: the durable one keeps its place.
-        let third = try await self.read(
-            configuration, .init(fromStream: true, fromSequence: 1, durable: "soc"), on: second)
-        #expect(third.1 == [6, 7])
-        let info = try await context.consumerInfo(stream: "WAZUH", name: "soc")
-        #expect(info.ackFloor.streamSeq == 7 && info.numAckPending == 0 && info.numPending == 0)
-        // An ephemeral reader still sees everything, and leaves no consumer behind.
-        #expect(try await self.read(configuration, .init(fromStream: true), on: second).1 == Array(1...7))
-        await second.close()
-        await connection.close()
+            let first = try await self.read(
+                configuration, .init(count: 3, fromStream: true, durable: "soc"), on: connection)
+            #expect(first.1 == [1, 2, 3] && first.0.verified == 3 && first.0.reachedCount)
+            // Each run is a new subscriber on its own connection, as after a restart of the process.
+            let second = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+            let resumed = try await self.read(configuration, .init(fromStream: true, durable: "soc"), on: second)
+            #expect(resumed.1 == [4, 5] && resumed.0.failed == 0)
+            for agent in 6...7 { try await fixture.storeStatusEvent(agent: agent, in: context) }
+            // --from-seq only applies when the consumer is created: the durable one keeps its place.
+            let third = try await self.read(
+                configuration, .init(fromStream: true, fromSequence: 1, durable: "soc"), on: second)
+            #expect(third.1 == [6, 7])
+            let info = try await context.consumerInfo(stream: "WAZUH", name: "soc")
+            #expect(info.ackFloor.streamSeq == 7 && info.numAckPending == 0 && info.numPending == 0)
+            // An ephemeral reader still sees everything, and leaves no consumer behind.
+            #expect(try await self.read(configuration, .init(fromStream: true), on: second).1 == Array(1...7))
+            await second.close()
+            await connection.close()
+        }
     }
 
     @Test func aMessageReceivedButNotAcknowledgedIsReadAgainByTheNextRun() async throws {
         let fixture = try CommandFixture()
-        let (server, connection) = try await CommandFixture.startJetStream()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        let context = connection.jetStream()
-        for agent in 1...3 { try await fixture.storeStatusEvent(agent: agent, in: context) }
-        // A subscriber that died after receiving message 1 and before acknowledging it.
-        _ = try await context.createConsumer(
-            stream: "WAZUH", config: ConsumerConfig(durableName: "crashy", ackWait: .milliseconds(500)))
-        let lost = try await context.fetch(stream: "WAZUH", consumer: "crashy", PullRequest(batch: 1, noWait: true))
-        #expect(lost.map(\.metadata.streamSequence) == [1])
+        try await CommandFixture.withJetStream { server, connection in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            let context = connection.jetStream()
+            for agent in 1...3 { try await fixture.storeStatusEvent(agent: agent, in: context) }
+            // A subscriber that died after receiving message 1 and before acknowledging it.
+            _ = try await context.createConsumer(
+                stream: "WAZUH", config: ConsumerConfig(durableName: "crashy", ackWait: .milliseconds(500)))
+            let lost = try await context.fetch(stream: "WAZUH", consumer: "crashy", PullRequest(batch: 1, noWait: true))
+            #expect(lost.map(\.metadata.streamSequence) == [1])
 
-        let (report, sequences) = try await self.read(
-            configuration, .init(count: 3, timeout: .seconds(30), fromStream: true, follow: true, durable: "crashy"),
-            on: connection)
-        #expect(report.reachedCount && report.verified == 3)
-        #expect(Set(sequences) == [1, 2, 3], "message 1 comes again once its ack wait passed: \(sequences)")
-        let info = try await context.consumerInfo(stream: "WAZUH", name: "crashy")
-        #expect(info.numAckPending == 0 && info.ackFloor.streamSeq == 3)
-        await connection.close()
+            let (report, sequences) = try await self.read(
+                configuration,
+                .init(count: 3, timeout: .seconds(30), fromStream: true, follow: true, durable: "crashy"),
+                on: connection)
+            #expect(report.reachedCount && report.verified == 3)
+            #expect(Set(sequences) == [1, 2, 3], "message 1 comes again once its ack wait passed: \(sequences)")
+            let info = try await context.consumerInfo(stream: "WAZUH", name: "crashy")
+            #expect(info.numAckPending == 0 && info.ackFloor.streamSeq == 3)
+            await connection.close()
+        }
     }
 
     @Test func aDurableFollowerResumesAcrossAServerRestart() async throws {
         let fixture = try CommandFixture()
-        let (server, connection) = try await CommandFixture.startJetStream()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        try await fixture.storeStatusEvent(agent: 1, in: connection.jetStream())
+        try await CommandFixture.withJetStream { server, connection in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            try await fixture.storeStatusEvent(agent: 1, in: connection.jetStream())
 
-        let lines = LineCollector()
-        var subscriber = try SubscriberRun(
-            configuration: configuration,
-            options: .init(
-                count: 3, timeout: .seconds(60), fromStream: true, follow: true, durable: "night",
-                pollInterval: .milliseconds(100)),
-            logger: Self.quiet)
-        subscriber.requestTimeout = .milliseconds(500)
-        let task = Task { [subscriber] in try await subscriber.run(on: connection, output: lines.append) }
-        try await eventually("the stored message") { lines.lines.count == 1 }
-        let events = connection.stateChanges
-        try await server.restart()
-        try await eventually("the reconnect", timeout: .seconds(20)) {
-            for await event in events where event == .reconnected { return true }
-            return false
-        }
-        try await eventually("storing after the restart", timeout: .seconds(20), poll: .milliseconds(100)) {
-            do {
-                try await fixture.storeStatusEvent(agent: 2, in: connection.jetStream(timeout: .milliseconds(500)))
-                return true
-            } catch {
-                return false  // JetStream still recovering its store
+            let lines = LineCollector()
+            var subscriber = try SubscriberRun(
+                configuration: configuration,
+                options: .init(
+                    count: 3, timeout: .seconds(60), fromStream: true, follow: true, durable: "night",
+                    pollInterval: .milliseconds(100)),
+                logger: Self.quiet)
+            subscriber.requestTimeout = .milliseconds(500)
+            let task = Task { [subscriber] in try await subscriber.run(on: connection, output: lines.append) }
+            try await eventually("the stored message") { lines.lines.count == 1 }
+            let events = connection.stateChanges
+            try await server.restart()
+            try await eventually("the reconnect", timeout: .seconds(20)) {
+                for await event in events where event == .reconnected { return true }
+                return false
             }
+            try await eventually("storing after the restart", timeout: .seconds(20), poll: .milliseconds(100)) {
+                do {
+                    try await fixture.storeStatusEvent(agent: 2, in: connection.jetStream(timeout: .milliseconds(500)))
+                    return true
+                } catch {
+                    return false  // JetStream still recovering its store
+                }
+            }
+            try await fixture.storeStatusEvent(agent: 3, in: connection.jetStream())
+            let report = try await task.value
+            #expect(report.reachedCount && report.verified == 3)
+            #expect(lines.objects.map { $0["stream_seq"] as? Int } == [1, 2, 3])
+            let info = try await connection.jetStream().consumerInfo(stream: "WAZUH", name: "night")
+            #expect(info.ackFloor.streamSeq == 3)
+            await connection.close()
         }
-        try await fixture.storeStatusEvent(agent: 3, in: connection.jetStream())
-        let report = try await task.value
-        #expect(report.reachedCount && report.verified == 3)
-        #expect(lines.objects.map { $0["stream_seq"] as? Int } == [1, 2, 3])
-        let info = try await connection.jetStream().consumerInfo(stream: "WAZUH", name: "night")
-        #expect(info.ackFloor.streamSeq == 3)
-        await connection.close()
     }
 
     @Test func sinceStartsAtTheFirstMessageStoredAtOrAfterThatTime() async throws {
         let fixture = try CommandFixture()
-        let (server, connection) = try await CommandFixture.startJetStream()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        let context = connection.jetStream()
-        for agent in 1...4 { try await fixture.storeStatusEvent(agent: agent, in: context) }
-        // Between the times the server stored messages 2 and 3, as a consumer reports them.
-        _ = try await context.createConsumer(
-            stream: "WAZUH", config: ConsumerConfig(durableName: "probe", deliverPolicy: .byStartSequence(2)))
-        let stored = try await context.fetch(stream: "WAZUH", consumer: "probe", PullRequest(batch: 2, noWait: true))
-        #expect(stored.map(\.metadata.streamSequence) == [2, 3])
-        let between = (stored[0].metadata.timestampNanoseconds + stored[1].metadata.timestampNanoseconds) / 2
-        let since = Date(timeIntervalSince1970: Double(between) / 1e9)
-        let (_, sequences) = try await self.read(configuration, .init(fromStream: true, since: since), on: connection)
-        #expect(sequences == [3, 4])
-        let (_, none) = try await self.read(
-            configuration, .init(fromStream: true, since: Date().addingTimeInterval(3600)), on: connection)
-        #expect(none.isEmpty)
-        await connection.close()
+        try await CommandFixture.withJetStream { server, connection in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            let context = connection.jetStream()
+            for agent in 1...4 { try await fixture.storeStatusEvent(agent: agent, in: context) }
+            // Between the times the server stored messages 2 and 3, as a consumer reports them.
+            _ = try await context.createConsumer(
+                stream: "WAZUH", config: ConsumerConfig(durableName: "probe", deliverPolicy: .byStartSequence(2)))
+            let stored = try await context.fetch(
+                stream: "WAZUH", consumer: "probe", PullRequest(batch: 2, noWait: true))
+            #expect(stored.map(\.metadata.streamSequence) == [2, 3])
+            let between = (stored[0].metadata.timestampNanoseconds + stored[1].metadata.timestampNanoseconds) / 2
+            let since = Date(timeIntervalSince1970: Double(between) / 1e9)
+            let (_, sequences) = try await self.read(
+                configuration, .init(fromStream: true, since: since), on: connection)
+            #expect(sequences == [3, 4])
+            let (_, none) = try await self.read(
+                configuration, .init(fromStream: true, since: Date().addingTimeInterval(3600)), on: connection)
+            #expect(none.isEmpty)
+            await connection.close()
+        }
     }
 
     @Test func sinceAndDurableArgumentsAreChecked() throws {

@@ -57,164 +57,163 @@ struct SubscribeTests {
 
     @Test func plainCompressedAndEncryptedMessagesVerify() async throws {
         let fixture = try CommandFixture()
-        let server = try NATSServerProcess()
-        try await server.start()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url, encrypt: true)
-        let lines = LineCollector()
-        let task = try await self.startSubscriber(configuration, count: 4, lines: lines)
+        try await withNATSServer { server in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url, encrypt: true)
+            let lines = LineCollector()
+            let task = try await self.startSubscriber(configuration, count: 4, lines: lines)
 
-        let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-        let event = try fixture.event(agent: 7, serial: 1)
-        let batch = try self.batch(fixture, events: 20)
-        let plain = MessageSealer(compressionMinBytes: 1 << 20)
-        let compressing = MessageSealer(compressionMinBytes: 100)
-        let encrypting = MessageSealer(compressionMinBytes: 100, encryptionKey: try fixture.encryptionKey())
-        let compressedBatch = try compressing.seal(
-            subject: "wazuh.security.agent_events", signedPayload: batch.canonicalJSON(), messageID: batch.messageID)
-        #expect(compressedBatch.header("Content-Encoding") == "lz4")
-        try await self.publish(
-            try plain.seal(subject: "wazuh.agent.007.status", signedPayload: event.canonicalJSON(), messageID: "a"),
-            over: publisher)
-        try await self.publish(compressedBatch, over: publisher)
-        try await self.publish(
-            try encrypting.seal(
-                subject: "wazuh.agent.007.disconnected", signedPayload: event.canonicalJSON(), messageID: "b"),
-            over: publisher)
-        try await self.publish(
-            try encrypting.seal(
-                subject: "wazuh.security.agent_events", signedPayload: batch.canonicalJSON(), messageID: "c"),
-            over: publisher)
-        try await publisher.flush()
+            let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+            let event = try fixture.event(agent: 7, serial: 1)
+            let batch = try self.batch(fixture, events: 20)
+            let plain = MessageSealer(compressionMinBytes: 1 << 20)
+            let compressing = MessageSealer(compressionMinBytes: 100)
+            let encrypting = MessageSealer(compressionMinBytes: 100, encryptionKey: try fixture.encryptionKey())
+            let compressedBatch = try compressing.seal(
+                subject: "wazuh.security.agent_events", signedPayload: batch.canonicalJSON(), messageID: batch.messageID
+            )
+            #expect(compressedBatch.header("Content-Encoding") == "lz4")
+            try await self.publish(
+                try plain.seal(subject: "wazuh.agent.007.status", signedPayload: event.canonicalJSON(), messageID: "a"),
+                over: publisher)
+            try await self.publish(compressedBatch, over: publisher)
+            try await self.publish(
+                try encrypting.seal(
+                    subject: "wazuh.agent.007.disconnected", signedPayload: event.canonicalJSON(), messageID: "b"),
+                over: publisher)
+            try await self.publish(
+                try encrypting.seal(
+                    subject: "wazuh.security.agent_events", signedPayload: batch.canonicalJSON(), messageID: "c"),
+                over: publisher)
+            try await publisher.flush()
 
-        let report = try await task.value
-        await publisher.close()
-        #expect(report.received == 4 && report.verified == 4 && report.failed == 0 && report.reachedCount)
-        #expect(report.eventsByChannel == ["status": 1, "disconnected": 1] && report.batches == 2)
-        let objects = lines.objects
-        #expect(objects.count == 4)
-        #expect(
-            objects.map { $0["subject"] as? String } == [
-                "wazuh.agent.007.status", "wazuh.security.agent_events", "wazuh.agent.007.disconnected",
-                "wazuh.security.agent_events",
-            ])
-        #expect(objects.allSatisfy { $0["verified"] as? Bool == true })
-        let message = try #require(objects.first?["message"] as? [String: Any])
-        #expect(message["event_id"] as? String == event.eventID)
-        #expect(message["signature"] as? String == event.signature)
-        let batchMessage = try #require(objects[1]["message"] as? [String: Any])
-        #expect((batchMessage["events"] as? [Any])?.count == 20)
+            let report = try await task.value
+            await publisher.close()
+            #expect(report.received == 4 && report.verified == 4 && report.failed == 0 && report.reachedCount)
+            #expect(report.eventsByChannel == ["status": 1, "disconnected": 1] && report.batches == 2)
+            let objects = lines.objects
+            #expect(objects.count == 4)
+            #expect(
+                objects.map { $0["subject"] as? String } == [
+                    "wazuh.agent.007.status", "wazuh.security.agent_events", "wazuh.agent.007.disconnected",
+                    "wazuh.security.agent_events",
+                ])
+            #expect(objects.allSatisfy { $0["verified"] as? Bool == true })
+            let message = try #require(objects.first?["message"] as? [String: Any])
+            #expect(message["event_id"] as? String == event.eventID)
+            #expect(message["signature"] as? String == event.signature)
+            let batchMessage = try #require(objects[1]["message"] as? [String: Any])
+            #expect((batchMessage["events"] as? [Any])?.count == 20)
+        }
     }
 
     @Test func wrongKeysTamperingAndGarbageAreReportedAsFailures() async throws {
         let fixture = try CommandFixture()
-        let server = try NATSServerProcess()
-        try await server.start()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url, encrypt: true)
-        let lines = LineCollector()
-        let task = try await self.startSubscriber(configuration, count: 5, lines: lines)
+        try await withNATSServer { server in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url, encrypt: true)
+            let lines = LineCollector()
+            let task = try await self.startSubscriber(configuration, count: 5, lines: lines)
 
-        let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-        let sealer = MessageSealer()
-        // Signed with another key.
-        let foreign = try fixture.event(agent: 1, serial: 1).signed(
-            with: try SigningKey(bytes: Array(repeating: 7, count: 32)))
-        try await self.publish(
-            try sealer.seal(subject: "wazuh.agent.001.status", signedPayload: foreign.canonicalJSON(), messageID: "1"),
-            over: publisher)
-        // Tampered after signing: the status changed, the signature kept.
-        var tampered = try fixture.event(agent: 2, serial: 2)
-        tampered.currentStatus = "Active"
-        try await self.publish(
-            try sealer.seal(subject: "wazuh.agent.002.status", signedPayload: tampered.canonicalJSON(), messageID: "2"),
-            over: publisher)
-        // Encrypted with another key.
-        let wrongCipher = MessageSealer(encryptionKey: try EncryptionKey(bytes: Array(repeating: 1, count: 32)))
-        try await self.publish(
-            try wrongCipher.seal(
-                subject: "wazuh.agent.003.status",
-                signedPayload: try fixture.event(agent: 3, serial: 3).canonicalJSON(),
-                messageID: "3"),
-            over: publisher)
-        // Garbage.
-        try await publisher.publish(subject: "wazuh.agent.004.status", bytes: Array("not json at all".utf8))
-        // And one good message, still verified after the failures.
-        try await self.publish(
-            try sealer.seal(
-                subject: "wazuh.agent.005.status",
-                signedPayload: try fixture.event(agent: 5, serial: 5).canonicalJSON(),
-                messageID: "5"),
-            over: publisher)
-        try await publisher.flush()
+            let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+            let sealer = MessageSealer()
+            // Signed with another key.
+            let foreign = try fixture.event(agent: 1, serial: 1).signed(
+                with: try SigningKey(bytes: Array(repeating: 7, count: 32)))
+            try await self.publish(
+                try sealer.seal(
+                    subject: "wazuh.agent.001.status", signedPayload: foreign.canonicalJSON(), messageID: "1"),
+                over: publisher)
+            // Tampered after signing: the status changed, the signature kept.
+            var tampered = try fixture.event(agent: 2, serial: 2)
+            tampered.currentStatus = "Active"
+            try await self.publish(
+                try sealer.seal(
+                    subject: "wazuh.agent.002.status", signedPayload: tampered.canonicalJSON(), messageID: "2"),
+                over: publisher)
+            // Encrypted with another key.
+            let wrongCipher = MessageSealer(encryptionKey: try EncryptionKey(bytes: Array(repeating: 1, count: 32)))
+            try await self.publish(
+                try wrongCipher.seal(
+                    subject: "wazuh.agent.003.status",
+                    signedPayload: try fixture.event(agent: 3, serial: 3).canonicalJSON(),
+                    messageID: "3"),
+                over: publisher)
+            // Garbage.
+            try await publisher.publish(subject: "wazuh.agent.004.status", bytes: Array("not json at all".utf8))
+            // And one good message, still verified after the failures.
+            try await self.publish(
+                try sealer.seal(
+                    subject: "wazuh.agent.005.status",
+                    signedPayload: try fixture.event(agent: 5, serial: 5).canonicalJSON(),
+                    messageID: "5"),
+                over: publisher)
+            try await publisher.flush()
 
-        let report = try await task.value
-        await publisher.close()
-        #expect(report.received == 5 && report.failed == 4 && report.verified == 1)
-        let objects = lines.objects
-        #expect(objects.map { $0["verified"] as? Bool } == [false, false, false, false, true])
-        let errors = objects.prefix(4).map { $0["error"] as? String ?? "" }
-        #expect(errors[0].contains("signature"))
-        #expect(errors[1].contains("signature"))
-        #expect(errors[2].lowercased().contains("decrypt"))
-        #expect(errors[3].lowercased().contains("json"))
-        #expect(objects.prefix(4).allSatisfy { $0["message"] == nil })
+            let report = try await task.value
+            await publisher.close()
+            #expect(report.received == 5 && report.failed == 4 && report.verified == 1)
+            let objects = lines.objects
+            #expect(objects.map { $0["verified"] as? Bool } == [false, false, false, false, true])
+            let errors = objects.prefix(4).map { $0["error"] as? String ?? "" }
+            #expect(errors[0].contains("signature"))
+            #expect(errors[1].contains("signature"))
+            #expect(errors[2].lowercased().contains("decrypt"))
+            #expect(errors[3].lowercased().contains("json"))
+            #expect(objects.prefix(4).allSatisfy { $0["message"] == nil })
+        }
     }
 
     @Test func strictStopsAtTheFirstFailure() async throws {
         let fixture = try CommandFixture()
-        let server = try NATSServerProcess()
-        try await server.start()
-        defer { Task { await server.stop() } }
-        let configuration = try fixture.writeConfiguration(natsURL: server.url)
-        let lines = LineCollector()
-        let task = try await self.startSubscriber(configuration, count: 10, strict: true, lines: lines)
+        try await withNATSServer { server in
+            let configuration = try fixture.writeConfiguration(natsURL: server.url)
+            let lines = LineCollector()
+            let task = try await self.startSubscriber(configuration, count: 10, strict: true, lines: lines)
 
-        let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
-        try await self.publish(
-            try MessageSealer().seal(
-                subject: "wazuh.agent.001.status",
-                signedPayload: try fixture.event(agent: 1, serial: 1).canonicalJSON(),
-                messageID: "1"),
-            over: publisher)
-        try await publisher.publish(subject: "wazuh.agent.002.status", bytes: Array("{}".utf8))
-        try await self.publish(
-            try MessageSealer().seal(
-                subject: "wazuh.agent.003.status",
-                signedPayload: try fixture.event(agent: 3, serial: 3).canonicalJSON(),
-                messageID: "3"),
-            over: publisher)
-        try await publisher.flush()
+            let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+            try await self.publish(
+                try MessageSealer().seal(
+                    subject: "wazuh.agent.001.status",
+                    signedPayload: try fixture.event(agent: 1, serial: 1).canonicalJSON(),
+                    messageID: "1"),
+                over: publisher)
+            try await publisher.publish(subject: "wazuh.agent.002.status", bytes: Array("{}".utf8))
+            try await self.publish(
+                try MessageSealer().seal(
+                    subject: "wazuh.agent.003.status",
+                    signedPayload: try fixture.event(agent: 3, serial: 3).canonicalJSON(),
+                    messageID: "3"),
+                over: publisher)
+            try await publisher.flush()
 
-        let report = try await task.value
-        await publisher.close()
-        #expect(report.stoppedOnFailure && !report.reachedCount)
-        #expect(report.received == 2 && report.verified == 1 && report.failed == 1)
-        #expect(lines.lines.count == 2)
+            let report = try await task.value
+            await publisher.close()
+            #expect(report.stoppedOnFailure && !report.reachedCount)
+            #expect(report.received == 2 && report.verified == 1 && report.failed == 1)
+            #expect(lines.lines.count == 2)
+        }
     }
 
     @Test func strictSubscribeCommandExitsNonZeroOnAFailedVerification() async throws {
         let fixture = try CommandFixture()
-        let server = try NATSServerProcess()
-        try await server.start()
-        defer { Task { await server.stop() } }
-        try fixture.writeConfiguration(natsURL: server.url)
-        let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+        try await withNATSServer { server in
+            try fixture.writeConfiguration(natsURL: server.url)
+            let publisher = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
 
-        // Garbage is published until the command (which subscribes at some point) exits.
-        let (status, output) = try await BuiltExecutable.run(
-            ["subscribe", "--config", fixture.configPath, "--strict", "--timeout", "15s"], timeout: .seconds(20)
-        ) {
-            try await publisher.publish(subject: "wazuh.agent.009.status", bytes: Array("garbage".utf8))
+            // Garbage is published until the command (which subscribes at some point) exits.
+            let (status, output) = try await BuiltExecutable.run(
+                ["subscribe", "--config", fixture.configPath, "--strict", "--timeout", "15s"], timeout: .seconds(20)
+            ) {
+                try await publisher.publish(subject: "wazuh.agent.009.status", bytes: Array("garbage".utf8))
+            }
+            await publisher.close()
+            #expect(status == 1, "output: \(output)")
+            #expect(output.contains("\"verified\":false"))
+
+            // Without --strict and without --count, the timeout ends it with status 0.
+            let (relaxed, _) = try await BuiltExecutable.run(
+                ["subscribe", "--config", fixture.configPath, "--timeout", "1s"], timeout: .seconds(15))
+            #expect(relaxed == 0)
         }
-        await publisher.close()
-        #expect(status == 1, "output: \(output)")
-        #expect(output.contains("\"verified\":false"))
-
-        // Without --strict and without --count, the timeout ends it with status 0.
-        let (relaxed, _) = try await BuiltExecutable.run(
-            ["subscribe", "--config", fixture.configPath, "--timeout", "1s"], timeout: .seconds(15))
-        #expect(relaxed == 0)
     }
 
     @Test func subjectFiltersFollowNATSWildcards() {

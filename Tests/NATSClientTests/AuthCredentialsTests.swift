@@ -3,28 +3,6 @@ import Testing
 
 @testable import NATSClient
 
-/// A fresh temporary directory, removed by `remove()`.
-struct AuthTemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "auth-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-    }
-
-    /// Writes `text` to `name` with the given permission bits and returns the path.
-    func write(_ name: String, _ text: String, mode: Int) throws -> String {
-        let file = path + "/" + name
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
-        return file
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
 /// A user identity signed by a fresh account, and its `.creds` text.
 private struct SampleIdentity {
     let user = NKeyPair.generate(.user)
@@ -152,8 +130,7 @@ struct AuthCredentialsTests {
     }
 
     @Test func credentialsFileReadableByOthersIsRefusedNamingPathAndMode() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let identity = try SampleIdentity()
         let path = try directory.write("user.creds", identity.credentials, mode: 0o644)
         let error = #expect(throws: NATSAuthError.self) { try NATSCredentials.load(credentialsFile: path) }
@@ -167,16 +144,14 @@ struct AuthCredentialsTests {
     }
 
     @Test func credentialsFileWritableByGroupIsRefused() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let path = try directory.write("user.creds", try SampleIdentity().credentials, mode: 0o620)
         let error = #expect(throws: NATSAuthError.self) { try NATSCredentials.load(credentialsFile: path) }
         #expect(error?.code == .insecurePermissions)
     }
 
     @Test func credentialsFileWithOwnerOnlyAccessLoads() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let identity = try SampleIdentity()
         for mode in [0o600, 0o400, 0o700] {
             let path = try directory.write("user-\(mode).creds", identity.credentials, mode: mode)
@@ -187,8 +162,7 @@ struct AuthCredentialsTests {
     }
 
     @Test func missingOrDirectoryCredentialsFileIsUnreadable() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         for path in [directory.path + "/absent.creds", directory.path] {
             let error = #expect(throws: NATSAuthError.self) { try NATSCredentials.load(credentialsFile: path) }
             #expect(error?.code == .fileUnreadable)
@@ -197,8 +171,7 @@ struct AuthCredentialsTests {
     }
 
     @Test func malformedCredentialsFileErrorNamesThePath() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let path = try directory.write("broken.creds", "nothing here\n", mode: 0o600)
         let error = #expect(throws: NATSAuthError.self) { try NATSCredentials.load(credentialsFile: path) }
         #expect(error?.code == .malformedCredentials)
@@ -206,8 +179,7 @@ struct AuthCredentialsTests {
     }
 
     @Test func seedFileLoadsBareOrDecoratedSeeds() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let user = NKeyPair.generate(.user)
         let bare = try directory.write("bare.nk", user.seed + "\n", mode: 0o600)
         let decorated = try directory.write(
@@ -218,8 +190,7 @@ struct AuthCredentialsTests {
     }
 
     @Test func seedFileReadableByGroupIsRefused() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let user = NKeyPair.generate(.user)
         let path = try directory.write("user.nk", user.seed, mode: 0o640)
         let error = #expect(throws: NATSAuthError.self) { try NATSCredentials.loadSeed(file: path) }
@@ -228,8 +199,7 @@ struct AuthCredentialsTests {
     }
 
     @Test func seedFileWithBadChecksumOrWrongTypeIsRefusedNamingThePath() throws {
-        let directory = try AuthTemporaryDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         var characters = Array(NKeyPair.generate(.user).seed)
         characters[10] = characters[10] == "Z" ? "Y" : "Z"
         let corrupt = try directory.write("corrupt.nk", String(characters), mode: 0o600)

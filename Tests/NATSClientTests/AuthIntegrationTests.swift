@@ -9,15 +9,7 @@ private func withStartedServer<T: Sendable>(
     _ server: NATSServerProcess, within limit: Duration = .seconds(20),
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await server.start()
-    do {
-        let result = try await withDeadline(limit, "auth test on \(server.url)", body)
-        await server.stop()
-        return result
-    } catch {
-        await server.stop()
-        throw error
-    }
+    try await withNATSServers([server]) { _ in try await withDeadline(limit, "auth test on \(server.url)", body) }
 }
 
 /// Connect options without reconnecting, so failures surface at once.
@@ -214,9 +206,8 @@ struct AuthMutualTLSIntegrationTests {
 
     /// Fresh certificates in a temporary directory removed after `body`.
     private static func withCertificates<T>(_ body: (TestCertificates) async throws -> T) async throws -> T {
-        let directory = try NATSServerProcess.makeTemporaryDirectory(prefix: "auth-mtls")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(try TestCertificates.generate(in: directory))
+        let directory = try TemporaryDirectory(prefix: "auth-mtls")
+        return try await body(try TestCertificates.generate(in: directory.path))
     }
 
     @Test func clientWithCertificateConnects() async throws {

@@ -171,9 +171,7 @@ struct CoreIntegrationTests {
 
     @Test func reconnectsAfterServerRestartAndReplaysSubscriptions() async throws {
         try await withServerAndConnection(
-            configure: {
-                $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-            },
+            configure: reconnectFast,
             body: { server, connection in
                 let events = connection.stateChanges
                 _ = try await waitForEvent(events) { $0 == .connected }

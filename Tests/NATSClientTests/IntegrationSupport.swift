@@ -3,32 +3,6 @@ import NATSClient
 import NATSTestSupport
 import NIOCore
 
-/// A deadline was missed in a test.
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(self.what)" }
-}
-
-/// Runs `body` and fails with ``TestTimeout`` when it takes longer than `limit`.
-func withDeadline<T: Sendable>(
-    _ limit: Duration,
-    _ what: String,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw TestTimeout(what: what)
-        }
-        return value
-    }
-}
-
 /// Collects `count` messages from `subscription` within `limit`.
 func collect(_ subscription: NATSSubscription, count: Int, within limit: Duration = .seconds(5)) async throws
     -> [NATSMessage]
@@ -57,6 +31,11 @@ func waitForEvent(
     }
 }
 
+/// Options for tests that restart the server: reconnect every 20–200 ms.
+func reconnectFast(_ options: inout NATSConnectionOptions) {
+    options.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+}
+
 /// Starts a server, connects, runs `body`, then closes and stops everything.
 func withServerAndConnection<T: Sendable>(
     jetStream: Bool = false,
@@ -64,26 +43,12 @@ func withServerAndConnection<T: Sendable>(
     configure: (inout NATSConnectionOptions) -> Void = { _ in },
     body: (NATSServerProcess, NATSConnection) async throws -> T
 ) async throws -> T {
-    let server = try NATSServerProcess(jetStream: jetStream, extraConfig: extraConfig)
-    try await server.start()
-    do {
+    try await withNATSServer(jetStream: jetStream, extraConfig: extraConfig) { server in
         var options = try NATSConnectionOptions(url: server.url)
         options.connectTimeout = .seconds(3)
         options.requestTimeout = .seconds(3)
         configure(&options)
-        let connection = try await NATSConnection.connect(options: options)
-        do {
-            let result = try await body(server, connection)
-            await connection.close()
-            await server.stop()
-            return result
-        } catch {
-            await connection.close()
-            throw error
-        }
-    } catch {
-        await server.stop()
-        throw error
+        return try await withNATSConnection(options) { connection in try await body(server, connection) }
     }
 }
 

@@ -141,9 +141,7 @@ struct JetStreamBatchTests {
     @Test func restartMidBatchFailsOnlyTheLostMessagesAndGoBackNStoresEachOnce() async throws {
         try await withServerAndConnection(
             jetStream: true,
-            configure: {
-                $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-            },
+            configure: reconnectFast,
             body: { server, connection in
                 let js = connection.jetStream(timeout: .seconds(5), maxPending: 64)
                 _ = try await js.ensureStream(Self.config)

@@ -114,9 +114,7 @@ struct JetStreamIntegrationTests {
     @Test func everyAcknowledgedMessageSurvivesAServerRestartDuringPipelining() async throws {
         try await withServerAndConnection(
             jetStream: true,
-            configure: {
-                $0.reconnect = NATSReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-            },
+            configure: reconnectFast,
             body: { server, connection in
                 let js = connection.jetStream(timeout: .seconds(2), maxPending: 128)
                 _ = try await js.ensureStream(Self.config)

@@ -26,9 +26,8 @@ struct AuditLogTests {
     }
 
     @Test func everyAcknowledgedMessageIsChainedAndTheChainVerifies() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
+        let (directory, clock, store) = try Fixtures.openFresh()
+        defer { withExtendedLifetime(directory) {} }
         #expect(try store.auditHead() == nil)
         let messages = try self.deliver(store, count: 10, clock: clock)
 
@@ -59,9 +58,8 @@ struct AuditLogTests {
     }
 
     @Test func onlyRowsNotYetDeliveredInARunAreRecorded() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
+        let (directory, clock, store) = try Fixtures.openFresh()
+        defer { withExtendedLifetime(directory) {} }
         try store.appendDetection(messages: (1...5).map { Fixtures.message($0) }, snapshot: [1])
         let pending = try store.pendingMessages(afterSeq: 0, limit: 5)
         try store.markDelivered([(pending[1].seq, 7)], at: clock.now)
@@ -77,9 +75,7 @@ struct AuditLogTests {
     }
 
     @Test func anEditedRecordIsTheFirstBreak() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
+        let (dir, clock, store) = try Fixtures.openFresh()
         _ = try self.deliver(store, count: 8, clock: clock)
         try Fixtures.withConnection(dir.outboxPath) { db in
             try db.execute(sql: "UPDATE audit_log SET subject = 'wazuh.agent.999.status' WHERE seq = 5")
@@ -98,48 +94,60 @@ struct AuditLogTests {
         #expect(try store.verifyAudit().firstBreak?.sequence == 6)
     }
 
-    @Test func aChangedHashIsDetected() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
-        _ = try self.deliver(store, count: 8, clock: clock)
-        try Fixtures.withConnection(dir.outboxPath) { db in
-            try db.execute(sql: "UPDATE audit_log SET hash = zeroblob(32) WHERE seq = 3")
-        }
-        #expect(try store.verifyAudit().firstBreak == .init(sequence: 3, expectedSequence: 3, problem: .hashMismatch))
+    /// A way of rewriting the audit history and the first break verification must then report.
+    struct Tampering: Sendable, CustomTestStringConvertible {
+        var name: String
+        var sql: [String]
+        var firstBreak: AuditChainVerifier.Break?
+        /// When the whole break is not pinned down: its sequence and problem.
+        var breakSequence: Int64
+        var problem: AuditChainVerifier.Problem
+        /// The last record verified before the break, when the test pins it down.
+        var lastVerified: Int64?
+
+        var testDescription: String { self.name }
+
+        static let all: [Tampering] = [
+            Tampering(
+                name: "a changed hash", sql: ["UPDATE audit_log SET hash = zeroblob(32) WHERE seq = 3"],
+                firstBreak: .init(sequence: 3, expectedSequence: 3, problem: .hashMismatch), breakSequence: 3,
+                problem: .hashMismatch),
+            Tampering(
+                name: "a deleted record is a gap", sql: ["DELETE FROM audit_log WHERE seq = 4"],
+                firstBreak: .init(sequence: 5, expectedSequence: 4, problem: .sequenceGap), breakSequence: 5,
+                problem: .sequenceGap, lastVerified: 3),
+            // Records 3 and 4 swapped wholesale, renumbered so the sequence has no gap.
+            Tampering(
+                name: "reordered records",
+                sql: [
+                    "UPDATE audit_log SET seq = -3 WHERE seq = 3", "UPDATE audit_log SET seq = 3 WHERE seq = 4",
+                    "UPDATE audit_log SET seq = 4 WHERE seq = -3",
+                ], breakSequence: 3, problem: .previousHashMismatch),
+        ]
     }
 
-    @Test func aDeletedRecordIsAGap() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
+    @Test(arguments: Tampering.all)
+    func tamperingIsDetected(_ tampering: Tampering) throws {
+        let (dir, clock, store) = try Fixtures.openFresh()
         _ = try self.deliver(store, count: 8, clock: clock)
-        try Fixtures.withConnection(dir.outboxPath) { db in try db.execute(sql: "DELETE FROM audit_log WHERE seq = 4") }
-        let verification = try store.verifyAudit()
-        #expect(verification.firstBreak == .init(sequence: 5, expectedSequence: 4, problem: .sequenceGap))
-        #expect(verification.lastVerified?.sequence == 3)
-    }
-
-    @Test func reorderedRecordsAreDetected() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
-        _ = try self.deliver(store, count: 8, clock: clock)
-        // Swap records 3 and 4 wholesale, renumbering them so the sequence has no gap.
         try Fixtures.withConnection(dir.outboxPath) { db in
-            try db.execute(sql: "UPDATE audit_log SET seq = -3 WHERE seq = 3")
-            try db.execute(sql: "UPDATE audit_log SET seq = 3 WHERE seq = 4")
-            try db.execute(sql: "UPDATE audit_log SET seq = 4 WHERE seq = -3")
+            for sql in tampering.sql {
+                try db.execute(sql: sql)
+            }
         }
         let verification = try store.verifyAudit()
-        #expect(verification.firstBreak?.sequence == 3)
-        #expect(verification.firstBreak?.problem == .previousHashMismatch)
+        if let firstBreak = tampering.firstBreak {
+            #expect(verification.firstBreak == firstBreak)
+        }
+        #expect(verification.firstBreak?.sequence == tampering.breakSequence)
+        #expect(verification.firstBreak?.problem == tampering.problem)
+        if let lastVerified = tampering.lastVerified {
+            #expect(verification.lastVerified?.sequence == lastVerified)
+        }
     }
 
     @Test func pruningKeepsTheRestVerifiableFromTheAnchor() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
+        let (dir, clock, store) = try Fixtures.openFresh()
         let start = clock.now
         _ = try self.deliver(store, count: 12, batch: 3, clock: clock)
         let before = try store.auditRecords(afterSequence: 0, limit: 100)
@@ -177,9 +185,7 @@ struct AuditLogTests {
     }
 
     @Test func theReadOnlyReaderVerifiesAndExports() throws {
-        let dir = try TemporaryDirectory()
-        let clock = TestClock()
-        let store = try Fixtures.open(dir, clock: clock)
+        let (dir, clock, store) = try Fixtures.openFresh()
         _ = try self.deliver(store, count: 6, batch: 2, clock: clock)
         let reader = try OutboxReader(path: dir.outboxPath)
         defer { try? reader.close() }

@@ -3,20 +3,9 @@ import GRDB
 import Outbox
 import Synchronization
 
-/// A fresh directory under the system temp dir, removed when the test is done with it.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        self.path = FileManager.default.temporaryDirectory.path + "/outbox-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: false)
-    }
-
-    var outboxPath: String { self.path + "/outbox.sqlite" }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: self.path)
-    }
+extension TemporaryDirectory {
+    /// Where the tests put the outbox journal.
+    var outboxPath: String { self.file("outbox.sqlite") }
 }
 
 /// A settable clock in epoch milliseconds.
@@ -51,6 +40,13 @@ enum Fixtures {
         -> OutboxStore
     {
         try OutboxStore(path: dir.outboxPath, synchronous: synchronous, now: clock.function)
+    }
+
+    /// A fresh directory, a settable clock and an outbox store on them.
+    static func openFresh() throws -> (TemporaryDirectory, TestClock, OutboxStore) {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        return (dir, clock, try self.open(dir, clock: clock))
     }
 
     /// Runs SQL on the outbox file through a separate connection (to set up triggers, inspect rows).

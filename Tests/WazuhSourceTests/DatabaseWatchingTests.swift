@@ -60,14 +60,6 @@ struct DatabaseWatchingTests {
         }
     }
 
-    static func waitUntil(_ limit: Duration, _ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw TimeoutError(what: what) }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-    }
-
     /// Every commit is signalled as a file change, not left to the (here one-minute) poll. How fast the
     /// signal comes is measured by `Benchmarks/source` (COMMIT → emitted), not asserted here.
     @Test func watcherSignalsEveryCommitAsAFileChange() async throws {
@@ -114,7 +106,7 @@ struct DatabaseWatchingTests {
         defer { consumer.cancel() }
         let start = ContinuousClock.now
         let lastCommit = try Self.commitStorm(writer, commits: 200)
-        try await Self.waitUntil(.seconds(5), "the signal after the last commit") {
+        try await eventually("the signal after the last commit", timeout: .seconds(5), poll: .milliseconds(2)) {
             log.signals(after: 0).contains { $0.0 >= lastCommit }
         }
         let received = log.signals(after: 0)
@@ -129,19 +121,23 @@ struct DatabaseWatchingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         let watcher = DatabaseChangeWatcher(configuration: .init(databasePath: path, pollInterval: .milliseconds(20)))
-        try await Self.waitUntil(.seconds(2), "earlier tests' watch threads to exit") { Self.watchThreads() == 0 }
+        try await eventually("earlier tests' watch threads to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == 0
+        }
         let before = Self.watchThreads()
         let log = SignalLog()
         let signals = watcher.signals()  // armed from here on
         let consumer = Task {
             for await signal in signals { log.record(signal) }
         }
-        try await Self.waitUntil(.seconds(2), "three poll ticks") { log.count >= 3 }
+        try await eventually("three poll ticks", timeout: .seconds(2), poll: .milliseconds(2)) { log.count >= 3 }
         #expect(log.signals(after: 0).allSatisfy { $0.1 == .pollTick })
         #expect(Self.watchThreads() == before + 1)
         consumer.cancel()
         try await withTimeout(.seconds(2), "the consumer to end") { await consumer.value }
-        try await Self.waitUntil(.seconds(2), "the watch thread to exit") { Self.watchThreads() == before }
+        try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == before
+        }
     }
 
     @Test func monitorYieldsABaselineThenOnlyRealChanges() async throws {
@@ -225,7 +221,9 @@ struct DatabaseWatchingTests {
         let monitor = AgentStatusMonitor(
             configuration: .init(databasePath: path, pollInterval: .milliseconds(50)))
         let first = Task { try await monitor.nextUpdate(after: nil) }
-        try await Self.waitUntil(.seconds(5), "a recorded failure") { monitor.health.consecutiveFailures >= 2 }
+        try await eventually("a recorded failure", timeout: .seconds(5), poll: .milliseconds(2)) {
+            monitor.health.consecutiveFailures >= 2
+        }
         let health = monitor.health
         #expect(health.lastError?.code == .notADatabase)
         #expect(!health.isHealthy)
@@ -250,7 +248,9 @@ struct DatabaseWatchingTests {
         let monitor = AgentStatusMonitor(
             configuration: .init(databasePath: path, clientKeysPath: keysPath, pollInterval: .seconds(60)))
         let first = Task { try await monitor.nextUpdate(after: nil) }
-        try await Self.waitUntil(.seconds(5), "a recorded failure") { monitor.health.consecutiveFailures >= 1 }
+        try await eventually("a recorded failure", timeout: .seconds(5), poll: .milliseconds(2)) {
+            monitor.health.consecutiveFailures >= 1
+        }
         #expect(monitor.health.lastError?.code == .fileMissing)
 
         let created = directory.file("new.db")
@@ -267,7 +267,9 @@ struct DatabaseWatchingTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         try WazuhSimulator.fixture(path, agents: 3).close()
-        try await Self.waitUntil(.seconds(2), "earlier tests' watch threads to exit") { Self.watchThreads() == 0 }
+        try await eventually("earlier tests' watch threads to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == 0
+        }
         let before = Self.watchThreads()
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
         let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
@@ -276,7 +278,9 @@ struct DatabaseWatchingTests {
         waiting.cancel()
         let outcome = try await withTimeout(.seconds(5), "cancellation") { await waiting.result }
         #expect(throws: CancellationError.self) { try outcome.get() }
-        try await Self.waitUntil(.seconds(2), "the watch thread to exit") { Self.watchThreads() == before }
+        try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
+            Self.watchThreads() == before
+        }
     }
 
     /// Runs the same writer with and without a reader reading continuously, in alternating blocks

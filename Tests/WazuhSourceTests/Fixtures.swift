@@ -4,42 +4,13 @@ import Testing
 import WazuhSimulator
 import WazuhSource
 
-/// A fresh directory under the system temp dir, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let path: String
+/// The shared ``TestTimeout`` and ``withDeadline(_:_:_:)`` under the names these tests were written with.
+typealias TimeoutError = TestTimeout
 
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        path = "\(base)/wazuh-source-tests-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-struct TimeoutError: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Runs `body`, failing with `TimeoutError` after `limit`. Every wait in these tests goes through it.
 func withTimeout<T: Sendable>(
     _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeoutError(what: what)
-        }
-        defer { group.cancelAll() }
-        guard let result = try await group.next() else { throw TimeoutError(what: what) }
-        return result
-    }
+    try await withDeadline(limit, what, body)
 }
 
 /// A fixed Unix time used by step-driven tests (2026-01-01T00:00:00Z).

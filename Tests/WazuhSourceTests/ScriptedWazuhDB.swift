@@ -20,18 +20,7 @@ final class ScriptedWazuhDB: Sendable {
         self.respond = respond
         unlink(path)
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = withUnixSocketAddress(path) { bind(listener, $0, $1) }
         guard bound == 0, listen(listener, 8) == 0 else { throw TimeoutError(what: "binding \(path)") }
         descriptors.withLock { $0.append(listener) }
         let thread = Thread { [self] in acceptLoop() }

@@ -21,22 +21,6 @@ import WireContract
 // Rates are messages per second of wall time from the first request to the last message; the machine is
 // shared, so compare modes within a round and look at the medians.
 
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
-func seconds(_ duration: Duration) -> Double {
-    let (whole, attoseconds) = duration.components
-    return Double(whole) + Double(attoseconds) / 1e18
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
 let arguments = CommandLine.arguments
 let messageCount = arguments.count > 1 ? Int(arguments[1]) ?? 50_000 : 50_000
 let rounds = arguments.count > 2 ? Int(arguments[2]) ?? 3 : 3

@@ -35,24 +35,8 @@ import WireContract
 // the first COMMIT until every row is delivered.
 
 /// A benchmark run that could not complete.
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-func seconds(_ duration: Duration) -> Double {
-    let (whole, attoseconds) = duration.components
-    return Double(whole) + Double(attoseconds) / 1e18
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 func format(_ value: Double) -> String {
@@ -90,18 +74,6 @@ struct CPUTimes {
 
 func microseconds(_ seconds: Double, per count: Int) -> String {
     String(format: "%.1f", seconds * 1e6 / Double(count))
-}
-
-/// Waits until `condition` holds, polling every `interval`, for at most `timeout`.
-func waitUntil(
-    timeout: Duration, interval: Duration = .milliseconds(2), _ what: String, _ condition: () throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: interval)
-    }
-    throw BenchmarkFailure(description: "timed out after \(timeout) waiting for \(what)")
 }
 
 /// Records when the first message was sent and how many rows have been acknowledged.
@@ -170,22 +142,6 @@ func connect(_ server: NATSServerProcess) async throws -> NATSConnection {
     return try await NATSConnection.connect(options: options, logger: logger)
 }
 
-/// Runs `service` in its own service group until `body` returns, then shuts it down gracefully.
-func withRunning<T>(_ service: any Service, _ body: () async throws -> T) async throws -> T {
-    let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-    let task = Task { try await group.run() }
-    do {
-        let result = try await body()
-        await group.triggerGracefulShutdown()
-        try await task.value
-        return result
-    } catch {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-        throw error
-    }
-}
-
 /// A fresh simulated manager (global.db), outbox and detection service for one storm.
 struct StormFixture {
     var directory: String
@@ -241,8 +197,10 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
     let (simulator, store, detection, ids) = (fixture.simulator, fixture.store, fixture.detection, fixture.ids)
 
     // Journaling: the baseline, then three committed steps, each waited for before the next.
-    let journalSeconds = try await withRunning(detection) { () async throws -> Double in
-        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+    let journalSeconds = try await withRunningService(detection, logger: logger) { () async throws -> Double in
+        try await eventually("the baseline", timeout: .seconds(120), poll: .milliseconds(2)) {
+            try store.loadSnapshot() != nil
+        }
         var total = 0.0
         for (name, step) in fixture.steps {
             simulator.now += 5
@@ -251,7 +209,7 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
             let committed = ContinuousClock.now
             try simulator.commit()
             // One cheap indexed probe per 5 ms: is there a row past the last one before this step?
-            try await waitUntil(timeout: .seconds(300), interval: .milliseconds(5), "journaling of '\(name)'") {
+            try await eventually("journaling of '\(name)'", timeout: .seconds(300), poll: .milliseconds(5)) {
                 try !store.pendingMessages(afterSeq: before, limit: 1).isEmpty
             }
             total += seconds(ContinuousClock.now - committed)
@@ -277,8 +235,11 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
         ackTimeout: .seconds(30), publishPath: path, logger: logger)
     let worker = fixture.worker(transport: TimedTransport(inner: transport, progress: progress), progress: progress)
     let cpuBefore = CPUTimes.now(server: server.processIdentifier)
-    let (deliverySeconds, deliveryCPU) = try await withRunning(worker) { () async throws -> (Double, CPUTimes) in
-        try await waitUntil(timeout: .seconds(600), "the outbox to drain") { progress.delivered >= messages }
+    let (deliverySeconds, deliveryCPU) = try await withRunningService(worker, logger: logger) {
+        () async throws -> (Double, CPUTimes) in
+        try await eventually("the outbox to drain", timeout: .seconds(600), poll: .milliseconds(2)) {
+            progress.delivered >= messages
+        }
         let end = ContinuousClock.now
         let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore
         guard let start = progress.firstSend else { throw BenchmarkFailure(description: "nothing was sent") }
@@ -330,7 +291,9 @@ func runOverlappedStorm(server: NATSServerProcess, path: JetStreamPublishPath, r
     let task = Task { try await group.run() }
     let outcome: Result<(Double, CPUTimes, Int), any Error>
     do {
-        try await waitUntil(timeout: .seconds(120), "the baseline") { try store.loadSnapshot() != nil }
+        try await eventually("the baseline", timeout: .seconds(120), poll: .milliseconds(2)) {
+            try store.loadSnapshot() != nil
+        }
         let start = ContinuousClock.now
         let cpuBefore = CPUTimes.now(server: server.processIdentifier)
         for (name, step) in fixture.steps {
@@ -339,13 +302,13 @@ func runOverlappedStorm(server: NATSServerProcess, path: JetStreamPublishPath, r
             try step()
             try simulator.commit()
             // Rows may be delivered as soon as they land, so probe for any row past the last one, pending or not.
-            try await waitUntil(timeout: .seconds(300), interval: .milliseconds(5), "journaling of '\(name)'") {
+            try await eventually("journaling of '\(name)'", timeout: .seconds(300), poll: .milliseconds(5)) {
                 try !store.messages(matching: OutboxQuery(afterSeq: before, limit: 1)).isEmpty
             }
         }
         // Each step is journaled in one transaction, so every row is in the outbox now (checked at the end).
         let journaled = try store.stats().lastSeq
-        try await waitUntil(timeout: .seconds(600), interval: .milliseconds(2), "the outbox to drain") {
+        try await eventually("the outbox to drain", timeout: .seconds(600), poll: .milliseconds(2)) {
             progress.delivered >= journaled
         }
         let cpu = CPUTimes.now(server: server.processIdentifier) - cpuBefore

@@ -1,0 +1,54 @@
+import Foundation
+
+/// The built `wazuh-nats-gateway` executable next to the test bundle (`swift build` produced it; nothing here
+/// builds it): the one way tests find and run it.
+public enum BuiltExecutable {
+    public static var path: String {
+        let bundle =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: bundle).deletingLastPathComponent()
+        // On Linux the test binary sits directly in the build directory; on macOS inside the .xctest bundle.
+        while !directory.path.hasSuffix("/debug") && directory.path != "/"
+            && !FileManager.default.fileExists(
+                atPath: directory.path + "/wazuh-nats-gateway")
+        {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.path + "/wazuh-nats-gateway"
+    }
+
+    /// Runs the executable with `arguments`; returns its exit status, or `nil` if it did not exit within
+    /// `timeout` (it is then killed). `whileRunning` is called every 100 ms until it exits. `executable`
+    /// runs another program instead (e.g. `setpriv` with this executable's path among the arguments).
+    public static func run(
+        _ arguments: [String], timeout: Duration, executable: String? = nil,
+        whileRunning: @Sendable () async throws -> Void = {}
+    ) async throws -> (status: Int32?, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable ?? self.path)
+        process.arguments = arguments
+        let outputFile = FileManager.default.temporaryDirectory.path + "/cli-output-" + UUID().uuidString
+        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputFile) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try await whileRunning()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var status: Int32?
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        } else {
+            process.waitUntilExit()
+            status = process.terminationStatus
+        }
+        try handle.close()
+        let output = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+        return (status, output)
+    }
+}
