@@ -13,13 +13,13 @@ public struct DaemonHeartbeat: Sendable {
     private let managerNode: String
     private let signingKey: SigningKey
     private let sealer: MessageSealer
-    private let monitor: AgentStatusMonitor
+    private let monitor: any AgentStatusSourcing
     private let outbox: OutboxStore
     private let startedAt: ContinuousClock.Instant
 
     public init(
         subjects: Subjects, managerNode: String, signingKey: SigningKey, sealer: MessageSealer,
-        monitor: AgentStatusMonitor, outbox: OutboxStore, startedAt: ContinuousClock.Instant
+        monitor: any AgentStatusSourcing, outbox: OutboxStore, startedAt: ContinuousClock.Instant
     ) {
         self.outbox = outbox
         self.subjects = subjects

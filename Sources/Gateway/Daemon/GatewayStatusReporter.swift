@@ -15,7 +15,7 @@ import WazuhSource
 /// counted by the detection service as it journals them). A failure to read the outbox is logged
 /// once per streak, never fatal.
 public final class GatewayStatusReporter: Service, Sendable {
-    private let monitor: AgentStatusMonitor
+    private let monitor: any AgentStatusSourcing
     private let outbox: OutboxStore
     private let readiness: GatewayReadiness
     private let metrics: GatewayMetrics
@@ -24,7 +24,7 @@ public final class GatewayStatusReporter: Service, Sendable {
     private let logger: Logger
 
     public init(
-        monitor: AgentStatusMonitor, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
+        monitor: any AgentStatusSourcing, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
         dashboard: DashboardState? = nil, interval: Duration, logger: Logger
     ) {
         self.dashboard = dashboard

@@ -19,7 +19,7 @@ public final class DetectionService: Service, Sendable {
     /// newly journaled one (for the dashboard's fleet counts).
     public typealias SnapshotObserver = @Sendable (_ snapshot: AgentSnapshot) -> Void
 
-    private let monitor: AgentStatusMonitor
+    private let monitor: any AgentStatusSourcing
     private let store: OutboxStore
     private let encoder: DetectionEncoder
     private let wakeSignal: DeliveryWakeSignal
@@ -36,7 +36,7 @@ public final class DetectionService: Service, Sendable {
     ///     and fleet silence is checked every `anomalyCheckInterval` between cycles.
     ///   - clock: times the retry backoff and the anomaly checks, and stamps detections (wall time).
     public init(
-        monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
+        monitor: any AgentStatusSourcing, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
         onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
         anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30),
