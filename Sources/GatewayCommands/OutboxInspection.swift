@@ -72,7 +72,7 @@ public enum OutboxInspection {
     ) throws(OperatorCommandError) -> [String] {
         let reader = try self.openExisting(configuration)
         defer { try? reader.close() }
-        do throws(OutboxReadError) {
+        do throws(OutboxError) {
             let stats = try reader.stats()
             let baseline = try reader.baselineRecordedAt()
             let newest = try reader.entries(matching: OutboxQuery(afterSeq: max(0, stats.lastSeq - 1), limit: 1))
@@ -114,7 +114,7 @@ public enum OutboxInspection {
         let reader = try self.openExisting(configuration)
         defer { try? reader.close() }
         var entries: [OutboxEntry] = []
-        do throws(OutboxReadError) {
+        do throws(OutboxError) {
             // Delivered rows are filtered in SQL; pending and parked ones are filtered here, page by page.
             var selection = options.selection
             var scanned = 0

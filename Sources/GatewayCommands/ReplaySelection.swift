@@ -89,10 +89,10 @@ public struct ReplaySelection: Sendable, Hashable {
 
     /// The same through a read-only ``OutboxReader``.
     func entries(in reader: OutboxReader, deliveredOnly: Bool, limit: Int = .max, pageSize: Int = 1000)
-        throws(OutboxReadError) -> [OutboxEntry]
+        throws(OutboxError) -> [OutboxEntry]
     {
         try self.entries(deliveredOnly: deliveredOnly, limit: limit, pageSize: pageSize) {
-            query throws(OutboxReadError) in try reader.entries(matching: query)
+            query throws(OutboxError) in try reader.entries(matching: query)
         }
     }
 

@@ -19,14 +19,14 @@ import WireContract
 /// binary knows, either way. In WAL mode SQLite reads through the `-wal` and `-shm` files next to the
 /// database: while the gateway runs they exist; after it stopped cleanly SQLite recreates them (empty)
 /// when the directory is writable, and otherwise opening fails with
-/// ``OutboxReadError/Code/walUnavailable``.
+/// ``OutboxError/Code/walUnavailable``.
 ///
-/// Every failure is an ``OutboxReadError`` naming the path, the problem and the remedy.
+/// Every failure is an ``OutboxError`` naming the path, the problem and the remedy.
 public final class OutboxReader: Sendable {
     /// The database path.
     public let path: String
     /// How long a read waits for another connection's lock before failing with
-    /// ``OutboxReadError/Code/busy``.
+    /// ``OutboxError/Code/busy``.
     public let busyTimeout: Duration
     private let store: OutboxStore
 
@@ -37,7 +37,7 @@ public final class OutboxReader: Sendable {
     public init(
         path: String, busyTimeout: Duration = .seconds(2),
         now: @escaping @Sendable () -> Int64 = OutboxStore.wallClockMilliseconds
-    ) throws(OutboxReadError) {
+    ) throws(OutboxError) {
         self.path = path
         self.busyTimeout = busyTimeout
         try Self.checkFile(path)
@@ -62,29 +62,29 @@ public final class OutboxReader: Sendable {
     }
 
     /// Counts, oldest pending age and database size (see ``OutboxStore/stats()``).
-    public func stats() throws(OutboxReadError) -> OutboxStats {
+    public func stats() throws(OutboxError) -> OutboxStats {
         try self.reading { () throws(OutboxError) in try self.store.stats() }
     }
 
     /// When the gateway last baselined (epoch ms), `nil` if never.
-    public func baselineRecordedAt() throws(OutboxReadError) -> Int64? {
+    public func baselineRecordedAt() throws(OutboxError) -> Int64? {
         try self.reading { () throws(OutboxError) in try self.store.baselineRecordedAt() }
     }
 
     /// Journal rows with their delivery state matching `query`, in `seq` order.
-    public func entries(matching query: OutboxQuery) throws(OutboxReadError) -> [OutboxEntry] {
+    public func entries(matching query: OutboxQuery) throws(OutboxError) -> [OutboxEntry] {
         try self.reading { () throws(OutboxError) in try self.store.entries(matching: query) }
     }
 
     /// The audit chain's head (see ``OutboxStore/auditHead()``).
-    public func auditHead() throws(OutboxReadError) -> AuditHead? {
+    public func auditHead() throws(OutboxError) -> AuditHead? {
         try self.reading { () throws(OutboxError) in try self.store.auditHead() }
     }
 
     /// Audit records in sequence order (see ``OutboxStore/auditRecords(afterSequence:recordedFrom:recordedBefore:limit:)``).
     public func auditRecords(
         afterSequence: Int64, recordedFrom: Int64? = nil, recordedBefore: Int64? = nil, limit: Int
-    ) throws(OutboxReadError) -> [AuditRecord] {
+    ) throws(OutboxError) -> [AuditRecord] {
         try self.reading { () throws(OutboxError) in
             try self.store.auditRecords(
                 afterSequence: afterSequence, recordedFrom: recordedFrom, recordedBefore: recordedBefore, limit: limit)
@@ -92,21 +92,21 @@ public final class OutboxReader: Sendable {
     }
 
     /// Checks the whole audit chain (see ``OutboxStore/verifyAudit(pageSize:)``).
-    public func verifyAudit() throws(OutboxReadError) -> AuditVerification {
+    public func verifyAudit() throws(OutboxError) -> AuditVerification {
         try self.reading { () throws(OutboxError) in try self.store.verifyAudit() }
     }
 
     /// Closes the connection.
-    public func close() throws(OutboxReadError) {
+    public func close() throws(OutboxError) {
         try self.reading { () throws(OutboxError) in try self.store.close() }
     }
 
-    private func reading<T>(_ body: () throws(OutboxError) -> T) throws(OutboxReadError) -> T {
+    private func reading<T>(_ body: () throws(OutboxError) -> T) throws(OutboxError) -> T {
         do {
             return try body()
         } catch {
             throw Self.classify(
-                sqliteCode: error.sqliteCode, message: error.detail, path: self.path, busyTimeout: self.busyTimeout)
+                sqliteCode: error.sqliteCode, message: error.message, path: self.path, busyTimeout: self.busyTimeout)
         }
     }
 
@@ -114,37 +114,37 @@ public final class OutboxReader: Sendable {
 
     /// Existence, type and permission, checked before SQLite sees the path (SQLite says only
     /// "unable to open database file" for all of them).
-    private static func checkFile(_ path: String) throws(OutboxReadError) {
+    private static func checkFile(_ path: String) throws(OutboxError) {
         var status = stat()
         if stat(path, &status) != 0 {
             let number = errno
             switch number {
             case ENOENT, ENOTDIR:
-                throw OutboxReadError(
+                throw OutboxError.reader(
                     code: .missing, path: path,
-                    detail: "does not exist: the gateway has not run yet with this configuration, or the path is wrong")
+                    message: "does not exist: the gateway has not run yet with this configuration, or the path is wrong")
             case EACCES:
-                throw OutboxReadError(
+                throw OutboxError.reader(
                     code: .notReadable, path: path,
-                    detail: "cannot be reached: a directory on its path is not searchable by this user "
+                    message: "cannot be reached: a directory on its path is not searchable by this user "
                         + "(uid \(getuid())); run as the gateway's user or root")
             default:
-                throw OutboxReadError(
-                    code: .notReadable, path: path, detail: "cannot be examined: \(Self.text(number))")
+                throw OutboxError.reader(
+                    code: .notReadable, path: path, message: "cannot be examined: \(Self.text(number))")
             }
         }
         if (status.st_mode & S_IFMT) == S_IFDIR {
-            throw OutboxReadError(
-                code: .notADatabase, path: path, detail: "is a directory, not an outbox database")
+            throw OutboxError.reader(
+                code: .notADatabase, path: path, message: "is a directory, not an outbox database")
         }
         if (status.st_mode & S_IFMT) != S_IFREG {
-            throw OutboxReadError(
-                code: .notADatabase, path: path, detail: "is not a regular file, not an outbox database")
+            throw OutboxError.reader(
+                code: .notADatabase, path: path, message: "is not a regular file, not an outbox database")
         }
         if access(path, R_OK) != 0 {
-            throw OutboxReadError(
+            throw OutboxError.reader(
                 code: .notReadable, path: path,
-                detail: "is not readable by this user (uid \(getuid())): \(Self.text(errno)); "
+                message: "is not readable by this user (uid \(getuid())): \(Self.text(errno)); "
                     + "run as the gateway's user or root")
         }
     }
@@ -152,7 +152,7 @@ public final class OutboxReader: Sendable {
     /// Reads the migrations GRDB recorded (table `grdb_migrations`, one row per applied identifier,
     /// exactly as ``OutboxStore`` records them) and compares them with ``OutboxMigrations/all``.
     private static func checkSchema(_ queue: DatabaseQueue, path: String, busyTimeout: Duration)
-        throws(OutboxReadError)
+        throws(OutboxError)
     {
         let tables: [String]
         let applied: [String]
@@ -166,26 +166,26 @@ public final class OutboxReader: Sendable {
             throw Self.classify(error, path: path, busyTimeout: busyTimeout)
         }
         guard tables.contains("grdb_migrations"), tables.contains("outbox") else {
-            throw OutboxReadError(
+            throw OutboxError.reader(
                 code: .notAnOutbox, path: path,
-                detail: tables.isEmpty
+                message: tables.isEmpty
                     ? "is an empty SQLite database, not an outbox"
                     : "is an SQLite database without the outbox schema (no grdb_migrations or outbox table)")
         }
         let known = OutboxMigrations.all.map(\.identifier)
         let unknown = applied.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty {
-            throw OutboxReadError(
+            throw OutboxError.reader(
                 code: .schemaTooNew, path: path,
-                detail: "was written by a newer gateway: it has migrations this binary does not know "
+                message: "was written by a newer gateway: it has migrations this binary does not know "
                     + "(\(unknown.joined(separator: ", "))); this binary understands up to \(known.last ?? "none"). "
                     + "Inspect it with the newer binary")
         }
         let missing = known.filter { !applied.contains($0) }
         if !missing.isEmpty {
-            throw OutboxReadError(
+            throw OutboxError.reader(
                 code: .schemaTooOld, path: path,
-                detail: "has an older schema than this binary understands: migrations "
+                message: "has an older schema than this binary understands: migrations "
                     + "\(missing.joined(separator: ", ")) are not applied. The gateway applies them when it next "
                     + "starts; inspection never changes the file")
         }
@@ -193,7 +193,7 @@ public final class OutboxReader: Sendable {
 
     // MARK: Errors
 
-    private static func classify(_ error: any Error, path: String, busyTimeout: Duration) -> OutboxReadError {
+    private static func classify(_ error: any Error, path: String, busyTimeout: Duration) -> OutboxError {
         if let error = error as? DatabaseError {
             return self.classify(
                 sqliteCode: error.extendedResultCode.rawValue, message: error.message ?? "\(error)", path: path,
@@ -204,11 +204,11 @@ public final class OutboxReader: Sendable {
 
     /// Maps SQLite's result code (and the state of the files) to what an operator needs to know.
     static func classify(sqliteCode: Int32?, message: String, path: String, busyTimeout: Duration)
-        -> OutboxReadError
+        -> OutboxError
     {
         let said = "(SQLite: \(message))"
-        func error(_ code: OutboxReadError.Code, _ detail: String) -> OutboxReadError {
-            OutboxReadError(code: code, path: path, detail: detail, sqliteCode: sqliteCode)
+        func error(_ code: OutboxError.Code, _ detail: String) -> OutboxError {
+            OutboxError.reader(code: code, path: path, message: detail, sqliteCode: sqliteCode)
         }
         guard let sqliteCode else { return error(.database, "could not be read: \(message)") }
         let directory =
@@ -260,8 +260,8 @@ public final class OutboxReader: Sendable {
     /// `SQLITE_CANTOPEN`: the database opened, so it is one of the WAL files, or the file went away.
     private static func cannotOpen(
         path: String, directory: String, said: String, runAs: String,
-        error: (OutboxReadError.Code, String) -> OutboxReadError
-    ) -> OutboxReadError {
+        error: (OutboxError.Code, String) -> OutboxError
+    ) -> OutboxError {
         let manager = FileManager.default
         guard manager.fileExists(atPath: path) else {
             return error(.missing, "does not exist (any more) \(said)")

@@ -172,7 +172,7 @@ extension OutboxStore {
         else { return nil }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let sequence = Int64(parts[0]), let hash = Hex.decode(parts[1]), hash.count == 32 else {
-            throw OutboxError(code: .database, path: "", detail: "meta \(auditAnchorKey) is malformed: \(text)")
+            throw OutboxError(code: .database, path: "", message: "meta \(auditAnchorKey) is malformed: \(text)")
         }
         return AuditHead(sequence: sequence, hash: hash)
     }

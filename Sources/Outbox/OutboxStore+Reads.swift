@@ -30,7 +30,7 @@ extension OutboxStore {
     ///
     /// Ignores `next_attempt_at`: the delivery worker resends in order and owns its backoff.
     public func pendingMessages(afterSeq: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage] {
-        guard limit >= 0 else { throw OutboxError(code: .invalidArgument, path: self.path, detail: "negative limit") }
+        guard limit >= 0 else { throw OutboxError(code: .invalidArgument, path: self.path, message: "negative limit") }
         return try self.run("pendingMessages") {
             try self.database.read { db in
                 // Only the columns a message needs, read by position (the delivery worker pages through
@@ -48,7 +48,7 @@ extension OutboxStore {
                 while let row = try rows.next() {
                     let kindText: String = row[3]
                     guard let kind = OutboxMessageKind(rawValue: kindText) else {
-                        throw OutboxError(code: .database, path: "", detail: "unknown kind \(kindText) in outbox row")
+                        throw OutboxError(code: .database, path: "", message: "unknown kind \(kindText) in outbox row")
                     }
                     let payload = try row.withUnsafeData(atIndex: 6) { data in data.map { [UInt8]($0) } ?? [] }
                     messages.append(
@@ -105,7 +105,7 @@ extension OutboxStore {
     /// Journal rows with their delivery state matching `query`, in `seq` order (for `outbox list`).
     public func entries(matching query: OutboxQuery) throws(OutboxError) -> [OutboxEntry] {
         guard query.limit >= 0 else {
-            throw OutboxError(code: .invalidArgument, path: self.path, detail: "negative limit")
+            throw OutboxError(code: .invalidArgument, path: self.path, message: "negative limit")
         }
         var conditions = [String]()
         var arguments = StatementArguments()
@@ -187,7 +187,7 @@ extension OutboxStore {
     private static func entry(_ row: Row) throws -> OutboxEntry {
         let kindText: String = row["kind"]
         guard let kind = OutboxMessageKind(rawValue: kindText) else {
-            throw OutboxError(code: .database, path: "", detail: "unknown kind \(kindText) in outbox row")
+            throw OutboxError(code: .database, path: "", message: "unknown kind \(kindText) in outbox row")
         }
         let payload: Data = row["payload"]
         let streamSequence: Int64? = row["stream_seq"]

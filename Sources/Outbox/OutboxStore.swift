@@ -51,7 +51,7 @@ public final class OutboxStore: Sendable {
             } catch {
                 throw OutboxError(
                     code: .cannotOpen, path: path,
-                    detail: "corrupt outbox could not be moved aside to \(aside): \(error)")
+                    message: "corrupt outbox could not be moved aside to \(aside): \(error)")
             }
             movedAsidePath = aside
             corruption = failure.error
@@ -65,10 +65,10 @@ public final class OutboxStore: Sendable {
             } catch let failure as OpenFailure {
                 throw failure.error
             } catch {
-                throw OutboxError(code: .cannotOpen, path: path, detail: "\(error)")
+                throw OutboxError(code: .cannotOpen, path: path, message: "\(error)")
             }
         } catch {
-            throw OutboxError(code: .cannotOpen, path: path, detail: "\(error)")
+            throw OutboxError(code: .cannotOpen, path: path, message: "\(error)")
         }
         self.database = opened.0
         self.openReport = OutboxOpenReport(
@@ -109,7 +109,7 @@ public final class OutboxStore: Sendable {
         init(_ error: DatabaseError, path: String, otherwise code: OutboxError.Code) {
             let corrupt = OutboxStore.isCorruption(error)
             self.init(
-                error: OutboxError(code: corrupt ? .corrupt : code, path: path, detail: "\(error)"),
+                error: OutboxError(code: corrupt ? .corrupt : code, path: path, message: "\(error)"),
                 isCorruption: corrupt)
         }
     }
@@ -133,11 +133,11 @@ public final class OutboxStore: Sendable {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch let error as DatabaseError {
             throw OpenFailure(
-                error: OutboxError(code: .cannotOpen, path: path, detail: "\(error)"),
+                error: OutboxError(code: .cannotOpen, path: path, message: "\(error)"),
                 isCorruption: Self.isCorruption(error))
         } catch {
             throw OpenFailure(
-                error: OutboxError(code: .cannotOpen, path: path, detail: "\(error)"), isCorruption: false)
+                error: OutboxError(code: .cannotOpen, path: path, message: "\(error)"), isCorruption: false)
         }
 
         do {
@@ -150,7 +150,7 @@ public final class OutboxStore: Sendable {
                 throw OpenFailure(
                     error: OutboxError(
                         code: .corrupt, path: path,
-                        detail: "quick_check failed: \(check.prefix(3).joined(separator: "; "))"),
+                        message: "quick_check failed: \(check.prefix(3).joined(separator: "; "))"),
                     isCorruption: true)
             }
         } catch let failure as OpenFailure {
@@ -175,7 +175,7 @@ public final class OutboxStore: Sendable {
                 throw OpenFailure(
                     error: OutboxError(
                         code: .migrationFailed, path: path,
-                        detail: "the outbox was written by a newer gateway (unknown migrations); refusing to use it"),
+                        message: "the outbox was written by a newer gateway (unknown migrations); refusing to use it"),
                     isCorruption: false)
             }
             return (queue, pending)
@@ -212,10 +212,10 @@ public final class OutboxStore: Sendable {
             throw error
         } catch let error as DatabaseError {
             throw OutboxError(
-                code: .database, path: self.path, detail: "\(step): \(error)",
+                code: .database, path: self.path, message: "\(step): \(error)",
                 sqliteCode: error.extendedResultCode.rawValue)
         } catch {
-            throw OutboxError(code: .database, path: self.path, detail: "\(step): \(error)")
+            throw OutboxError(code: .database, path: self.path, message: "\(step): \(error)")
         }
     }
 }

@@ -4,60 +4,41 @@
 /// never appear in `description`; `debugDescription` adds the underlying error.
 public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What went wrong, independent of the file concerned.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        enum Base: Sendable, Hashable {
-            case fileMissing
-            case permissionDenied
-            case notADatabase
-            case notAWazuhDatabase
-            case notARegularFile
-            case busy
-            case readFailed
-            case watchFailed
-            case snapshotCorrupt
-            case keysFileUnreadable
-            case socketMissing
-            case socketUnavailable
-            case socketTimeout
-            case malformedReply
-            case wazuhDBError
-        }
-
-        let base: Base
-
+    public enum Code: String, Sendable, Hashable, CustomStringConvertible {
         /// The file does not exist.
-        public static let fileMissing = Code(base: .fileMissing)
+        case fileMissing
         /// The process may not open the file (group `wazuh` or root is needed for global.db).
-        public static let permissionDenied = Code(base: .permissionDenied)
+        case permissionDenied
         /// The file is not an SQLite database (garbage, truncated, encrypted).
-        public static let notADatabase = Code(base: .notADatabase)
+        case notADatabase
         /// An SQLite database, but without Wazuh's `agent` table or its required columns.
-        public static let notAWazuhDatabase = Code(base: .notAWazuhDatabase)
+        case notAWazuhDatabase
         /// The path names a directory or another non-regular file.
-        public static let notARegularFile = Code(base: .notARegularFile)
+        case notARegularFile
         /// The database stayed locked by its writer through every retry.
-        public static let busy = Code(base: .busy)
+        case busy
         /// Any other SQLite failure while reading.
-        public static let readFailed = Code(base: .readFailed)
+        case readFailed
         /// inotify could not be set up on the database or its directory.
-        public static let watchFailed = Code(base: .watchFailed)
+        case watchFailed
         /// An exported snapshot could not be decoded (wrong magic, version, or truncated).
-        public static let snapshotCorrupt = Code(base: .snapshotCorrupt)
+        case snapshotCorrupt
         /// client.keys could not be read.
-        public static let keysFileUnreadable = Code(base: .keysFileUnreadable)
+        case keysFileUnreadable
         /// wazuh-db's socket does not exist (wazuh-db not running, or another install root).
-        public static let socketMissing = Code(base: .socketMissing)
+        case socketMissing
         /// wazuh-db's socket refused the connection or closed it (wazuh-db restarting or overloaded).
-        public static let socketUnavailable = Code(base: .socketUnavailable)
+        case socketUnavailable
         /// wazuh-db did not answer within the timeout.
-        public static let socketTimeout = Code(base: .socketTimeout)
+        case socketTimeout
         /// A wazuh-db reply broke the framing or did not hold the expected JSON.
-        public static let malformedReply = Code(base: .malformedReply)
+        case malformedReply
         /// wazuh-db answered `err` to a read-only request.
-        public static let wazuhDBError = Code(base: .wazuhDBError)
+        case wazuhDBError
 
+        /// The words `description` shows for the code.
         public var description: String {
-            switch base {
+            switch self {
             case .fileMissing: "file missing"
             case .permissionDenied: "permission denied"
             case .notADatabase: "not an SQLite database"
@@ -83,12 +64,12 @@ public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, Custom
     /// A human-readable explanation; never contains agent data or secrets.
     public var message: String
     /// The underlying error (SQLite, errno), for `debugDescription`.
-    public var underlying: (any Error & Sendable)?
+    public var underlying: (any Error)?
     public var file: String
     public var line: Int
 
     public init(
-        code: Code, path: String?, message: String, underlying: (any Error & Sendable)? = nil,
+        code: Code, path: String?, message: String, underlying: (any Error)? = nil,
         file: String = #fileID, line: Int = #line
     ) {
         self.code = code

@@ -48,7 +48,7 @@ struct ContractFields {
     let what: String
 
     func missing(_ name: String, _ expected: String) -> WireError {
-        WireError(code: .invalidMessage, detail: "\(self.what) member \(name) missing or not \(expected)")
+        WireError(code: .invalidMessage, message: "\(self.what) member \(name) missing or not \(expected)")
     }
 
     func string(_ name: String) throws(WireError) -> String {

@@ -96,7 +96,7 @@ public struct BatchStatusUpdate: Sendable, Hashable, SignedContractObject {
         var events = [AgentStatusEvent]()
         for (index, element) in try fields.array("events").enumerated() {
             guard let eventObject = element.objectValue else {
-                throw WireError(code: .invalidMessage, detail: "batch event \(index) is not an object")
+                throw WireError(code: .invalidMessage, message: "batch event \(index) is not an object")
             }
             events.append(try AgentStatusEvent(jsonObject: eventObject))
         }

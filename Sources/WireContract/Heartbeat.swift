@@ -78,12 +78,12 @@ public struct Heartbeat: Sendable, Hashable, SignedContractObject {
     private static func auditHead(_ value: JSONValue?) throws(WireError) -> AuditHead? {
         guard let value, value != .null else { return nil }
         guard let object = value.objectValue else {
-            throw WireError(code: .invalidMessage, detail: "heartbeat member audit_head not an object or null")
+            throw WireError(code: .invalidMessage, message: "heartbeat member audit_head not an object or null")
         }
         let fields = ContractFields(object: object, what: "audit_head")
         let hashText = try fields.string("hash")
         guard let hash = Hex.decode(hashText), hash.count == 32 else {
-            throw WireError(code: .invalidMessage, detail: "audit_head member hash not 64 hex digits")
+            throw WireError(code: .invalidMessage, message: "audit_head member hash not 64 hex digits")
         }
         return AuditHead(sequence: try fields.int("sequence"), hash: hash)
     }

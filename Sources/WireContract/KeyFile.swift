@@ -25,27 +25,27 @@ public enum KeyFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
-            throw KeyFileError(code: .unreadable, path: path, systemErrno: code, detail: Self.errnoText(code))
+            throw KeyFileError(code: .unreadable, path: path, systemErrno: code, message: Self.errnoText(code))
         }
         defer { close(fd) }
 
         var info = stat()
         if fstat(fd, &info) != 0 {
             let code = errno
-            throw KeyFileError(code: .unreadable, path: path, systemErrno: code, detail: Self.errnoText(code))
+            throw KeyFileError(code: .unreadable, path: path, systemErrno: code, message: Self.errnoText(code))
         }
         if (info.st_mode & S_IFMT) != S_IFREG {
-            throw KeyFileError(code: .unreadable, path: path, detail: "not a regular file")
+            throw KeyFileError(code: .unreadable, path: path, message: "not a regular file")
         }
         let mode = UInt32(info.st_mode) & 0o7777
         if mode & 0o077 != 0 {
             throw KeyFileError(
-                code: .tooOpen, path: path, mode: mode, detail: "group or others may read or write the file")
+                code: .tooOpen, path: path, mode: mode, message: "group or others may read or write the file")
         }
         if info.st_size > Self.maximumFileSize {
             throw KeyFileError(
                 code: .unreadable, path: path,
-                detail: "larger than \(Self.maximumFileSize) bytes; a key file holds one base64 line")
+                message: "larger than \(Self.maximumFileSize) bytes; a key file holds one base64 line")
         }
 
         var text = [UInt8]()
@@ -55,14 +55,14 @@ public enum KeyFile {
             if count < 0 {
                 let code = errno
                 if code == EINTR { continue }
-                throw KeyFileError(code: .unreadable, path: path, systemErrno: code, detail: Self.errnoText(code))
+                throw KeyFileError(code: .unreadable, path: path, systemErrno: code, message: Self.errnoText(code))
             }
             if count == 0 { break }
             text.append(contentsOf: chunk[0..<count])
             if text.count > Self.maximumFileSize {
                 throw KeyFileError(
                     code: .unreadable, path: path,
-                    detail: "larger than \(Self.maximumFileSize) bytes; a key file holds one base64 line")
+                    message: "larger than \(Self.maximumFileSize) bytes; a key file holds one base64 line")
             }
         }
         // Do not leave the key text lying around longer than needed.
@@ -80,13 +80,13 @@ public enum KeyFile {
             !(byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D)
         }
         if compact.isEmpty {
-            throw KeyFileError(code: .empty, path: source, detail: "no key text")
+            throw KeyFileError(code: .empty, path: source, message: "no key text")
         }
         guard let decoded = Base64.decode(compact) else {
-            throw KeyFileError(code: .notBase64, path: source, detail: "not standard padded base64")
+            throw KeyFileError(code: .notBase64, path: source, message: "not standard padded base64")
         }
         if decoded.isEmpty {
-            throw KeyFileError(code: .empty, path: source, detail: "no key bytes")
+            throw KeyFileError(code: .empty, path: source, message: "no key bytes")
         }
         return decoded
     }
@@ -100,7 +100,7 @@ public enum KeyFile {
     @discardableResult
     public static func generate(path: String, bytes: Int, overwrite: Bool = false) throws(KeyFileError) -> [UInt8] {
         guard bytes > 0, bytes <= 4096 else {
-            throw KeyFileError(code: .cannotCreate, path: path, detail: "key length must be 1...4096 bytes")
+            throw KeyFileError(code: .cannotCreate, path: path, message: "key length must be 1...4096 bytes")
         }
         let key = SymmetricKey(size: SymmetricKeySize(bitCount: bytes * 8)).withUnsafeBytes { [UInt8]($0) }
         var text = Array(Base64.encode(key).utf8)
@@ -119,7 +119,7 @@ public enum KeyFile {
             let code = errno
             unlink(temporary)
             throw KeyFileError(
-                code: .cannotCreate, path: path, systemErrno: code, detail: "rename: \(Self.errnoText(code))")
+                code: .cannotCreate, path: path, systemErrno: code, message: "rename: \(Self.errnoText(code))")
         }
         return key
     }
@@ -129,14 +129,14 @@ public enum KeyFile {
         if fd < 0 {
             let code = errno
             let detail = code == EEXIST ? "file exists (refusing to overwrite)" : Self.errnoText(code)
-            throw KeyFileError(code: .cannotCreate, path: reportedPath, systemErrno: code, detail: detail)
+            throw KeyFileError(code: .cannotCreate, path: reportedPath, systemErrno: code, message: detail)
         }
         var failure: KeyFileError?
         // umask can only remove bits; make sure the mode is exactly 0600 anyway.
         if fchmod(fd, mode_t(0o600)) != 0 {
             let code = errno
             failure = KeyFileError(
-                code: .cannotCreate, path: reportedPath, systemErrno: code, detail: "fchmod: \(Self.errnoText(code))")
+                code: .cannotCreate, path: reportedPath, systemErrno: code, message: "fchmod: \(Self.errnoText(code))")
         }
         var written = 0
         while failure == nil, written < text.count {
@@ -148,7 +148,7 @@ public enum KeyFile {
                 if code == EINTR { continue }
                 failure = KeyFileError(
                     code: .cannotCreate, path: reportedPath, systemErrno: code,
-                    detail: "write: \(Self.errnoText(code))")
+                    message: "write: \(Self.errnoText(code))")
             } else {
                 written += count
             }
@@ -156,7 +156,7 @@ public enum KeyFile {
         if failure == nil, fsync(fd) != 0 {
             let code = errno
             failure = KeyFileError(
-                code: .cannotCreate, path: reportedPath, systemErrno: code, detail: "fsync: \(Self.errnoText(code))")
+                code: .cannotCreate, path: reportedPath, systemErrno: code, message: "fsync: \(Self.errnoText(code))")
         }
         close(fd)
         if let failure {

@@ -29,25 +29,25 @@ public struct KeyFileError: Error, Sendable, Hashable, CustomStringConvertible, 
     public var length: Int?
     /// The `errno` of a failed system call, when there was one.
     public var systemErrno: Int32?
-    /// Human-readable detail without key material, e.g. what length was expected.
-    public var detail: String
+    /// Human-readable explanation without key material, e.g. what length was expected.
+    public var message: String
 
     public init(
         code: Code, path: String, mode: UInt32? = nil, length: Int? = nil, systemErrno: Int32? = nil,
-        detail: String
+        message: String
     ) {
         self.code = code
         self.path = path
         self.mode = mode
         self.length = length
         self.systemErrno = systemErrno
-        self.detail = detail
+        self.message = message
     }
 
     public var description: String {
         switch self.code {
         case .unreadable:
-            return "key file \(self.path) cannot be read: \(self.detail)"
+            return "key file \(self.path) cannot be read: \(self.message)"
         case .tooOpen:
             let mode = self.mode.map { String($0 & 0o7777, radix: 8) } ?? "?"
             return "key file \(self.path) has mode 0\(mode): group or others may access it; run chmod 600 on it"
@@ -56,9 +56,9 @@ public struct KeyFileError: Error, Sendable, Hashable, CustomStringConvertible, 
         case .notBase64:
             return "key file \(self.path) does not hold standard base64 text"
         case .wrongLength:
-            return "key file \(self.path): \(self.detail)"
+            return "key file \(self.path): \(self.message)"
         case .cannotCreate:
-            return "key file \(self.path) cannot be created: \(self.detail)"
+            return "key file \(self.path) cannot be created: \(self.message)"
         }
     }
 
@@ -67,7 +67,7 @@ public struct KeyFileError: Error, Sendable, Hashable, CustomStringConvertible, 
         if let mode = self.mode { parts.append("mode: 0\(String(mode & 0o7777, radix: 8))") }
         if let length = self.length { parts.append("length: \(length)") }
         if let systemErrno = self.systemErrno { parts.append("errno: \(systemErrno)") }
-        parts.append("detail: \(self.detail))")
+        parts.append("message: \(self.message))")
         return parts.joined(separator: ", ")
     }
 }

@@ -33,7 +33,7 @@ public struct SigningKey: KeyMaterial, CustomStringConvertible {
         guard bytes.count >= Self.minimumLength else {
             throw KeyFileError(
                 code: .wrongLength, path: source, length: bytes.count,
-                detail: "signing key has \(bytes.count) bytes, at least \(Self.minimumLength) required")
+                message: "signing key has \(bytes.count) bytes, at least \(Self.minimumLength) required")
         }
         self.key = SymmetricKey(data: bytes)
     }
@@ -58,7 +58,7 @@ public struct EncryptionKey: KeyMaterial, CustomStringConvertible {
         guard bytes.count == Self.length else {
             throw KeyFileError(
                 code: .wrongLength, path: source, length: bytes.count,
-                detail: "encryption key has \(bytes.count) bytes, exactly \(Self.length) required (AES-256)")
+                message: "encryption key has \(bytes.count) bytes, exactly \(Self.length) required (AES-256)")
         }
         self.key = SymmetricKey(data: bytes)
     }

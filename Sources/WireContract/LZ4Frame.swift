@@ -23,7 +23,7 @@ public enum LZ4Frame {
             }
         }
         if LZ4F_isError(written) != 0 {
-            throw WireError(code: .compressionFailed, detail: Self.errorName(written))
+            throw WireError(code: .compressionFailed, message: Self.errorName(written))
         }
         output.removeSubrange(written...)
         return output
@@ -36,7 +36,7 @@ public enum LZ4Frame {
         var context: OpaquePointer?
         let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(created) == 0, let context else {
-            throw WireError(code: .decompressionFailed, detail: "cannot create an LZ4 decompression context")
+            throw WireError(code: .decompressionFailed, message: "cannot create an LZ4 decompression context")
         }
         defer { LZ4F_freeDecompressionContext(context) }
 
@@ -56,22 +56,22 @@ public enum LZ4Frame {
                 }
             }
             if LZ4F_isError(hint) != 0 {
-                throw WireError(code: .decompressionFailed, detail: "not a valid LZ4 frame: \(Self.errorName(hint))")
+                throw WireError(code: .decompressionFailed, message: "not a valid LZ4 frame: \(Self.errorName(hint))")
             }
             consumed += sourceSize
             if output.count + destinationSize > maximumBytes {
                 throw WireError(
-                    code: .decompressedTooLarge, detail: "LZ4 frame inflates beyond \(maximumBytes) bytes")
+                    code: .decompressedTooLarge, message: "LZ4 frame inflates beyond \(maximumBytes) bytes")
             }
             output.append(contentsOf: chunk[0..<destinationSize])
             if hint == 0 {
                 finished = true
             } else if consumed == input.count && destinationSize == 0 {
-                throw WireError(code: .decompressionFailed, detail: "LZ4 frame is truncated")
+                throw WireError(code: .decompressionFailed, message: "LZ4 frame is truncated")
             }
         }
         if consumed != input.count {
-            throw WireError(code: .decompressionFailed, detail: "trailing bytes after the LZ4 frame")
+            throw WireError(code: .decompressionFailed, message: "trailing bytes after the LZ4 frame")
         }
         return output
     }

@@ -49,23 +49,23 @@ public struct MessageOpener: Sendable {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
         guard let kind = self.subjects.classify(subject) else {
-            throw WireError(code: .invalidMessage, detail: "subject \(subject) is not a contract subject")
+            throw WireError(code: .invalidMessage, message: "subject \(subject) is not a contract subject")
         }
 
         var bytes = payload
         if let encryption = header(WireHeaders.encryption) {
             guard encryption.lowercased() == WireHeaders.aes256GCM else {
-                throw WireError(code: .unsupportedEncoding, detail: "unknown Wazuh-Encryption \(encryption)")
+                throw WireError(code: .unsupportedEncoding, message: "unknown Wazuh-Encryption \(encryption)")
             }
             guard let key = self.encryptionKey else {
                 throw WireError(
-                    code: .encryptionKeyMissing, detail: "message is encrypted; no encryption key configured")
+                    code: .encryptionKeyMissing, message: "message is encrypted; no encryption key configured")
             }
             bytes = try PayloadCipher.open(bytes, subject: subject, key: key)
         }
         if let encoding = header(WireHeaders.contentEncoding) {
             guard encoding.lowercased() == WireHeaders.lz4 else {
-                throw WireError(code: .unsupportedEncoding, detail: "unknown Content-Encoding \(encoding)")
+                throw WireError(code: .unsupportedEncoding, message: "unknown Content-Encoding \(encoding)")
             }
             bytes = try LZ4Frame.decompress(bytes, maximumBytes: self.maximumDecompressedBytes)
         }
@@ -74,10 +74,10 @@ public struct MessageOpener: Sendable {
         do {
             value = try self.parser.parse(bytes)
         } catch {
-            throw WireError(code: .malformedJSON, detail: "payload is not valid JSON", parseError: error)
+            throw WireError(code: .malformedJSON, message: "payload is not valid JSON", parseError: error)
         }
         guard let object = value.objectValue else {
-            throw WireError(code: .invalidMessage, detail: "payload is not a JSON object")
+            throw WireError(code: .invalidMessage, message: "payload is not a JSON object")
         }
 
         switch kind {
@@ -86,7 +86,7 @@ public struct MessageOpener: Sendable {
             try self.verify(object, what: "event \(event.eventID)")
             guard event.agentID == agentToken else {
                 throw WireError(
-                    code: .invalidMessage, detail: "event agent_id \(event.agentID) does not match subject \(subject)")
+                    code: .invalidMessage, message: "event agent_id \(event.agentID) does not match subject \(subject)")
             }
             return .event(event, channel: channel)
         case .batch:
@@ -102,7 +102,7 @@ public struct MessageOpener: Sendable {
             try self.verify(object, what: "heartbeat")
             guard Subjects.nodeToken(heartbeat.managerNode) == nodeToken else {
                 throw WireError(
-                    code: .invalidMessage, detail: "heartbeat manager_node does not match subject \(subject)")
+                    code: .invalidMessage, message: "heartbeat manager_node does not match subject \(subject)")
             }
             return .heartbeat(heartbeat)
         case .anomaly(let agentToken):
@@ -110,7 +110,7 @@ public struct MessageOpener: Sendable {
             try self.verify(object, what: "anomaly \(anomaly.eventID)")
             if let agentToken, anomaly.agentID != agentToken {
                 throw WireError(
-                    code: .invalidMessage, detail: "anomaly agent_id does not match subject \(subject)")
+                    code: .invalidMessage, message: "anomaly agent_id does not match subject \(subject)")
             }
             return .anomaly(anomaly)
         case .flapping(let agentToken):
@@ -118,7 +118,7 @@ public struct MessageOpener: Sendable {
             try self.verify(object, what: "flapping summary \(summary.eventID)")
             guard summary.agentID == agentToken else {
                 throw WireError(
-                    code: .invalidMessage, detail: "flapping summary agent_id does not match subject \(subject)")
+                    code: .invalidMessage, message: "flapping summary agent_id does not match subject \(subject)")
             }
             return .flapping(summary)
         }
@@ -126,10 +126,10 @@ public struct MessageOpener: Sendable {
 
     private func verify(_ object: [String: JSONValue], what: String) throws(WireError) {
         guard object[SigningKey.signatureMember] != nil else {
-            throw WireError(code: .signatureMissing, detail: "\(what) has no signature")
+            throw WireError(code: .signatureMissing, message: "\(what) has no signature")
         }
         guard self.signingKey.verify(object) else {
-            throw WireError(code: .signatureMismatch, detail: "\(what) signature does not verify")
+            throw WireError(code: .signatureMismatch, message: "\(what) signature does not verify")
         }
     }
 }

@@ -12,13 +12,13 @@ public enum PayloadCipher {
             let box = try AES.GCM.seal(
                 plaintext, using: key.key, nonce: AES.GCM.Nonce(), authenticating: Array(subject.utf8))
             guard let combined = box.combined else {
-                throw WireError(code: .encryptionFailed, detail: "AES-GCM produced no combined form")
+                throw WireError(code: .encryptionFailed, message: "AES-GCM produced no combined form")
             }
             return Array(combined)
         } catch let error as WireError {
             throw error
         } catch {
-            throw WireError(code: .encryptionFailed, detail: "AES-GCM sealing failed")
+            throw WireError(code: .encryptionFailed, message: "AES-GCM sealing failed")
         }
     }
 
@@ -28,14 +28,14 @@ public enum PayloadCipher {
     ///   payload shorter than nonce plus tag.
     public static func open(_ payload: [UInt8], subject: String, key: EncryptionKey) throws(WireError) -> [UInt8] {
         guard payload.count >= Self.overhead else {
-            throw WireError(code: .decryptionFailed, detail: "encrypted payload shorter than nonce and tag")
+            throw WireError(code: .decryptionFailed, message: "encrypted payload shorter than nonce and tag")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: payload)
             return Array(try AES.GCM.open(box, using: key.key, authenticating: Array(subject.utf8)))
         } catch {
             throw WireError(
-                code: .decryptionFailed, detail: "authentication failed (wrong key, wrong subject or altered payload)")
+                code: .decryptionFailed, message: "authentication failed (wrong key, wrong subject or altered payload)")
         }
     }
 }

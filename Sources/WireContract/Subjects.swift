@@ -17,7 +17,7 @@ public struct Subjects: Sendable, Hashable {
         guard valid else {
             throw WireError(
                 code: .invalidSubjectPrefix,
-                detail:
+                message:
                     "subject prefix must be dot-separated tokens of A-Z a-z 0-9 _ - (got \(prefix.debugDescription))"
             )
         }

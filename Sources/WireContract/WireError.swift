@@ -1,7 +1,7 @@
 /// Sealing or opening a message failed; `code` says at which step.
 ///
-/// Never contains key material or payload bytes; `detail` names the problem (e.g. which field is missing).
-public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
+/// Never contains key material or payload bytes; `message` names the problem (e.g. which field is missing).
+public struct WireError: Error, Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The step that failed.
     public enum Code: String, Sendable, Hashable {
         /// A subject prefix that is not dot-separated tokens of `[A-Za-z0-9_-]`.
@@ -34,19 +34,23 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The step that failed.
     public var code: Code
     /// Which field, event or limit; never payload or key bytes.
-    public var detail: String
+    public var message: String
     /// The parser's error, for `malformedJSON`.
     public var parseError: JSONParseError?
+    /// The error that caused this one: the parser's, for `malformedJSON`.
+    public var underlying: (any Error)? { self.parseError }
 
-    public init(code: Code, detail: String, parseError: JSONParseError? = nil) {
+    public init(code: Code, message: String, parseError: JSONParseError? = nil) {
         self.code = code
-        self.detail = detail
+        self.message = message
         self.parseError = parseError
     }
 
     public var description: String {
-        var text = "\(self.code.rawValue): \(self.detail)"
+        var text = "\(self.code.rawValue): \(self.message)"
         if let parseError = self.parseError { text += " (\(parseError))" }
         return text
     }
+
+    public var debugDescription: String { "WireError(\(self.description))" }
 }

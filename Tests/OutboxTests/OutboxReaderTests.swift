@@ -16,7 +16,7 @@ struct OutboxReaderTests {
         FileManager.default.contents(atPath: path)
     }
 
-    private func openError(_ path: String, busyTimeout: Duration = .seconds(2)) -> OutboxReadError? {
+    private func openError(_ path: String, busyTimeout: Duration = .seconds(2)) -> OutboxError? {
         do {
             _ = try OutboxReader(path: path, busyTimeout: busyTimeout)
             return nil
@@ -98,7 +98,7 @@ struct OutboxReaderTests {
         #expect {
             try reader.entries(matching: OutboxQuery(limit: 10))
         } throws: { error in
-            (error as? OutboxReadError)?.code == .corrupt
+            (error as? OutboxError)?.code == .corrupt
         }
     }
 

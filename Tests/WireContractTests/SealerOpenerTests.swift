@@ -145,7 +145,7 @@ struct SealerOpenerTests {
             try self.opener().open(subject: "wazuh.security.agent_events", headers: [], payload: batch.canonicalJSON())
         }
         #expect(error?.code == .signatureMismatch)
-        #expect(error?.detail.contains("event 1") == true)
+        #expect(error?.message.contains("event 1") == true)
     }
 
     @Test func decompressionBombIsStoppedByTheOpener() throws {

@@ -3,7 +3,7 @@
 ///
 /// `description` never contains a secret value: messages about secret keys never echo the value,
 /// and YAML syntax errors are reported by position and problem only, never with the offending line.
-public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What kind of problem this is.
     public enum Code: String, Sendable, Hashable {
         /// The configuration file could not be read.
@@ -38,12 +38,34 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     /// What is wrong and what was expected. Never holds a secret.
     public var message: String
     public var origin: Origin?
+    /// The error that caused this one (reading the file, parsing YAML), if any.
+    public var underlying: (any Error)?
 
-    public init(code: Code, keyPath: String?, message: String, origin: Origin? = nil) {
+    public init(code: Code, keyPath: String?, message: String, origin: Origin? = nil, underlying: (any Error)? = nil) {
         self.code = code
         self.keyPath = keyPath
         self.message = message
         self.origin = origin
+        self.underlying = underlying
+    }
+
+    /// Two errors are equal when everything but the underlying error is.
+    public static func == (lhs: ConfigurationError, rhs: ConfigurationError) -> Bool {
+        lhs.code == rhs.code && lhs.keyPath == rhs.keyPath && lhs.message == rhs.message && lhs.origin == rhs.origin
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.code)
+        hasher.combine(self.keyPath)
+        hasher.combine(self.message)
+        hasher.combine(self.origin)
+    }
+
+    /// ``description`` (never a secret); the underlying error may quote file content, so only here.
+    public var debugDescription: String {
+        var text = "ConfigurationError(code: \(self.code.rawValue), \(self.description)"
+        if let underlying = self.underlying { text += ", underlying: \(String(reflecting: underlying))" }
+        return text + ")"
     }
 
     public var description: String {
