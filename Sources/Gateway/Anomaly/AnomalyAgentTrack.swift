@@ -16,6 +16,8 @@ struct AnomalyAgentTrack: Sendable, Hashable {
     var flappingLatched = false
     /// Its last entry into Disconnected that counts towards mass disconnection (not a manager restart).
     var disconnectedAt: Int64?
+    /// Its agent groups at that disconnection (global.db's `group` value, comma-separated; empty: none).
+    var groups = ""
     /// A hand stop (`agent_stopped`) still waiting for the grace period: its transition time.
     var pendingStopAt: Int64?
     /// Its last hand stop that was reported or counted (kept a while for the shutdown bound).
@@ -38,19 +40,20 @@ struct AnomalyAgentTrack: Sendable, Hashable {
 
     // MARK: Persistence
 
-    /// One line: `date_add last_seen flapping disconnected_at pending_stop_at last_stop_at times node name`
-    /// (`-` for none, times comma-separated, node and name escaped by ``StateLine``).
+    /// One line: `date_add last_seen flapping disconnected_at pending_stop_at last_stop_at times node name
+    /// groups` (`-` for none, times comma-separated, node, name and groups escaped by ``StateLine``; lines
+    /// journaled before groups were tracked end after the name).
     var line: String {
         let times = self.transitions.isEmpty ? "-" : self.transitions.map(String.init).joined(separator: ",")
         return
             "\(self.dateAdd) \(self.lastSeen) \(self.flappingLatched ? 1 : 0) \(StateLine.optional(self.disconnectedAt)) "
             + "\(StateLine.optional(self.pendingStopAt)) \(StateLine.optional(self.lastStopAt)) \(times) "
-            + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name))"
+            + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name)) \(StateLine.escape(self.groups))"
     }
 
     init?(line: Substring) {
         let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count == 9, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1]) else { return nil }
+        guard fields.count == 9 || fields.count == 10, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1]) else { return nil }
         self.init(
             name: StateLine.unescape(fields[8]), dateAdd: dateAdd, node: StateLine.unescape(fields[7]),
             lastSeen: lastSeen)
@@ -59,6 +62,7 @@ struct AnomalyAgentTrack: Sendable, Hashable {
         self.pendingStopAt = Int64(fields[4])
         self.lastStopAt = Int64(fields[5])
         self.transitions = fields[6] == "-" ? [] : fields[6].split(separator: ",").compactMap { Int64($0) }
+        if fields.count == 10 { self.groups = StateLine.unescape(fields[9]) }
     }
 }
 
