@@ -52,7 +52,9 @@ struct AuditAppender {
                                 sqlite3_bind_int64(statement, 3, item.seq)
                                 Self.bind(statement, 4, text: subject)
                                 Self.bind(statement, 5, text: messageID)
-                                if let stream { sqlite3_bind_int64(statement, 6, stream) } else {
+                                if let stream {
+                                    sqlite3_bind_int64(statement, 6, stream)
+                                } else {
                                     sqlite3_bind_null(statement, 6)
                                 }
                                 Self.bind(statement, 7, blob: payload)
@@ -90,7 +92,10 @@ struct AuditAppender {
 
     private static func bind(_ statement: SQLiteStatement, _ index: Int32, blob: UnsafeRawBufferPointer) {
         // An empty digest never happens (always 32 bytes); a zero-length blob is bound as such.
-        guard let base = blob.baseAddress else { return _ = sqlite3_bind_zeroblob(statement, index, 0) }
+        guard let base = blob.baseAddress else {
+            _ = sqlite3_bind_zeroblob(statement, index, 0)
+            return
+        }
         sqlite3_bind_blob(statement, index, base, Int32(blob.count), nil)
     }
 }

@@ -89,7 +89,6 @@ extension OutboxStore {
         }
     }
 
-
     /// The latest audit record's sequence and hash (the anchor's when every record was pruned), `nil`
     /// when nothing was ever recorded.
     public func auditHead() throws(OutboxError) -> AuditHead? {

@@ -77,7 +77,9 @@ extension WazuhSimulator {
             }
         case .siteDrop:
             if starting, let site = droppedSite {
-                let members = agents.values.filter { $0.status == "active" && $0.groups.split(separator: ",").contains(site) }
+                let members = agents.values.filter {
+                    $0.status == "active" && $0.groups.split(separator: ",").contains(site)
+                }
                 for id in members.map(\.id).sorted() { try apply(.keepaliveTimeout(agentID: id)) }
             }
         case .handStop:

@@ -273,7 +273,6 @@ extension AgentSnapshot {
             return memcmp(left, right, a.count) == 0
         }
 
-
         /// The snapshot; buffers much larger than their contents are copied to exact size, as the
         /// snapshot lives until the next read.
         mutating func finish() -> AgentSnapshot {

@@ -27,7 +27,8 @@ struct AnomalyGroupTests {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             simulator = try WazuhSimulator(
                 configuration: .init(
-                    databasePath: directory + "/global.db", agentCount: 200, seed: 3, clusterNodes: ["node01", "node02"],
+                    databasePath: directory + "/global.db", agentCount: 200, seed: 3,
+                    clusterNodes: ["node01", "node02"],
                     initiallyActive: 1.0),
                 now: 1_716_897_000)
             reader = GlobalDatabaseReader(configuration: .init(path: directory + "/global.db", incrementalReads: false))

@@ -23,7 +23,9 @@ struct AuditAppenderTests {
         // A window of five acknowledged in part (rows 0, 1 and 3), a heartbeat, then the whole window again
         // with the rest: each row is recorded once, in acknowledgement order, without stream sequences too.
         try store.markDelivered(
-            audited: [audited(pending[0], stream: 40), audited(pending[1], stream: 41), audited(pending[3], stream: 43)],
+            audited: [
+                audited(pending[0], stream: 40), audited(pending[1], stream: 41), audited(pending[3], stream: 43),
+            ],
             at: clock.now)
         try store.appendAudit(
             [
@@ -32,7 +34,8 @@ struct AuditAppenderTests {
                     payloadSHA256: AuditRecord.sha256([1, 2, 3]), kind: .heartbeat)
             ], at: clock.now + 1)
         try store.markDelivered(audited: pending[0..<5].map { audited($0, stream: nil) }, at: clock.now + 2)
-        try store.markDelivered(audited: pending[5...].map { audited($0, stream: 50 + UInt64($0.seq)) }, at: clock.now + 3)
+        try store.markDelivered(
+            audited: pending[5...].map { audited($0, stream: 50 + UInt64($0.seq)) }, at: clock.now + 3)
 
         let records = try store.auditRecords(afterSequence: 0, limit: 100)
         let order: [Int64] = [0, 1, 3].map { pending[$0].seq } + [0] + [2, 4, 5, 6, 7, 8].map { pending[$0].seq }

@@ -53,7 +53,8 @@ struct AnomalyAgentTrack: Sendable, Hashable {
 
     init?(line: Substring) {
         let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count == 9 || fields.count == 10, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1]) else { return nil }
+        guard fields.count == 9 || fields.count == 10, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1])
+        else { return nil }
         self.init(
             name: StateLine.unescape(fields[8]), dateAdd: dateAdd, node: StateLine.unescape(fields[7]),
             lastSeen: lastSeen)
