@@ -129,3 +129,45 @@ struct DisconnectionWindow: Sendable, Hashable {
         }
     }
 }
+
+extension DisconnectionWindow {
+    /// A scope (cluster node, agent group) whose window reached its threshold and was latched this cycle.
+    struct Crossing {
+        var scope: String
+        var distinct: Int
+        var threshold: Int
+        var first: Int64
+        var last: Int64
+    }
+
+    /// Prunes every scope's window through `cutoff`, forgetting empty ones and their latches; of the
+    /// `touched` scopes, unlatches those below `threshold(scope)` (`nil`: never reported) and latches and
+    /// returns those that reached it unlatched. `latchesChanged` tells whether `latched` changed.
+    static func crossings(
+        _ windows: inout [String: DisconnectionWindow], latched: inout Set<String>, touched: Set<String>,
+        through cutoff: Int64, threshold: (String) -> Int?
+    ) -> (crossings: [Crossing], latchesChanged: Bool) {
+        var crossings: [Crossing] = []
+        var changed = false
+        for scope in windows.keys.sorted() {
+            guard var stamps = windows[scope] else { continue }
+            stamps.prune(through: cutoff)
+            guard let first = stamps.first, let last = stamps.last else {
+                windows[scope] = nil
+                if latched.remove(scope) != nil { changed = true }
+                continue
+            }
+            windows[scope] = stamps
+            guard touched.contains(scope) else { continue }
+            let distinct = stamps.distinctAgents
+            guard let bound = threshold(scope), distinct >= bound else {
+                if latched.remove(scope) != nil { changed = true }
+                continue
+            }
+            guard latched.insert(scope).inserted else { continue }
+            changed = true
+            crossings.append(Crossing(scope: scope, distinct: distinct, threshold: bound, first: first, last: last))
+        }
+        return (crossings, changed)
+    }
+}

@@ -26,36 +26,28 @@ extension AnomalyDetector {
         guard !self.groupDisconnections.isEmpty, let newest = self.fleet.newestTransition else { return [] }
         let window = self.thresholds.windowSeconds
         let sizes = touched.isEmpty ? [:] : snapshot.agentsPerGroup
-        var findings: [Finding] = []
-        for group in self.groupDisconnections.keys.sorted() {
-            guard var stamps = self.groupDisconnections[group] else { continue }
-            stamps.prune(through: newest - window)
-            guard let first = stamps.first, let last = stamps.last else {
-                self.groupDisconnections[group] = nil
-                if self.fleet.groupLatched.remove(group) != nil { self.fleetDirty = true }
-                continue
-            }
-            self.groupDisconnections[group] = stamps
-            guard touched.contains(group) else { continue }
-            let distinct = stamps.distinctAgents
+        let thresholds = self.thresholds
+        let fleetSize = snapshot.count
+        // A group holding every agent is the fleet itself: the per-node rule reports that.
+        let (crossed, changed) = DisconnectionWindow.crossings(
+            &self.groupDisconnections, latched: &self.fleet.groupLatched, touched: touched, through: newest - window
+        ) { group in
             let size = sizes[group] ?? 0
-            let threshold = self.thresholds.groupDisconnectThreshold(groupSize: size)
-            // A group holding every agent is the fleet itself: the per-node rule reports that.
-            guard distinct >= threshold, size < snapshot.count else {
-                if self.fleet.groupLatched.remove(group) != nil { self.fleetDirty = true }
-                continue
-            }
-            guard self.fleet.groupLatched.insert(group).inserted else { continue }
-            self.fleetDirty = true
+            return size < fleetSize ? thresholds.groupDisconnectThreshold(groupSize: size) : nil
+        }
+        if changed { self.fleetDirty = true }
+        return crossed.map { crossing in
+            let (group, distinct, threshold) = (crossing.scope, crossing.distinct, crossing.threshold)
+            let size = sizes[group] ?? 0
             var finding = Finding(
                 kind: .massDisconnection, severity: "critical", agentID: nil, agentName: nil, nodeName: nil,
-                observed: distinct, threshold: threshold, fleetSize: size, firstSeen: first, lastSeen: last,
+                observed: distinct, threshold: threshold, fleetSize: size, firstSeen: crossing.first,
+                lastSeen: crossing.last,
                 explanation: "\(distinct) of \(size) agents in group \(group) disconnected within \(window)s "
                     + "(threshold \(threshold))",
-                basis: ["group", group, "\(first)", "\(last)"])
+                basis: ["group", group, "\(crossing.first)", "\(crossing.last)"])
             finding.group = group
-            findings.append(finding)
+            return finding
         }
-        return findings
     }
 }
