@@ -88,6 +88,7 @@ let package = Package(
                 "Timekeeping",
                 "WireContract",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

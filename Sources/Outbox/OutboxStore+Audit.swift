@@ -43,7 +43,8 @@ extension OutboxStore {
         if deliveries.isEmpty { return try self.auditHead() }
         return try self.run("markDelivered") {
             try self.database.write { db in
-                var head = try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash)
+                var appender = try AuditAppender(
+                    db, after: try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash))
                 let update = try db.cachedStatement(
                     sql: """
                         UPDATE outbox SET delivered_at = ?1, stream_seq = ?2 + (seq - ?3), next_attempt_at = NULL
@@ -65,10 +66,10 @@ extension OutboxStore {
                         ? nil : Set(try Int64.fetchAll(undeliveredSeqs, arguments: [run.first, run.last]))
                     try update.execute(arguments: [at, run.firstStreamSequence, run.first, run.last])
                     for item in items where fresh?.contains(item.seq) ?? true {
-                        head = try Self.appendAuditRecord(item, after: head, at: at, db: db)
+                        try appender.append(item, at: at)
                     }
                 }
-                return head.sequence == 0 ? nil : head
+                return appender.head.sequence == 0 ? nil : appender.head
             }
         }
     }
@@ -80,33 +81,12 @@ extension OutboxStore {
         if acknowledged.isEmpty { return try self.auditHead() }
         return try self.run("appendAudit") {
             try self.database.write { db in
-                var head = try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash)
-                for item in acknowledged { head = try Self.appendAuditRecord(item, after: head, at: at, db: db) }
-                return head
+                var appender = try AuditAppender(
+                    db, after: try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash))
+                for item in acknowledged { try appender.append(item, at: at) }
+                return appender.head
             }
         }
-    }
-
-    /// Chains `item` after `head` and inserts it; returns the new head.
-    private static func appendAuditRecord(
-        _ item: AuditedDelivery, after head: AuditHead, at: Int64, db: Database
-    ) throws -> AuditHead {
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT INTO audit_log (seq, recorded_at, outbox_seq, subject, message_id, stream_seq,
-                    payload_sha256, prev_hash, hash, kind)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
-        let record = AuditRecord.chained(
-            sequence: head.sequence + 1, recordedAt: at, outboxSeq: item.seq, subject: item.subject,
-            messageID: item.messageID, streamSequence: stream.map { UInt64($0) },
-            payloadSHA256: item.payloadSHA256, previousHash: head.hash, kind: item.kind)
-        try insert.execute(arguments: [
-            record.sequence, at, item.seq, item.subject, item.messageID, stream,
-            Data(item.payloadSHA256), Data(record.previousHash), Data(record.hash), item.kind.rawValue,
-        ])
-        return AuditHead(sequence: record.sequence, hash: record.hash)
     }
 
     /// The latest audit record's sequence and hash (the anchor's when every record was pruned), `nil`

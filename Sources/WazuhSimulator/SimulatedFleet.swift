@@ -23,6 +23,8 @@ struct SimulatedAgent: Sendable {
     var disconnectionTime: Int64
     var statusCode: Int
     var nodeName: String
+    /// The `group` column: `default` plus the agent's site (``FleetProfile/groups(ofName:)``).
+    var groups: String = FleetProfile.defaultGroup
     /// Wall clock (Unix ms) when the simulator last wrote this agent's status, in its open transaction.
     var statusWrittenAtMilliseconds: Int64?
 }
@@ -73,6 +75,25 @@ struct FleetProfile {
         let role = roles[Int.random(in: 0..<roles.count, using: &random)]
         let site = sites[Int.random(in: 0..<sites.count, using: &random)]
         return "\(role)-\(site)-\(String(id, radix: 10))"
+    }
+
+    /// Every agent is in Wazuh's `default` group.
+    static let defaultGroup = "default"
+
+    /// The groups a simulated agent belongs to, as Wazuh's `group` column holds them (comma-separated,
+    /// priority order): `default`, then its site (the middle of `role-site-id` names) when it has one.
+    /// Sites are the groups a site-wide outage takes down at once.
+    static func groups(ofName name: String) -> String {
+        guard let dash = name.lastIndex(of: "-") else { return defaultGroup }
+        let head = name[..<dash]
+        guard let site = sites.first(where: { head.hasSuffix("-" + $0) }) else { return defaultGroup }
+        return defaultGroup + "," + site
+    }
+
+    /// The `group` table's id of each group name (`default` is 1, the sites follow in order).
+    static func groupID(_ name: Substring) -> Int? {
+        if name == defaultGroup { return 1 }
+        return sites.firstIndex { $0 == name }.map { $0 + 2 }
     }
 
     static func ip(id: Int) -> String {

@@ -155,6 +155,8 @@ public enum SimulatedSchema: Sendable, Hashable, CustomStringConvertible {
             statements.append("PRAGMA user_version = \(userVersion)")
         }
         statements.append("INSERT INTO `group` (name) VALUES ('default')")
+        // The sites simulated agents belong to (``FleetProfile/groups(ofName:)``), ids 2 … in order.
+        for site in FleetProfile.sites { statements.append("INSERT INTO `group` (name) VALUES ('\(site)')") }
         return statements
     }
 }

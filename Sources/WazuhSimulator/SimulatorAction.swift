@@ -159,9 +159,10 @@ extension WazuhSimulator {
         let node = configuration.clusterNodes[id % configuration.clusterNodes.count]
         let key = FleetProfile.key(random: &random)
         let ip = FleetProfile.ip(id: id)
-        var columns = ["id", "name", "ip", "register_ip", "internal_key", "date_add", "connection_status"]
+        let groups = rawName == nil ? FleetProfile.groups(ofName: name) : FleetProfile.defaultGroup
+        var columns = ["id", "name", "ip", "register_ip", "internal_key", "date_add", "connection_status", "`group`"]
         var arguments: [(any DatabaseValueConvertible)?] = [
-            id, rawName.map { Data($0) } ?? name, ip, "any", key, now, "never_connected",
+            id, rawName.map { Data($0) } ?? name, ip, "any", key, now, "never_connected", groups,
         ]
         if configuration.schema.hasNodeName {
             columns.append("node_name")
@@ -172,11 +173,11 @@ extension WazuhSimulator {
             "INSERT INTO agent (\(columns.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
         try write { db in
             try db.execute(sql: sql, arguments: StatementArguments(arguments))
-            try db.execute(sql: "INSERT INTO belongs (id_agent, id_group, priority) VALUES (?, 1, 0)", arguments: [id])
+            try Self.insertBelongs(db.cachedStatement(sql: Self.belongsSQL), agentID: id, groups: groups)
         }
         agents[id] = SimulatedAgent(
             id: id, name: name, status: "never_connected", dateAdd: now, lastKeepalive: nil, disconnectionTime: 0,
-            statusCode: 0, nodeName: node, statusWrittenAtMilliseconds: Self.wallMilliseconds())
+            statusCode: 0, nodeName: node, groups: groups, statusWrittenAtMilliseconds: Self.wallMilliseconds())
         nextID = max(nextID, id + 1)
         return id
     }
@@ -191,7 +192,7 @@ extension WazuhSimulator {
         try write { db in
             var names = [
                 "id", "name", "ip", "register_ip", "internal_key", "os_name", "os_version", "os_major", "os_minor",
-                "os_platform", "os_arch", "version", "date_add", "last_keepalive", "connection_status",
+                "os_platform", "os_arch", "version", "date_add", "last_keepalive", "connection_status", "`group`",
             ]
             for optional in ["os_codename", "os_type", "node_name", "disconnection_time", "status_code"]
             where has(optional) {
@@ -200,8 +201,7 @@ extension WazuhSimulator {
             let sql =
                 "INSERT INTO agent (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))"
             let statement = try db.cachedStatement(sql: sql)
-            let belongs = try db.cachedStatement(
-                sql: "INSERT INTO belongs (id_agent, id_group, priority) VALUES (?, 1, 0)")
+            let belongs = try db.cachedStatement(sql: Self.belongsSQL)
             for id in nextID..<(nextID + count) {
                 let os = FleetProfile.systems[Int.random(in: 0..<FleetProfile.systems.count, using: &random)]
                 let roll = Double.random(in: 0..<1, using: &random)
@@ -226,10 +226,11 @@ extension WazuhSimulator {
                 }
                 let name = FleetProfile.name(id: id, random: &random)
                 let node = configuration.clusterNodes[id % configuration.clusterNodes.count]
+                let groups = FleetProfile.groups(ofName: name)
                 var values: [(any DatabaseValueConvertible)?] = [
                     id, name, FleetProfile.ip(id: id), "any", FleetProfile.key(random: &random),
                     status == "never_connected" ? nil : os.name, status == "never_connected" ? nil : os.version,
-                    os.major, os.minor, os.platform, os.arch, "Wazuh v\(schema)", dateAdd, keepalive, status,
+                    os.major, os.minor, os.platform, os.arch, "Wazuh v\(schema)", dateAdd, keepalive, status, groups,
                 ]
                 if has("os_codename") { values.append(os.codename) }
                 if has("os_type") { values.append(os.type) }
@@ -237,10 +238,10 @@ extension WazuhSimulator {
                 if has("disconnection_time") { values.append(disconnection) }
                 if has("status_code") { values.append(code) }
                 try statement.execute(arguments: StatementArguments(values))
-                try belongs.execute(arguments: [id])
+                try Self.insertBelongs(belongs, agentID: id, groups: groups)
                 agents[id] = SimulatedAgent(
                     id: id, name: name, status: status, dateAdd: dateAdd, lastKeepalive: keepalive,
-                    disconnectionTime: disconnection, statusCode: code, nodeName: node)
+                    disconnectionTime: disconnection, statusCode: code, nodeName: node, groups: groups)
                 if status == "pending" { scheduleActivation(agentID: id) }
             }
         }
@@ -249,6 +250,16 @@ extension WazuhSimulator {
 }
 
 extension WazuhSimulator {
+    static let belongsSQL = "INSERT INTO belongs (id_agent, id_group, priority) VALUES (?, ?, ?)"
+
+    /// The `belongs` rows of an agent in `groups` (Wazuh keeps both: the `group` column and these rows).
+    static func insertBelongs(_ statement: Statement, agentID: Int, groups: String) throws {
+        for (priority, name) in groups.split(separator: ",").enumerated() {
+            guard let groupID = FleetProfile.groupID(name) else { continue }
+            try statement.execute(arguments: [agentID, groupID, priority])
+        }
+    }
+
     /// The wall clock in Unix milliseconds (when a write happened, for the ground-truth log).
     static func wallMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

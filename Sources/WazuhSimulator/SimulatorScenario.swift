@@ -18,6 +18,10 @@ public enum SimulatorScenario: String, Sendable, CaseIterable {
     /// Keepalives only, after 60 % of the first cluster node's active agents time out at once at the
     /// start (raises the gateway's `mass_disconnection` anomaly).
     case massDisconnect = "mass-disconnect"
+    /// Keepalives only, after every active agent of one site (the agent group of the first active
+    /// agent's site, ``groups(of:)``) times out at once at the start: a site dropping off (raises the
+    /// gateway's per-group `mass_disconnection`; the site is a small share of each cluster node).
+    case siteDrop = "site-drop"
     /// Keepalives only, after one active agent is stopped by hand at the start (`agent_stopped`: raises
     /// the anomaly of that name outside the configured maintenance windows).
     case handStop = "hand-stop"
@@ -71,6 +75,13 @@ extension WazuhSimulator {
                 let onNode = agents.values.filter { $0.status == "active" && $0.nodeName == node }.map(\.id).sorted()
                 for id in onNode.prefix((onNode.count * 6 + 9) / 10) { try apply(.keepaliveTimeout(agentID: id)) }
             }
+        case .siteDrop:
+            if starting, let site = droppedSite {
+                let members = agents.values.filter {
+                    $0.status == "active" && $0.groups.split(separator: ",").contains(site)
+                }
+                for id in members.map(\.id).sorted() { try apply(.keepaliveTimeout(agentID: id)) }
+            }
         case .handStop:
             if starting, let id = agents(withStatus: "active").first { try apply(.stop(agentID: id)) }
         case .reregister:
@@ -105,6 +116,15 @@ extension WazuhSimulator {
             }
         }
     }
+
+    /// The site group the `site-drop` scenario takes down: the site of the first active agent that has one.
+    public var droppedSite: Substring? {
+        agents(withStatus: "active").lazy.compactMap { self.agents[$0]?.groups.split(separator: ",").dropFirst().first }
+            .first
+    }
+
+    /// The groups of agent `id` as its `group` column holds them (`default,eu-west`).
+    public func groups(of id: Int) -> String? { agents[id]?.groups }
 
     /// The storm plus each agent's return: `connect` at a random moment within `reconnectPeriod`
     /// (the connect schedules the agent's `activate` one second to one notify interval later).

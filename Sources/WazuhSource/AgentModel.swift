@@ -59,10 +59,13 @@ public struct AgentRecord: Sendable, Hashable {
     public var statusCode: Int?
     /// Cluster node the agent reports to; `nil` when the column is absent (newer 5.x).
     public var nodeName: String?
+    /// The agent's groups as global.db's `group` column holds them: comma-separated names in
+    /// priority order (`default`, `default,site-a`); `nil` when unset or the column is absent.
+    public var groups: String?
 
     public init(
         id: Int, name: String, ip: String?, status: ConnectionStatus, lastKeepalive: Int64?,
-        dateAdd: Int64, disconnectionTime: Int64?, statusCode: Int?, nodeName: String?
+        dateAdd: Int64, disconnectionTime: Int64?, statusCode: Int?, nodeName: String?, groups: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -73,6 +76,17 @@ public struct AgentRecord: Sendable, Hashable {
         self.disconnectionTime = disconnectionTime
         self.statusCode = statusCode
         self.nodeName = nodeName
+        self.groups = groups
+    }
+
+    /// The names in ``groups``, in order, empty ones dropped.
+    public var groupNames: [String] { Self.groupNames(self.groups) }
+
+    /// Splits a `group` column value (`default,site-a`) into its names, empty ones dropped (Wazuh's group
+    /// names hold no commas or spaces).
+    public static func groupNames(_ groups: String?) -> [String] {
+        guard let groups, !groups.isEmpty else { return [] }
+        return groups.split(separator: ",").map(String.init)
     }
 }
 

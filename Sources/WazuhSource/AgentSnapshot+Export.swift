@@ -1,26 +1,29 @@
 import Foundation
 
-/// Binary export format of ``AgentSnapshot`` (version 1), all integers little-endian:
+/// Binary export format of ``AgentSnapshot`` (version 2), all integers little-endian:
 ///
 /// ```
-/// magic "WZSNAP" · version u8 = 1 · flags u8 (bit 0: an origin follows; other bits 0)
+/// magic "WZSNAP" · version u8 = 2 · flags u8 (bit 0: an origin follows; other bits 0)
 /// [origin: source u8 (1 = wazuh-db) · counter present u8 · change counter u32 · read at, ms since 1970 i64]
 /// node count u32 · per node: length u32, UTF-8 bytes
+/// group set count u32 · per group set: length u32, UTF-8 bytes            (version 2)
 /// agent count u32 · per agent: id i32, nameEnd u32, ipEnd u32, statusCode i32, nodeIndex u16,
-///                              status u8, flags u8, dateAdd i64, lastKeepalive i64, disconnectionTime i64
+///                              status u8, flags u8, [groupIndex u16 (version 2)],
+///                              dateAdd i64, lastKeepalive i64, disconnectionTime i64
 /// arena length u32 · arena bytes
 /// FNV-1a 64 checksum u64 of every preceding byte
 /// ```
+/// Version 1 (no group sets, no group index) is still read: its agents have no groups.
 /// Import checks the checksum and every structural invariant (ascending ids, offsets inside the
 /// arena, known status values, node indexes in range), so garbage is rejected, never trusted.
 extension AgentSnapshot {
     static let magic: [UInt8] = Array("WZSNAP".utf8)
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
 
     /// Serialises the snapshot; ``init(exported:)`` restores an equal snapshot.
     public func export() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(16 + entries.count * 44 + arena.count + nodeNames.count * 16)
+        out.reserveCapacity(16 + entries.count * 46 + arena.count + (nodeNames.count + groupSets.count) * 16)
         out.append(contentsOf: Self.magic)
         out.append(Self.formatVersion)
         if let origin {
@@ -32,11 +35,13 @@ extension AgentSnapshot {
         } else {
             out.append(0)
         }
-        out.appendLE(UInt32(nodeNames.count))
-        for node in nodeNames {
-            let bytes = Array(node.utf8)
-            out.appendLE(UInt32(bytes.count))
-            out.append(contentsOf: bytes)
+        for table in [nodeNames, groupSets] {
+            out.appendLE(UInt32(table.count))
+            for text in table {
+                let bytes = Array(text.utf8)
+                out.appendLE(UInt32(bytes.count))
+                out.append(contentsOf: bytes)
+            }
         }
         out.appendLE(UInt32(entries.count))
         for entry in entries {
@@ -47,6 +52,7 @@ extension AgentSnapshot {
             out.appendLE(entry.nodeIndex)
             out.append(entry.status)
             out.append(entry.flags)
+            out.appendLE(entry.groupIndex)
             out.appendLE(UInt64(bitPattern: entry.dateAdd))
             out.appendLE(UInt64(bitPattern: entry.lastKeepalive))
             out.appendLE(UInt64(bitPattern: entry.disconnectionTime))
@@ -75,7 +81,7 @@ extension AgentSnapshot {
             throw corrupt("exported snapshot checksum mismatch")
         }
         var reader = ByteReader(body.dropFirst(Self.magic.count))
-        guard let version = reader.readU8(), version == Self.formatVersion else {
+        guard let version = reader.readU8(), version == 1 || version == Self.formatVersion else {
             throw corrupt("unsupported snapshot format version")
         }
         guard let headerFlags = reader.readU8(), headerFlags & ~UInt8(1) == 0 else {
@@ -90,17 +96,23 @@ extension AgentSnapshot {
                 source: source == 1 ? .wazuhDB : .file, fileChangeCounter: hasCounter == 1 ? counter : nil,
                 readAt: Date(timeIntervalSince1970: TimeInterval(Int64(bitPattern: readAt)) / 1000))
         }
-        guard let nodeCount = reader.readU32(), nodeCount <= UInt32(Entry.noNode) else {
-            throw corrupt("invalid snapshot header")
-        }
-        var nodeNames: [String] = []
-        for _ in 0..<nodeCount {
-            guard let length = reader.readU32(), let raw = reader.read(Int(length)) else {
-                throw corrupt("truncated node name table")
+        func table(_ what: String) throws(WazuhSourceError) -> [String] {
+            guard let count = reader.readU32(), count <= UInt32(Entry.noNode) else {
+                throw corrupt("invalid snapshot header")
             }
-            nodeNames.append(String(decoding: raw, as: UTF8.self))
+            var texts: [String] = []
+            for _ in 0..<count {
+                guard let length = reader.readU32(), let raw = reader.read(Int(length)) else {
+                    throw corrupt("truncated \(what) table")
+                }
+                texts.append(String(decoding: raw, as: UTF8.self))
+            }
+            return texts
         }
-        guard let agentCount = reader.readU32(), Int(agentCount) <= reader.remaining / 44 else {
+        let nodeNames = try table("node name")
+        let groupSets = try version >= 2 ? table("group set") : []
+        let entrySize = version >= 2 ? 46 : 44
+        guard let agentCount = reader.readU32(), Int(agentCount) <= reader.remaining / entrySize else {
             throw corrupt("agent count exceeds the data present")
         }
         var entries: [Entry] = []
@@ -108,7 +120,8 @@ extension AgentSnapshot {
         for _ in 0..<agentCount {
             guard let id = reader.readU32(), let nameEnd = reader.readU32(), let ipEnd = reader.readU32(),
                 let statusCode = reader.readU32(), let nodeIndex = reader.readU16(), let status = reader.readU8(),
-                let flags = reader.readU8(), let dateAdd = reader.readU64(), let lastKeepalive = reader.readU64(),
+                let flags = reader.readU8(), let groupIndex = version >= 2 ? reader.readU16() : Optional(Entry.noNode),
+                let dateAdd = reader.readU64(), let lastKeepalive = reader.readU64(),
                 let disconnectionTime = reader.readU64()
             else {
                 throw corrupt("truncated agent entry")
@@ -117,7 +130,8 @@ extension AgentSnapshot {
                 Entry(
                     id: Int32(bitPattern: id), nameEnd: nameEnd, ipEnd: ipEnd,
                     statusCode: Int32(bitPattern: statusCode),
-                    nodeIndex: nodeIndex, status: status, flags: flags, dateAdd: Int64(bitPattern: dateAdd),
+                    nodeIndex: nodeIndex, status: status, flags: flags, groupIndex: groupIndex,
+                    dateAdd: Int64(bitPattern: dateAdd),
                     lastKeepalive: Int64(bitPattern: lastKeepalive),
                     disconnectionTime: Int64(bitPattern: disconnectionTime)))
         }
@@ -138,11 +152,14 @@ extension AgentSnapshot {
             guard entry.nodeIndex == Entry.noNode || Int(entry.nodeIndex) < nodeNames.count else {
                 throw corrupt("node index out of range")
             }
+            guard entry.groupIndex == Entry.noNode || Int(entry.groupIndex) < groupSets.count else {
+                throw corrupt("group index out of range")
+            }
             previousID = entry.id
             previousEnd = entry.ipEnd
         }
         guard Int(previousEnd) == arena.count else { throw corrupt("arena holds unreferenced bytes") }
-        self.init(entries: entries, arena: Array(arena), nodeNames: nodeNames)
+        self.init(entries: entries, arena: Array(arena), nodeNames: nodeNames, groupSets: groupSets)
         self.origin = origin
     }
 }

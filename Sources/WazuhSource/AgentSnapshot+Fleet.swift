@@ -28,3 +28,30 @@ extension AgentSnapshot {
         return latest
     }
 }
+
+extension AgentSnapshot {
+    /// How many agents belong to each agent group (an agent in `default,site-a` counts in both), counted
+    /// per distinct `group` value without decoding any record.
+    public var agentsPerGroup: [String: Int] {
+        var bySet = [Int](repeating: 0, count: self.groupSets.count)
+        for entry in self.entries where entry.groupIndex != Entry.noNode { bySet[Int(entry.groupIndex)] += 1 }
+        var result: [String: Int] = [:]
+        for (index, count) in bySet.enumerated() where count > 0 {
+            for name in AgentRecord.groupNames(self.groupSets[index]) { result[name, default: 0] += count }
+        }
+        return result
+    }
+
+    /// The `group` value (comma-separated groups) of agent `id`; `nil` when unknown or not in the snapshot.
+    public func groups(ofAgentID id: Int) -> String? {
+        var low = 0
+        var high = self.entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(self.entries[mid].id) < id { low = mid + 1 } else { high = mid }
+        }
+        guard low < self.entries.count, Int(self.entries[low].id) == id else { return nil }
+        let index = self.entries[low].groupIndex
+        return index == Entry.noNode ? nil : self.groupSets[Int(index)]
+    }
+}

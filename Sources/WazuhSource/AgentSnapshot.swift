@@ -7,7 +7,8 @@
 /// The last known state of every agent (agent 000 excluded), stored compactly.
 ///
 /// One fixed-size entry per agent (48 bytes) in a contiguous array sorted by id, plus a single
-/// byte arena holding each agent's name and IP, and a small table of distinct cluster node names.
+/// byte arena holding each agent's name and IP, and small tables of distinct cluster node names and
+/// distinct `group` column values (an agent's groups, as one comma-separated text).
 /// At realistic name lengths this is about 80 bytes per agent, against several hundred for an
 /// array of ``AgentRecord``.
 ///
@@ -25,6 +26,8 @@ public struct AgentSnapshot: Sendable, Hashable {
         var nodeIndex: UInt16
         var status: UInt8
         var flags: UInt8
+        /// Index into `groupSets`, or `Entry.noNode` (no groups known); fills what was padding.
+        var groupIndex: UInt16 = Entry.noNode
         var dateAdd: Int64
         var lastKeepalive: Int64
         var disconnectionTime: Int64
@@ -39,6 +42,8 @@ public struct AgentSnapshot: Sendable, Hashable {
     var entries: [Entry]
     var arena: [UInt8]
     var nodeNames: [String]
+    /// Distinct `group` column values (`default,site-a`), indexed by `Entry.groupIndex`.
+    var groupSets: [String]
 
     /// Agent counts by status.
     public private(set) var counts: FleetCounts
@@ -52,13 +57,15 @@ public struct AgentSnapshot: Sendable, Hashable {
         self.entries = []
         self.arena = []
         self.nodeNames = []
+        self.groupSets = []
         self.counts = FleetCounts()
     }
 
-    init(entries: [Entry], arena: [UInt8], nodeNames: [String]) {
+    init(entries: [Entry], arena: [UInt8], nodeNames: [String], groupSets: [String] = []) {
         self.entries = entries
         self.arena = arena
         self.nodeNames = nodeNames
+        self.groupSets = groupSets
         self.counts = Self.count(entries)
     }
 
@@ -74,14 +81,17 @@ public struct AgentSnapshot: Sendable, Hashable {
             let name = Array(record.name.utf8)
             let ip = record.ip.map { Array($0.utf8) }
             let node = record.nodeName.map { Array($0.utf8) }
+            let groups = record.groups.map { Array($0.utf8) }
             name.withUnsafeBytes { nameBytes in
                 withOptionalBytes(ip) { ipBytes in
                     withOptionalBytes(node) { nodeBytes in
-                        builder.append(
-                            id: Int32(id), name: nameBytes, ip: ipBytes, status: record.status,
-                            lastKeepalive: record.lastKeepalive, dateAdd: record.dateAdd,
-                            disconnectionTime: record.disconnectionTime, statusCode: record.statusCode,
-                            nodeName: nodeBytes)
+                        withOptionalBytes(groups) { groupBytes in
+                            builder.append(
+                                id: Int32(id), name: nameBytes, ip: ipBytes, status: record.status,
+                                lastKeepalive: record.lastKeepalive, dateAdd: record.dateAdd,
+                                disconnectionTime: record.disconnectionTime, statusCode: record.statusCode,
+                                nodeName: nodeBytes, groups: groupBytes)
+                        }
                     }
                 }
             }
@@ -107,7 +117,8 @@ public struct AgentSnapshot: Sendable, Hashable {
             dateAdd: entry.dateAdd,
             disconnectionTime: entry.flags & Entry.hasDisconnectionTime != 0 ? entry.disconnectionTime : nil,
             statusCode: entry.flags & Entry.hasStatusCode != 0 ? Int(entry.statusCode) : nil,
-            nodeName: entry.nodeIndex == Entry.noNode ? nil : nodeNames[Int(entry.nodeIndex)]
+            nodeName: entry.nodeIndex == Entry.noNode ? nil : nodeNames[Int(entry.nodeIndex)],
+            groups: entry.groupIndex == Entry.noNode ? nil : groupSets[Int(entry.groupIndex)]
         )
     }
 
@@ -140,10 +151,10 @@ public struct AgentSnapshot: Sendable, Hashable {
         arena[Int(entries[index].nameEnd)..<Int(entries[index].ipEnd)]
     }
 
-    /// Approximate heap bytes held by this snapshot (entries, arena, node names).
+    /// Approximate heap bytes held by this snapshot (entries, arena, node names, group sets).
     public var approximateByteCount: Int {
         entries.capacity * MemoryLayout<Entry>.stride + arena.capacity
-            + nodeNames.reduce(0) { $0 + $1.utf8.count + 16 }
+            + (nodeNames + groupSets).reduce(0) { $0 + $1.utf8.count + 16 }
     }
 
     static func status(_ raw: UInt8) -> ConnectionStatus {
@@ -187,9 +198,8 @@ extension AgentSnapshot {
     struct Builder {
         private var entries: [Entry]
         private var arena: [UInt8]
-        private var nodeNames: [String] = []
-        private var nodeIndex: [String: UInt16] = [:]
-        private var lastNode: (bytes: [UInt8], index: UInt16)?
+        private var nodeNames = TextTable()
+        private var groupSets = TextTable()
 
         init(capacity: Int) {
             entries = []
@@ -202,7 +212,7 @@ extension AgentSnapshot {
         mutating func append(
             id: Int32, name: UnsafeRawBufferPointer, ip: UnsafeRawBufferPointer?, status: ConnectionStatus,
             lastKeepalive: Int64?, dateAdd: Int64, disconnectionTime: Int64?, statusCode: Int?,
-            nodeName: UnsafeRawBufferPointer?
+            nodeName: UnsafeRawBufferPointer?, groups: UnsafeRawBufferPointer? = nil
         ) {
             arena.append(contentsOf: name)
             let nameEnd = UInt32(truncatingIfNeeded: arena.count)
@@ -219,27 +229,28 @@ extension AgentSnapshot {
                 code = Int32(clamping: statusCode)
             }
             var node = Entry.noNode
-            if let nodeName { node = intern(nodeName) }
+            if let nodeName { node = nodeNames.intern(nodeName) }
+            var group = Entry.noNode
+            if let groups, groups.count > 0 { group = groupSets.intern(groups) }
             entries.append(
                 Entry(
                     id: id, nameEnd: nameEnd, ipEnd: UInt32(truncatingIfNeeded: arena.count), statusCode: code,
                     nodeIndex: node, status: AgentSnapshot.rawStatus(status),
-                    flags: flags, dateAdd: dateAdd, lastKeepalive: lastKeepalive ?? 0,
+                    flags: flags, groupIndex: group, dateAdd: dateAdd, lastKeepalive: lastKeepalive ?? 0,
                     disconnectionTime: disconnectionTime ?? 0))
         }
 
-        /// A builder whose node table starts as `nodeNames` (so entries copied from a snapshot with
-        /// that table keep their node indexes).
-        init(capacity: Int, nodeNames: [String]) {
+        /// A builder whose node and group tables start as `previous`'s (so entries copied from it keep
+        /// their node and group indexes).
+        init(capacity: Int, sharingTablesOf previous: AgentSnapshot) {
             self.init(capacity: capacity)
-            for (index, name) in nodeNames.prefix(Int(Entry.noNode)).enumerated() {
-                self.nodeNames.append(name)
-                self.nodeIndex[name] = UInt16(index)
-            }
+            self.nodeNames = TextTable(previous.nodeNames)
+            self.groupSets = TextTable(previous.groupSets)
         }
 
         /// Appends the entries `range` of `snapshot` as they are there (agents that did not move).
-        /// The builder must have been seeded with `snapshot.nodeNames`; ids must stay ascending.
+        /// The builder must share `snapshot`'s tables (``init(capacity:sharingTablesOf:)``); ids must
+        /// stay ascending.
         mutating func appendCopies(of snapshot: AgentSnapshot, _ range: Range<Int>) {
             guard !range.isEmpty else { return }
             let start = range.lowerBound == 0 ? 0 : Int(snapshot.entries[range.lowerBound - 1].ipEnd)
@@ -262,25 +273,6 @@ extension AgentSnapshot {
             return memcmp(left, right, a.count) == 0
         }
 
-        private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
-            if let lastNode, lastNode.bytes.withUnsafeBytes({ Self.same($0, bytes) }) {
-                return lastNode.index
-            }
-            let name = String(decoding: bytes, as: UTF8.self)
-            let index: UInt16
-            if let known = nodeIndex[name] {
-                index = known
-            } else if nodeNames.count < Int(Entry.noNode) {
-                index = UInt16(nodeNames.count)
-                nodeNames.append(name)
-                nodeIndex[name] = index
-            } else {
-                index = Entry.noNode
-            }
-            lastNode = (Array(bytes), index)
-            return index
-        }
-
         /// The snapshot; buffers much larger than their contents are copied to exact size, as the
         /// snapshot lives until the next read.
         mutating func finish() -> AgentSnapshot {
@@ -290,7 +282,43 @@ extension AgentSnapshot {
             if entries.capacity > entries.count + entries.count / 4 + 64 {
                 entries = entries.withUnsafeBufferPointer { Array($0) }
             }
-            return AgentSnapshot(entries: entries, arena: arena, nodeNames: nodeNames)
+            return AgentSnapshot(
+                entries: entries, arena: arena, nodeNames: nodeNames.texts, groupSets: groupSets.texts)
+        }
+    }
+
+    /// Distinct texts (node names, group sets) by index; `Entry.noNode` once full.
+    struct TextTable {
+        private(set) var texts: [String] = []
+        private var index: [String: UInt16] = [:]
+        private var last: (bytes: [UInt8], index: UInt16)?
+
+        init() {}
+
+        init(_ texts: [String]) {
+            for (position, text) in texts.prefix(Int(Entry.noNode)).enumerated() {
+                self.texts.append(text)
+                self.index[text] = UInt16(position)
+            }
+        }
+
+        mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
+            if let last, last.bytes.withUnsafeBytes({ Builder.same($0, bytes) }) {
+                return last.index
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let position: UInt16
+            if let known = self.index[text] {
+                position = known
+            } else if self.texts.count < Int(Entry.noNode) {
+                position = UInt16(self.texts.count)
+                self.texts.append(text)
+                self.index[text] = position
+            } else {
+                position = Entry.noNode
+            }
+            self.last = (Array(bytes), position)
+            return position
         }
     }
 }

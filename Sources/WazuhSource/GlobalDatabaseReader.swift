@@ -247,7 +247,7 @@ public final class GlobalDatabaseReader: Sendable {
                     dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3)))
         }
         guard let steps = plan.finish() else { return nil }
-        var builder = AgentSnapshot.Builder(capacity: plan.rows, nodeNames: previous.nodeNames)
+        var builder = AgentSnapshot.Builder(capacity: plan.rows, sharingTablesOf: previous)
         try connection.withStatement(schema.agentByIDQuery) { (statement) throws(WazuhSourceError) in
             for step in steps {
                 switch step {
@@ -273,7 +273,8 @@ public final class GlobalDatabaseReader: Sendable {
             dateAdd: row.columnInt64(5) ?? 0,
             disconnectionTime: row.columnInt64(6),
             statusCode: row.columnInt64(7).map { Int(truncatingIfNeeded: $0) },
-            nodeName: row.columnBytes(8))
+            nodeName: row.columnBytes(8),
+            groups: row.columnBytes(9))
     }
 
     @inline(__always)

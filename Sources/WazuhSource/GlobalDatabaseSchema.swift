@@ -33,6 +33,8 @@ public struct GlobalDatabaseSchema: Sendable, Hashable, CustomStringConvertible 
     public var hasStatusCode: Bool { has("status_code") }
     /// `node_name` exists (all 4.x, older 5.x).
     public var hasNodeName: Bool { has("node_name") }
+    /// `group` exists (every supported version): the agent's groups, comma-separated.
+    public var hasGroups: Bool { has("group") }
 
     /// The required columns missing from `agent` (`id`, `name`, `connection_status`, `date_add`).
     public var missingRequiredColumns: [String] {
@@ -54,7 +56,8 @@ public struct GlobalDatabaseSchema: Sendable, Hashable, CustomStringConvertible 
 
     private var agentColumns: String {
         "id, name, \(optional("ip")), connection_status, \(optional("last_keepalive")), date_add, "
-            + "\(optional("disconnection_time")), \(optional("status_code")), \(optional("node_name"))"
+            + "\(optional("disconnection_time")), \(optional("status_code")), \(optional("node_name")), "
+            + (hasGroups ? "\"group\"" : "NULL")
     }
 
     private func optional(_ column: String) -> String { has(column) ? column : "NULL" }

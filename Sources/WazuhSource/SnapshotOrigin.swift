@@ -26,11 +26,13 @@ extension AgentSnapshot {
     /// Equal when they hold the same agents; ``origin`` is not compared.
     public static func == (left: AgentSnapshot, right: AgentSnapshot) -> Bool {
         left.entries == right.entries && left.arena == right.arena && left.nodeNames == right.nodeNames
+            && left.groupSets == right.groupSets
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(entries)
         hasher.combine(arena)
         hasher.combine(nodeNames)
+        hasher.combine(groupSets)
     }
 }

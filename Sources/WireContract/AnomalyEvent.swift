@@ -9,7 +9,8 @@ import Crypto
 /// node concerned, or null), `observed` (the counter that crossed the threshold), `threshold`,
 /// `fleet_size` (agents in the scope, or null), `window_seconds`, `first_seen` / `last_seen` (RFC 3339,
 /// the first and last transition counted), `explanation` (one sentence), `timestamp` (when detected),
-/// `signature`.
+/// `signature`. Since contract 1.3, a mass disconnection of one agent group also has `agent_group` (the
+/// group's name; the member is absent from every other finding, whose bytes are unchanged).
 public struct AnomalyEvent: Sendable, Hashable, SignedContractObject {
     /// What the finding is.
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
@@ -43,11 +44,14 @@ public struct AnomalyEvent: Sendable, Hashable, SignedContractObject {
     public var explanation: String
     public var timestamp: String
     public var signature: String?
+    /// The agent group of a per-group mass disconnection (`agent_group`, since 1.3), else `nil`.
+    public var group: String?
 
     public init(
         eventID: String, kind: Kind, severity: String, agentID: String?, agentName: String?, managerNode: String,
         nodeName: String?, observed: Int64, threshold: Int64, fleetSize: Int64?, windowSeconds: Int64,
-        firstSeen: String?, lastSeen: String?, explanation: String, timestamp: String, signature: String? = nil
+        firstSeen: String?, lastSeen: String?, explanation: String, timestamp: String, group: String? = nil,
+        signature: String? = nil
     ) {
         self.eventID = eventID
         self.kind = kind
@@ -65,6 +69,7 @@ public struct AnomalyEvent: Sendable, Hashable, SignedContractObject {
         self.explanation = explanation
         self.timestamp = timestamp
         self.signature = signature
+        self.group = group
     }
 
     public var jsonObject: [String: JSONValue] {
@@ -86,6 +91,7 @@ public struct AnomalyEvent: Sendable, Hashable, SignedContractObject {
             "explanation": .string(self.explanation),
             "timestamp": .string(self.timestamp),
         ]
+        if let group = self.group { object["agent_group"] = .string(group) }
         if let signature = self.signature { object["signature"] = .string(signature) }
         return object
     }
@@ -107,7 +113,7 @@ public struct AnomalyEvent: Sendable, Hashable, SignedContractObject {
             fleetSize: try fields.optionalInt("fleet_size"), windowSeconds: try fields.int("window_seconds"),
             firstSeen: try fields.optionalString("first_seen"), lastSeen: try fields.optionalString("last_seen"),
             explanation: try fields.string("explanation"), timestamp: try fields.string("timestamp"),
-            signature: try fields.optionalString("signature"))
+            group: try fields.optionalString("agent_group"), signature: try fields.optionalString("signature"))
     }
 
     /// `anom_{type}_{hash}`: the first 20 hex digits of SHA-256 over the type and the database-derived

@@ -88,24 +88,37 @@ public struct AuditRecord: Sendable, Hashable {
 
     /// The hash this record's fields and ``previousHash`` call for (compare with ``hash``).
     public func computedHash() -> [UInt8] {
-        // One buffer, one hasher update: this runs once per acknowledged message.
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(32 + 8 * 3 + 9 + 8 + self.subject.utf8.count + self.messageID.utf8.count + 32 + 16)
-        bytes += self.previousHash
-        Self.append(UInt64(bitPattern: self.sequence), to: &bytes)
-        Self.append(UInt64(bitPattern: self.recordedAt), to: &bytes)
-        Self.append(UInt64(bitPattern: self.outboxSeq), to: &bytes)
-        if let stream = self.streamSequence {
-            bytes.append(1)
-            Self.append(stream, to: &bytes)
+        var scratch: [UInt8] = []
+        return Self.chainHash(
+            sequence: self.sequence, recordedAt: self.recordedAt, outboxSeq: self.outboxSeq, subject: self.subject,
+            messageID: self.messageID, streamSequence: self.streamSequence, payloadSHA256: self.payloadSHA256,
+            previousHash: self.previousHash, kind: self.kind, scratch: &scratch)
+    }
+
+    /// The record hash of the given fields (the layout in the type's documentation), built in `scratch`
+    /// (emptied first, its capacity kept): a caller appending many records reuses one buffer, so a record
+    /// costs one hasher pass and the 32-byte result, without building an ``AuditRecord``.
+    public static func chainHash(
+        sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
+        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], kind: Kind, scratch: inout [UInt8]
+    ) -> [UInt8] {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.reserveCapacity(32 + 8 * 3 + 9 + 8 + subject.utf8.count + messageID.utf8.count + 32 + 16)
+        scratch += previousHash
+        Self.append(UInt64(bitPattern: sequence), to: &scratch)
+        Self.append(UInt64(bitPattern: recordedAt), to: &scratch)
+        Self.append(UInt64(bitPattern: outboxSeq), to: &scratch)
+        if let stream = streamSequence {
+            scratch.append(1)
+            Self.append(stream, to: &scratch)
         } else {
-            bytes.append(0)
+            scratch.append(0)
         }
-        Self.appendLengthPrefixed(self.subject, to: &bytes)
-        Self.appendLengthPrefixed(self.messageID, to: &bytes)
-        bytes += self.payloadSHA256
-        if self.kind != .delivery { Self.appendLengthPrefixed(self.kind.rawValue, to: &bytes) }
-        return Array(SHA256.hash(data: bytes))
+        Self.appendLengthPrefixed(subject, to: &scratch)
+        Self.appendLengthPrefixed(messageID, to: &scratch)
+        scratch += payloadSHA256
+        if kind != .delivery { Self.appendLengthPrefixed(kind.rawValue, to: &scratch) }
+        return Array(SHA256.hash(data: scratch))
     }
 
     private static func appendLengthPrefixed(_ text: String, to bytes: inout [UInt8]) {

@@ -70,6 +70,8 @@ struct AnomalyScenarioTests {
         // Six simulated hours of steady activity, including its random hand stops and timeouts.
         try drive.run(.steady, steps: 1440, seconds: 15)
         #expect(drive.changesSeen > 100 && drive.handStopsSeen > 10)
+        // Every agent is in `default` and one of the eight sites: the per-group rule was watching too.
+        #expect(drive.snapshot.agentsPerGroup.count == 9)
         #expect(drive.findings.isEmpty, "steady activity raised \(drive.findings.map(\.explanation))")
     }
 
@@ -87,6 +89,19 @@ struct AnomalyScenarioTests {
         let finding = try #require(drive.findings.first)
         #expect(finding.nodeName == "node01" && finding.fleetSize == 60)
         #expect(finding.observed >= finding.threshold && finding.threshold == 30)
+        #expect(finding.eventID.hasPrefix("anom_mass_disconnection_"))
+    }
+
+    @Test func aSiteDroppingOffIsOneMassDisconnectionOfItsGroup() throws {
+        let drive = try Drive(agents: 200, nodes: ["node01", "node02"])
+        let site = String(try #require(drive.simulator.droppedSite))
+        // Longer than the window: the episode is reported once, not again when its window slides.
+        try drive.run(.siteDrop, steps: 200, seconds: 5)
+        #expect(drive.kinds() == [.massDisconnection], "raised \(drive.findings.map(\.explanation))")
+        let finding = try #require(drive.findings.first)
+        #expect(finding.group == site && finding.nodeName == nil)
+        #expect(finding.fleetSize == drive.snapshot.agentsPerGroup[site])
+        #expect(finding.observed >= finding.threshold && finding.threshold >= 10)
         #expect(finding.eventID.hasPrefix("anom_mass_disconnection_"))
     }
 

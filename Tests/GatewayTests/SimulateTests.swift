@@ -96,7 +96,7 @@ struct SimulateTests {
         let help = output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(
             help.contains(
-                "steady, restart-storm, churn, flapping, keepalive, mass-disconnect, hand-stop, reregister, planned-shutdown or silent."
+                "steady, restart-storm, churn, flapping, keepalive, mass-disconnect, site-drop, hand-stop, reregister, planned-shutdown or silent."
             ),
             "help: \(output)")
         for scenario in SimulatorScenario.allCases {

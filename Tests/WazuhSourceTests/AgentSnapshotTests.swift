@@ -8,10 +8,12 @@ struct AgentSnapshotTests {
         [
             AgentRecord(
                 id: 1, name: "web-prod-1", ip: "10.0.0.1", status: .active, lastKeepalive: 1_700_000_000,
-                dateAdd: 1_600_000_000, disconnectionTime: 0, statusCode: 0, nodeName: "master"),
+                dateAdd: 1_600_000_000, disconnectionTime: 0, statusCode: 0, nodeName: "master",
+                groups: "default,site-a"),
             AgentRecord(
                 id: 7, name: "a.*.>\"'\u{1}", ip: nil, status: .disconnected, lastKeepalive: 1_700_000_100,
-                dateAdd: 1_600_000_001, disconnectionTime: 1_700_000_200, statusCode: 4, nodeName: "worker-1"),
+                dateAdd: 1_600_000_001, disconnectionTime: 1_700_000_200, statusCode: 4, nodeName: "worker-1",
+                groups: "site-a"),
             AgentRecord(
                 id: 900, name: String(repeating: "x", count: 10_000), ip: "any", status: .neverConnected,
                 lastKeepalive: nil, dateAdd: 1_600_000_002, disconnectionTime: nil, statusCode: nil, nodeName: nil),

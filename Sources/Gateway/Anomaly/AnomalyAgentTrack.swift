@@ -16,6 +16,8 @@ struct AnomalyAgentTrack: Sendable, Hashable {
     var flappingLatched = false
     /// Its last entry into Disconnected that counts towards mass disconnection (not a manager restart).
     var disconnectedAt: Int64?
+    /// Its agent groups at that disconnection (global.db's `group` value, comma-separated; empty: none).
+    var groups = ""
     /// A hand stop (`agent_stopped`) still waiting for the grace period: its transition time.
     var pendingStopAt: Int64?
     /// Its last hand stop that was reported or counted (kept a while for the shutdown bound).
@@ -38,19 +40,21 @@ struct AnomalyAgentTrack: Sendable, Hashable {
 
     // MARK: Persistence
 
-    /// One line: `date_add last_seen flapping disconnected_at pending_stop_at last_stop_at times node name`
-    /// (`-` for none, times comma-separated, node and name escaped by ``StateLine``).
+    /// One line: `date_add last_seen flapping disconnected_at pending_stop_at last_stop_at times node name
+    /// groups` (`-` for none, times comma-separated, node, name and groups escaped by ``StateLine``; lines
+    /// journaled before groups were tracked end after the name).
     var line: String {
         let times = self.transitions.isEmpty ? "-" : self.transitions.map(String.init).joined(separator: ",")
         return
             "\(self.dateAdd) \(self.lastSeen) \(self.flappingLatched ? 1 : 0) \(StateLine.optional(self.disconnectedAt)) "
             + "\(StateLine.optional(self.pendingStopAt)) \(StateLine.optional(self.lastStopAt)) \(times) "
-            + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name))"
+            + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name)) \(StateLine.escape(self.groups))"
     }
 
     init?(line: Substring) {
         let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count == 9, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1]) else { return nil }
+        guard fields.count == 9 || fields.count == 10, let dateAdd = Int64(fields[0]), let lastSeen = Int64(fields[1])
+        else { return nil }
         self.init(
             name: StateLine.unescape(fields[8]), dateAdd: dateAdd, node: StateLine.unescape(fields[7]),
             lastSeen: lastSeen)
@@ -59,6 +63,7 @@ struct AnomalyAgentTrack: Sendable, Hashable {
         self.pendingStopAt = Int64(fields[4])
         self.lastStopAt = Int64(fields[5])
         self.transitions = fields[6] == "-" ? [] : fields[6].split(separator: ",").compactMap { Int64($0) }
+        if fields.count == 10 { self.groups = StateLine.unescape(fields[9]) }
     }
 }
 
@@ -122,5 +127,47 @@ struct DisconnectionWindow: Sendable, Hashable {
             self.stamps.removeFirst(self.head)
             self.head = 0
         }
+    }
+}
+
+extension DisconnectionWindow {
+    /// A scope (cluster node, agent group) whose window reached its threshold and was latched this cycle.
+    struct Crossing {
+        var scope: String
+        var distinct: Int
+        var threshold: Int
+        var first: Int64
+        var last: Int64
+    }
+
+    /// Prunes every scope's window through `cutoff`, forgetting empty ones and their latches; of the
+    /// `touched` scopes, unlatches those below `threshold(scope)` (`nil`: never reported) and latches and
+    /// returns those that reached it unlatched. `latchesChanged` tells whether `latched` changed.
+    static func crossings(
+        _ windows: inout [String: DisconnectionWindow], latched: inout Set<String>, touched: Set<String>,
+        through cutoff: Int64, threshold: (String) -> Int?
+    ) -> (crossings: [Crossing], latchesChanged: Bool) {
+        var crossings: [Crossing] = []
+        var changed = false
+        for scope in windows.keys.sorted() {
+            guard var stamps = windows[scope] else { continue }
+            stamps.prune(through: cutoff)
+            guard let first = stamps.first, let last = stamps.last else {
+                windows[scope] = nil
+                if latched.remove(scope) != nil { changed = true }
+                continue
+            }
+            windows[scope] = stamps
+            guard touched.contains(scope) else { continue }
+            let distinct = stamps.distinctAgents
+            guard let bound = threshold(scope), distinct >= bound else {
+                if latched.remove(scope) != nil { changed = true }
+                continue
+            }
+            guard latched.insert(scope).inserted else { continue }
+            changed = true
+            crossings.append(Crossing(scope: scope, distinct: distinct, threshold: bound, first: first, last: last))
+        }
+        return (crossings, changed)
     }
 }

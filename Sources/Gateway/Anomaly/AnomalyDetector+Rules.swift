@@ -126,35 +126,22 @@ extension AnomalyDetector {
         if !touched.isEmpty {
             for (name, count) in snapshot.agentsPerNode { sizes[name ?? managerNode, default: 0] += count }
         }
-        var findings: [Finding] = []
-        for node in self.disconnections.keys.sorted() {
-            guard var stamps = self.disconnections[node] else { continue }
-            stamps.prune(through: newest - window)
-            guard let first = stamps.first, let last = stamps.last else {
-                self.disconnections[node] = nil
-                if self.fleet.massLatched.remove(node) != nil { self.fleetDirty = true }
-                continue
-            }
-            self.disconnections[node] = stamps
-            guard touched.contains(node) else { continue }
-            let distinct = stamps.distinctAgents
+        let thresholds = self.thresholds
+        let (crossed, changed) = DisconnectionWindow.crossings(
+            &self.disconnections, latched: &self.fleet.massLatched, touched: touched, through: newest - window
+        ) { thresholds.massDisconnectThreshold(fleetSize: sizes[$0] ?? 0) }
+        if changed { self.fleetDirty = true }
+        return crossed.map { crossing in
+            let (node, distinct, threshold) = (crossing.scope, crossing.distinct, crossing.threshold)
             let size = sizes[node] ?? 0
-            let threshold = self.thresholds.massDisconnectThreshold(fleetSize: size)
-            guard distinct >= threshold else {
-                if self.fleet.massLatched.remove(node) != nil { self.fleetDirty = true }
-                continue
-            }
-            guard self.fleet.massLatched.insert(node).inserted else { continue }
-            self.fleetDirty = true
-            findings.append(
-                Finding(
-                    kind: .massDisconnection, severity: "critical", agentID: nil, agentName: nil, nodeName: node,
-                    observed: distinct, threshold: threshold, fleetSize: size, firstSeen: first, lastSeen: last,
-                    explanation: "\(distinct) of \(size) agents on node \(node) disconnected within \(window)s "
-                        + "(threshold \(threshold))",
-                    basis: [node, "\(first)", "\(last)"]))
+            return Finding(
+                kind: .massDisconnection, severity: "critical", agentID: nil, agentName: nil, nodeName: node,
+                observed: distinct, threshold: threshold, fleetSize: size, firstSeen: crossing.first,
+                lastSeen: crossing.last,
+                explanation: "\(distinct) of \(size) agents on node \(node) disconnected within \(window)s "
+                    + "(threshold \(threshold))",
+                basis: [node, "\(crossing.first)", "\(crossing.last)"])
         }
-        return findings
     }
 
     mutating func noteKeepalives(_ snapshot: AgentSnapshot) {

@@ -17,7 +17,10 @@ import WireContract
 /// Rules (thresholds in ``AnomalyThresholds``):
 /// - **mass disconnection**: per cluster node, distinct agents entering Disconnected within `window`
 ///   ≥ max(`mass_disconnect_min_agents`, `mass_disconnect_percent` of the node's agents); a manager
-///   restart's disconnections (reason `manager_restart`) are not counted.
+///   restart's disconnections (reason `manager_restart`) are not counted. The same per agent group
+///   (global.db's `group` column) with `group_disconnect_min_agents` / `group_disconnect_percent`, except
+///   for a group holding the whole fleet (Wazuh's `default`, usually), which the per-node rule covers
+///   (``groupMassDisconnections(touched:snapshot:)``).
 /// - **agent stopped**: an agent that had no other status change for a whole `window` is stopped by hand
 ///   (`agent_stopped`) outside every maintenance window (none configured: at any time) and is still
 ///   disconnected `stop_grace` later — a restart is not a finding. When more than `stop_max_per_window`
@@ -43,6 +46,8 @@ public struct AnomalyDetector: Sendable {
         public var explanation: String
         /// Database-derived parts of the deterministic id.
         public var basis: [String]
+        /// The agent group concerned (per-group mass disconnection), or `nil`.
+        public var group: String? = nil
 
         public var eventID: String { AnomalyEvent.makeID(kind: self.kind, basis: self.basis) }
     }
@@ -59,6 +64,8 @@ public struct AnomalyDetector: Sendable {
     var tracks: [Int: AnomalyAgentTrack] = [:]
     /// Per cluster node: agents that entered Disconnected within the window (memory only).
     var disconnections: [String: DisconnectionWindow] = [:]
+    /// Per agent group: agents that entered Disconnected within the window (memory only).
+    var groupDisconnections: [String: DisconnectionWindow] = [:]
     /// Agents with a hand stop waiting for its grace period (memory only).
     var pendingStops: Set<Int> = []
     /// (lastSeen, agent) in the order tracks were touched: pruning pops from the front (memory only).
@@ -94,6 +101,7 @@ public struct AnomalyDetector: Sendable {
         if !self.fleet.seeded { self.seed(with: snapshot, nowSeconds: nowSeconds) }
         var findings: [Finding] = []
         var touchedNodes: Set<String> = []
+        var touchedGroups: Set<String> = []
         for change in changes {
             let node = change.nodeName ?? managerNode
             if change.transitionTime > (self.fleet.newestTransition ?? Int64.min) {
@@ -106,11 +114,14 @@ public struct AnomalyDetector: Sendable {
                 findings.append(finding)
             }
             if change.kind == .removed { self.retire(change) }
-            if let finding = self.track(change, node: node, touchedNodes: &touchedNodes) {
+            if let finding = self.track(
+                change, node: node, snapshot: snapshot, touchedNodes: &touchedNodes, touchedGroups: &touchedGroups)
+            {
                 findings.append(finding)
             }
         }
         findings += self.massDisconnections(touched: touchedNodes, snapshot: snapshot, managerNode: managerNode)
+        findings += self.groupMassDisconnections(touched: touchedGroups, snapshot: snapshot)
         self.pruneTracks()
         findings += self.matureStops(nowSeconds: nowSeconds)
         self.noteKeepalives(snapshot)
@@ -127,7 +138,10 @@ public struct AnomalyDetector: Sendable {
     }
 
     /// Counts `change` in its agent's track; returns a flapping finding when it crossed the threshold.
-    private mutating func track(_ change: AgentChange, node: String, touchedNodes: inout Set<String>) -> Finding? {
+    private mutating func track(
+        _ change: AgentChange, node: String, snapshot: AgentSnapshot, touchedNodes: inout Set<String>,
+        touchedGroups: inout Set<String>
+    ) -> Finding? {
         var track =
             self.tracks[change.agentID]
             ?? AnomalyAgentTrack(
@@ -151,6 +165,9 @@ public struct AnomalyDetector: Sendable {
             self.disconnections[node, default: DisconnectionWindow()].insert(
                 agentID: change.agentID, time: change.transitionTime)
             touchedNodes.insert(node)
+            track.groups = snapshot.groups(ofAgentID: change.agentID) ?? ""
+            self.countGroupDisconnection(
+                agentID: change.agentID, groups: track.groups, time: change.transitionTime, touched: &touchedGroups)
             if change.reason == .agentStopped {
                 track.lastStopAt = change.transitionTime
                 if !changedBefore, !self.thresholds.inMaintenance(unixSeconds: change.transitionTime) {
@@ -192,6 +209,8 @@ public struct AnomalyDetector: Sendable {
             if track.pendingStopAt != nil { self.pendingStops.insert(agentID) }
             if let time = track.disconnectedAt {
                 self.disconnections[track.node, default: DisconnectionWindow()].insert(agentID: agentID, time: time)
+                var ignored: Set<String> = []
+                self.countGroupDisconnection(agentID: agentID, groups: track.groups, time: time, touched: &ignored)
             }
         }
     }

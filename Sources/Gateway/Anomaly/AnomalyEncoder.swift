@@ -28,7 +28,7 @@ public struct AnomalyEncoder: Sendable {
             firstSeen: finding.firstSeen.map { RFC3339.format(epochSeconds: $0) },
             lastSeen: finding.lastSeen.map { RFC3339.format(epochSeconds: $0) },
             explanation: finding.explanation,
-            timestamp: RFC3339.format(epochMilliseconds: detectedAtMilliseconds)
+            timestamp: RFC3339.format(epochMilliseconds: detectedAtMilliseconds), group: finding.group
         ).signed(with: self.signingKey)
     }
 

@@ -8,6 +8,8 @@ struct AnomalyFleetState: Sendable, Hashable {
     var newestTransition: Int64?
     /// Cluster nodes whose mass disconnection was raised and has not fallen back below the threshold.
     var massLatched: Set<String> = []
+    /// Agent groups whose mass disconnection was raised and has not fallen back below the threshold.
+    var groupLatched: Set<String> = []
     /// The latest keepalive seen and when (clock seconds) it last advanced.
     var latestKeepalive: Int64?
     var keepaliveAdvancedAt: Int64?
@@ -18,6 +20,7 @@ struct AnomalyFleetState: Sendable, Hashable {
         let object: [String: JSONValue] = [
             "seeded": .bool(self.seeded), "newestTransition": .optionalInt(self.newestTransition),
             "massLatched": .array(self.massLatched.sorted().map { .string($0) }),
+            "groupLatched": .array(self.groupLatched.sorted().map { .string($0) }),
             "latestKeepalive": .optionalInt(self.latestKeepalive),
             "keepaliveAdvancedAt": .optionalInt(self.keepaliveAdvancedAt),
             "activeAgents": .int(Int64(self.activeAgents)), "silenceLatched": .bool(self.silenceLatched),
@@ -35,6 +38,8 @@ struct AnomalyFleetState: Sendable, Hashable {
         self.seeded = object["seeded"] == .bool(true)
         self.newestTransition = object["newestTransition"]?.intValue
         self.massLatched = Set(latched.compactMap(\.stringValue))
+        // Absent in state journaled before per-group findings existed.
+        self.groupLatched = Set(object["groupLatched"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         self.latestKeepalive = object["latestKeepalive"]?.intValue
         self.keepaliveAdvancedAt = object["keepaliveAdvancedAt"]?.intValue
         self.activeAgents = Int(object["activeAgents"]?.intValue ?? 0)

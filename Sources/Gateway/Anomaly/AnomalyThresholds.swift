@@ -12,6 +12,11 @@ public struct AnomalyThresholds: Sendable, Hashable, Codable {
     public var massDisconnectPercent: Int = 50
     /// … `anomaly.mass_disconnect_min_agents`: and at least this many of them.
     public var massDisconnectMinAgents: Int = 10
+    /// `anomaly.group_disconnect_percent`: share of one agent group's agents (global.db's `group`
+    /// column) that must enter Disconnected within the window … 0 turns the per-group rule off.
+    public var groupDisconnectPercent: Int = 50
+    /// … `anomaly.group_disconnect_min_agents`: and at least this many of them.
+    public var groupDisconnectMinAgents: Int = 10
     /// `anomaly.flapping_transitions`: more status changes than this by one agent within the window.
     public var flappingTransitions: Int = 10
     /// `anomaly.silence_after`: no agent's keepalive advanced for this long while agents are active.
@@ -37,6 +42,13 @@ public struct AnomalyThresholds: Sendable, Hashable, Codable {
     public func massDisconnectThreshold(fleetSize: Int) -> Int {
         let share = (fleetSize * self.massDisconnectPercent + 99) / 100
         return max(self.massDisconnectMinAgents, share, 1)
+    }
+
+    /// The smallest number of disconnected agents that counts as a mass disconnection of an agent group
+    /// of `groupSize` agents.
+    public func groupDisconnectThreshold(groupSize: Int) -> Int {
+        let share = (groupSize * self.groupDisconnectPercent + 99) / 100
+        return max(self.groupDisconnectMinAgents, share, 1)
     }
 
     /// Whether `unixSeconds` falls inside a maintenance window.

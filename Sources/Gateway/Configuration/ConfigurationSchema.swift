@@ -41,6 +41,7 @@ public enum ConfigurationSchema {
             "anomaly",
             [
                 "enabled", "window", "mass_disconnect_percent", "mass_disconnect_min_agents",
+                "group_disconnect_percent", "group_disconnect_min_agents",
                 "flapping_transitions", "silence_after", "reregistration", "maintenance_windows", "stop_grace",
                 "stop_max_per_window",
             ]

@@ -101,6 +101,8 @@ extension GatewayConfiguration {
                     ("window", duration(.seconds(self.anomaly.windowSeconds))),
                     ("mass_disconnect_percent", .plain(String(self.anomaly.massDisconnectPercent))),
                     ("mass_disconnect_min_agents", .plain(String(self.anomaly.massDisconnectMinAgents))),
+                    ("group_disconnect_percent", .plain(String(self.anomaly.groupDisconnectPercent))),
+                    ("group_disconnect_min_agents", .plain(String(self.anomaly.groupDisconnectMinAgents))),
                     ("flapping_transitions", .plain(String(self.anomaly.flappingTransitions))),
                     ("silence_after", duration(.seconds(self.anomaly.silenceSeconds))),
                     ("reregistration", .plain(String(self.anomaly.reregistration))),

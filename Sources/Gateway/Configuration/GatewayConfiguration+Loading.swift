@@ -198,6 +198,10 @@ extension AnomalyThresholds {
             "anomaly", "mass_disconnect_percent", default: self.massDisconnectPercent, range: 1...100)
         self.massDisconnectMinAgents = reader.int(
             "anomaly", "mass_disconnect_min_agents", default: self.massDisconnectMinAgents, range: 1...Int.max)
+        self.groupDisconnectPercent = reader.int(
+            "anomaly", "group_disconnect_percent", default: self.groupDisconnectPercent, range: 0...100)
+        self.groupDisconnectMinAgents = reader.int(
+            "anomaly", "group_disconnect_min_agents", default: self.groupDisconnectMinAgents, range: 1...Int.max)
         self.flappingTransitions = reader.int(
             "anomaly", "flapping_transitions", default: self.flappingTransitions, range: 1...Int.max)
         self.silenceSeconds =

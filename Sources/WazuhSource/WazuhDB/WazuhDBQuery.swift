@@ -16,6 +16,11 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         case disconnectionTime = "disconnection_time"
         case statusCode = "status_code"
         case nodeName = "node_name"
+        /// The agent's groups, comma-separated (an SQL keyword: quoted when selected).
+        case group
+
+        /// The column as a SELECT names it.
+        var selected: String { self == .group ? "\"group\"" : self.rawValue }
     }
 
     /// The `connection_status` values `get-agents-by-connection-status` accepts.
@@ -116,7 +121,7 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         case .agentTableColumns:
             return "global sql SELECT name FROM pragma_table_info('agent')"
         case .agents(let columns, let after, let limit):
-            let list = columns.map(\.rawValue).joined(separator: ",")
+            let list = columns.map(\.selected).joined(separator: ",")
             return "global sql SELECT \(list) FROM agent WHERE id > \(after) ORDER BY id LIMIT \(limit)"
         case .agentCensus(let ceiling):
             let newest = ["last_keepalive", "disconnection_time", "date_add"].map {
@@ -125,12 +130,12 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
             return "global sql SELECT connection_status AS status,count(*) AS agents,max(max("
                 + newest.joined(separator: ",") + ")) AS newest FROM agent WHERE id > 0 GROUP BY connection_status"
         case .changedAgents(let columns, let since, let ids, let after, let limit):
-            let list = columns.map(\.rawValue).joined(separator: ",")
+            let list = columns.map(\.selected).joined(separator: ",")
             let listed = ids.isEmpty ? "" : " OR id IN (\(ids.map(String.init).joined(separator: ",")))"
             return "global sql SELECT \(list) FROM agent WHERE id > \(after) AND (disconnection_time >= \(since)"
                 + " OR date_add >= \(since) OR connection_status = 'pending'\(listed)) ORDER BY id LIMIT \(limit)"
         case .activeAgents(let columns, let since, let after, let limit):
-            let list = columns.map(\.rawValue).joined(separator: ",")
+            let list = columns.map(\.selected).joined(separator: ",")
             return "global sql SELECT \(list) FROM agent WHERE id > \(after) AND connection_status = 'active'"
                 + " AND last_keepalive >= \(since) ORDER BY id LIMIT \(limit)"
         case .allAgentIDs(let lastID):

@@ -16,6 +16,8 @@ public enum WazuhDBRows {
         public var disconnectionTime: Int64?
         public var statusCode: Int?
         public var nodeName: String?
+        /// The `group` column (comma-separated group names), when selected and set.
+        public var groups: String? = nil
     }
 
     /// The objects of a reply's JSON (an empty text is an empty array).
@@ -75,7 +77,7 @@ public enum WazuhDBRows {
                 lastKeepalive: integer(object["last_keepalive"]), dateAdd: dateAdd,
                 disconnectionTime: integer(object["disconnection_time"]),
                 statusCode: integer(object["status_code"]).map { Int(truncatingIfNeeded: $0) },
-                nodeName: object["node_name"] as? String)
+                nodeName: object["node_name"] as? String, groups: object["group"] as? String)
         }
     }
 

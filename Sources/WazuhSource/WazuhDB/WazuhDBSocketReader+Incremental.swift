@@ -77,7 +77,7 @@ extension WazuhDBSocketReader {
     /// `previous` with the rows of `changed` (ascending ids) replacing or joining its agents.
     func merge(_ changed: [WazuhDBRows.Agent], into previous: AgentSnapshot) -> AgentSnapshot {
         guard !changed.isEmpty else { return previous }
-        var builder = AgentSnapshot.Builder(capacity: previous.count + changed.count, nodeNames: previous.nodeNames)
+        var builder = AgentSnapshot.Builder(capacity: previous.count + changed.count, sharingTablesOf: previous)
         let entries = previous.entries
         var cursor = 0
         for agent in changed {

@@ -244,14 +244,18 @@ public final class WazuhDBSocketReader: Sendable {
         let name = Array(agent.name.utf8)
         let ip = agent.ip.map { Array($0.utf8) }
         let node = agent.nodeName.map { Array($0.utf8) }
+        let groups = agent.groups.map { Array($0.utf8) }
         let status = ConnectionStatus(databaseValue: agent.connectionStatus)
         name.withUnsafeBytes { nameBytes in
             optionalBytes(ip) { ipBytes in
                 optionalBytes(node) { nodeBytes in
-                    builder.append(
-                        id: Int32(agent.id), name: nameBytes, ip: ipBytes, status: status,
-                        lastKeepalive: agent.lastKeepalive, dateAdd: agent.dateAdd,
-                        disconnectionTime: agent.disconnectionTime, statusCode: agent.statusCode, nodeName: nodeBytes)
+                    optionalBytes(groups) { groupBytes in
+                        builder.append(
+                            id: Int32(agent.id), name: nameBytes, ip: ipBytes, status: status,
+                            lastKeepalive: agent.lastKeepalive, dateAdd: agent.dateAdd,
+                            disconnectionTime: agent.disconnectionTime, statusCode: agent.statusCode,
+                            nodeName: nodeBytes, groups: groupBytes)
+                    }
                 }
             }
         }
