@@ -181,9 +181,10 @@ kill "$nats_pid" 2>/dev/null || true
 echo "== storms" >&2
 for agents in $storm_agents; do
     paths_env=""; [ "$storm_paths" = context ] && paths_env=context
-    [ "$agents" -ge 100000 ] && paths_env=context
+    agent_rounds=$storm_rounds
+    if [ "$agents" -ge 100000 ]; then paths_env=context; agent_rounds=$(( storm_rounds < 2 ? storm_rounds : 2 )); fi
     DELIVERY_PATHS="$paths_env" C_PENDING="$c_pending" BENCH_JSON="$results" \
-        "$bin/delivery-benchmark" "$agents" "$storm_rounds" same "$here/bin/js_bench" | tee "$work/storm-$agents.txt" >&2
+        "$bin/delivery-benchmark" "$agents" "$agent_rounds" same "$here/bin/js_bench" | tee "$work/storm-$agents.txt" >&2
 done
 
 echo "== client comparison (run.sh)" >&2

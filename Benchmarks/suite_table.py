@@ -25,7 +25,7 @@ def med(values):
 def span(values, fmt):
     values = [v for v in values if v is not None]
     if len(values) < 2:
-        return "1 round"
+        return "(1 round)"
     return f"{fmt(min(values))}–{fmt(max(values))}"
 
 
@@ -100,7 +100,7 @@ def table(rows):
         goal = {1000: 10, 100000: 50}.get(agents)
         add(f"| COMMIT → stored event received, {agents:,} agents, 10 changes/s + keepalive churn: p50 / p99 / max "
             f"({matched} changes, {missing} unmatched) | {n1(p50)} / {n1(p99)} / {n0(worst)} ms | "
-            f"p99 {span([l['p99_ms'] for l in lat], n1)} ms | "
+            f"p99 {span([l['p99_ms'] for l in lat], n1)} | "
             + (f"p99 < {goal} ms: {verdict(p99, goal)}" if goal else "–") + " |")
 
     # Storms.
@@ -119,28 +119,28 @@ def table(rows):
             label = "" if path == "JetStreamContext" else f" ({path} path)"
             add(f"| storm {agents:,} agents{label}, journal then deliver: acknowledged events/s (msg/s; "
                 f"{d[0]['events']:,} events = {d[0]['messages']:,} msgs) | {n0(med(ev))} ({n0(med(msg))}) | "
-                f"{span(msg, n0)} msg/s | {pct(med(msg), c_rate)} of C, {pct(med(msg), sw_rate)} of our raw client"
+                f"{span(msg, n0)} | {pct(med(msg), c_rate)} of C, {pct(med(msg), sw_rate)} of our raw client"
                 + (f"; ≥ 50 % of C: {verdict(med(msg) / c_rate * 100 if c_rate else None, 50, below=False)}"
                    if path == "JetStreamContext" else "") + " |")
             if path == "JetStreamContext":
                 add(f"| storm {agents:,}: first COMMIT → last event stored (journal {n2(med([r['journal_s'] for r in d]))} s "
-                    f"+ delivery {n2(med([r['delivery_s'] for r in d]))} s) | {n2(med(total))} s | {span(total, n2)} s | "
+                    f"+ delivery {n2(med([r['delivery_s'] for r in d]))} s) | {n2(med(total))} s | {span(total, n2)} | "
                     f"C would publish them in {n2(messages / c_rate if c_rate else None)} s |")
                 cpu = [r["cpu_us_per_msg"] for r in d]
                 add(f"| storm {agents:,}: gateway CPU per delivered message (nats-server's) | {n1(med(cpu))} µs "
-                    f"({n1(med([r['server_cpu_us_per_msg'] for r in d]))} µs) | {span(cpu, n1)} µs | "
+                    f"({n1(med([r['server_cpu_us_per_msg'] for r in d]))} µs) | {span(cpu, n1)} | "
                     f"< 6 µs: {verdict(med(cpu), 6)}; C client {n1(med([r['cpu_us_per_msg'] for r in c]))} µs, "
                     f"our raw client {n1(med([r['cpu_us_per_msg'] for r in sw]))} µs |")
                 ob = [r["outbox_bytes"] / r["events"] for r in d]
                 add(f"| outbox bytes per event (storm {agents:,}, all journaled, snapshot and WAL included) | "
-                    f"{n0(med(ob))} B | {span(ob, n0)} B | – |")
+                    f"{n0(med(ob))} B | {span(ob, n0)} | – |")
         o = [r for r in s if r["kind"] == "overlapped"]
         if o:
             ev = [r["events"] / r["seconds"] for r in o]
             msg = [r["messages"] / r["seconds"] for r in o]
             add(f"| storm {agents:,} overlapped (detection + delivery together): events/s (msg/s), first COMMIT → "
                 f"last stored {n2(med([r['seconds'] for r in o]))} s | {n0(med(ev))} ({n0(med(msg))}) | "
-                f"{span(msg, n0)} msg/s | {pct(med(msg), c_rate)} of C; ≥ 30 %: "
+                f"{span(msg, n0)} | {pct(med(msg), c_rate)} of C; ≥ 30 %: "
                 f"{verdict(med(msg) / c_rate * 100 if c_rate else None, 30, below=False)} |")
         add(f"| ceiling, {messages:,} acknowledged 400-byte msgs with ids: C `js_PublishAsync` (4000 pending) / "
             f"our client without the outbox (window 256) | {n0(c_rate)} / {n0(sw_rate)} msg/s | "
@@ -156,7 +156,7 @@ def table(rows):
         steady = [r["load"]["rss_median_kib"] / 1024 for r in runs]
         goal = "< 50 MB: " + verdict(med(hwm) * 1.048576, 50) if agents == 100000 else "–"
         add(f"| gateway RSS, {agents:,} agents: peak (VmHWM) / steady (median under load) | "
-            f"{n1(med(hwm))} / {n1(med(steady))} MiB | peak {span(hwm, n1)} MiB | {goal} |")
+            f"{n1(med(hwm))} / {n1(med(steady))} MiB | peak {span(hwm, n1)} | {goal} |")
     for agents in sorted({r["agents"] for r in e2e}):
         runs = [r for r in by(agents, 10) if r["idle"]["wall_s"] > 1]
         if not runs:
@@ -165,7 +165,7 @@ def table(rows):
         goal = "< 0.5 %: " + verdict(med(cpu), 0.5) if agents == 1000 else "–"
         add(f"| gateway CPU, {agents:,} agents, keepalive churn committed every second, no status change "
             f"({n0(med([r['idle']['wall_s'] for r in runs]))} s) | {n2(med(cpu))} % of a core | "
-            f"{span(cpu, n2)} % | {goal} |")
+            f"{span(cpu, n2)} | {goal} |")
 
     # Cost model.
     agent_points = [(a, med([r["load"]["cpu_percent"] for r in by(a, 10)])) for a in sorted({r["agents"] for r in e2e})]
@@ -178,7 +178,7 @@ def table(rows):
     cpu_line, mem_line = fit(agent_points), fit(memory_points)
     if cpu_line and mem_line:
         lines.append(f"CPU ≈ {cpu_line[0]:.2f} % + {cpu_line[1] * 1000:.3f} % per 1 000 agents; peak RSS ≈ "
-                     f"{mem_line[0]:.1f} MiB + {mem_line[1] * 1024 * 1024 / 1000:.0f} bytes × agents / 1 000 "
+                     f"{mem_line[0]:.1f} MiB + {mem_line[1] * 1024 * 1024:.0f} bytes per agent "
                      f"(agents {', '.join(n0(a) for a, _ in agent_points)} at 10 changes/s: CPU "
                      f"{', '.join(n2(y) + ' %' for _, y in agent_points)}; RSS {', '.join(n1(y) for _, y in memory_points)} MiB)")
     rate_line, rate_mem_line = fit(rate_points), fit(rate_memory)
