@@ -122,7 +122,7 @@ for round in $(seq "$rounds"); do
             --seconds "$load" --rate "$rate" --seed "$run_number" > "$run/load.out" 2> "$run/load.err" &
         load_pid=$!
         pids+=($load_pid)
-        wait_for 300 "the simulated fleet" grep -q '^ready' "$run/load.out"
+        wait_for 300 "the simulated fleet" grep -qs '^ready' "$run/load.out"
         cat > "$run/gateway.yaml" <<CONF
 wazuh:
   db_path: "$run/global.db"

@@ -491,7 +491,9 @@ var rawOwnCPU: [Double] = []
 var rawServerCPU: [Double] = []
 var cRates: [Int: [Double]] = [:]
 var shape = ""
-print("# \(agentCount) agents, \(rounds) rounds, raw runs of \(rawMessages) x 400-byte messages")
+print(
+    "# \(agentCount) agents, \(rounds) rounds, raw runs of "
+        + (rawSameAsStorm ? "as many" : "\(rawMessages)") + " x 400-byte messages")
 for round in 1...rounds {
     for (name, path) in paths {
         let result = try await runStorm(server: server, path: path, round: round)
