@@ -462,7 +462,9 @@ func runCBench(_ executable: String, server: NATSServerProcess, round: Int, pend
     let children =
         Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
         + Double(usage.ru_stime.tv_usec) / 1e6
-    let cpu = CPUTimes(own: children - cBenchChildCPU, server: CPUTimes.now(server: server.processIdentifier).server - cpuBefore.server)
+    let cpu = CPUTimes(
+        own: children - cBenchChildCPU, server: CPUTimes.now(server: server.processIdentifier).server - cpuBefore.server
+    )
     cBenchChildCPU = children
     let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     guard process.terminationStatus == 0, let rate = line.split(separator: "=").last.flatMap({ Double($0) }) else {
@@ -476,7 +478,8 @@ let server = try NATSServerProcess(jetStream: true, extraConfig: "max_payload: 1
 try await server.start()
 let paths: [(String, JetStreamPublishPath)] =
     environment["DELIVERY_PATHS"] == "context"
-    ? [("JetStreamContext", .pipelinedContext)] : [("reply inbox", .replyInbox), ("JetStreamContext", .pipelinedContext)]
+    ? [("JetStreamContext", .pipelinedContext)]
+    : [("reply inbox", .replyInbox), ("JetStreamContext", .pipelinedContext)]
 var journalRates: [Double] = []
 var deliveryEvents: [String: [Double]] = [:]
 var deliveryMessages: [String: [Double]] = [:]

@@ -125,7 +125,8 @@ func phase(_ name: String, seconds: Double, rate: Double, sample: Bool) async th
         }
         try await Task.sleep(for: .milliseconds(100))
     }
-    let wall = Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) / 1e18
+    let wall =
+        Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) / 1e18
     return PhaseResult(
         name: name, wallSeconds: wall, cpuSeconds: sampler.cpuSeconds() - cpuBefore, residentKiB: rss,
         changes: changes, startMilliseconds: startMilliseconds,
