@@ -2,6 +2,8 @@
 #   make demo   simulated Wazuh manager + local nats-server + gateway + subscriber, on this machine
 #   make test   unit and integration tests (real nats-server, real SQLite) and a bounded fuzz run
 #   make soak   the long reliability run (RELIABILITY.md): crash storms, NATS and cluster failures
+#   make bench  the end-to-end benchmark suite; rewrites the generated table in BENCHMARKS.md
+#               (make bench-quick: the same in under 5 minutes after the build)
 SWIFT ?= swift
 FUZZ_SECONDS ?= 45
 FUZZ_AUTH_SECONDS ?= 20
@@ -10,7 +12,7 @@ FUZZ_WDB_SECONDS ?= 15
 DEMO_ARGS ?= --duration 60s
 BIN := .build/debug/wazuh-nats-gateway
 
-.PHONY: deps build release test test-only coverage soak fuzz demo bench bench-security format lint clean
+.PHONY: deps build release test test-only coverage soak fuzz demo bench bench-quick bench-clients bench-security format lint clean
 
 deps:
 	@ops/install-deps.sh
@@ -56,7 +58,16 @@ fuzz: deps
 demo: build
 	$(BIN) demo $(DEMO_ARGS)
 
+# The end-to-end suite (Benchmarks/suite.sh): latency, storms beside the C client, resources, cost model,
+# the client comparison; one generated table in BENCHMARKS.md.
 bench: deps
+	Benchmarks/suite.sh
+
+bench-quick: deps
+	Benchmarks/suite.sh --quick
+
+# Our NATS client against Debian's C client alone (one of the suite's steps).
+bench-clients: deps
 	Benchmarks/run.sh
 
 bench-security: deps

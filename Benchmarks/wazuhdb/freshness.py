@@ -6,6 +6,11 @@ same simulated manager in the same run: one reading wazuh-db's socket, one readi
   freshness.py subscribe --port P --out FILE      # records every event (until SIGTERM)
   freshness.py report --truth FILE --received FILE --since-ms T --until-ms T
 
+The end-to-end suite (`Benchmarks/suite.sh`) uses the same two steps for one gateway:
+`subscribe --prefixes bench --stream BENCH` receives from the stream (an ordered push consumer from
+new messages: each event once it is stored), and `report --prefixes bench --time-field committed_at_ms
+--json` measures from the simulator's COMMIT and prints one JSON object.
+
 The subscriber runs on the same host as the simulator, so both clocks are the same clock.
 Matching: each committed status change of the ground-truth log (agent, new status, written_at_ms)
 is paired with the first event of each gateway for that agent entering that status, received at
@@ -14,13 +19,13 @@ or after the write and not paired before.
 import argparse, asyncio, json, signal, sys, time
 
 
-async def subscribe(port, out):
+async def subscribe(port, out, prefixes, stream):
     import nats
     connection = await nats.connect(f"nats://127.0.0.1:{port}")
     sink = open(out, "w", buffering=1)
 
     async def handler(message):
-        received = int(time.time() * 1000)
+        received = time.time() * 1000
         prefix = message.subject.split(".", 1)[0]
         try:
             event = json.loads(message.data)
@@ -30,8 +35,22 @@ async def subscribe(port, out):
                                "current": event.get("current_status"), "type": event.get("event_type"),
                                "received_ms": received}) + "\n")
 
-    for prefix in ("sock", "file"):
-        await connection.subscribe(f"{prefix}.agent.*.status", cb=handler)
+    if stream:
+        from nats.js.api import DeliverPolicy
+        jetstream = connection.jetstream()
+        for _ in range(600):  # the gateway creates the stream when it starts
+            try:
+                await jetstream.stream_info(stream)
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        for prefix in prefixes:
+            await jetstream.subscribe(f"{prefix}.agent.*.status", stream=stream, cb=handler, ordered_consumer=True,
+                                      deliver_policy=DeliverPolicy.NEW)
+    else:
+        for prefix in prefixes:
+            await connection.subscribe(f"{prefix}.agent.*.status", cb=handler)
+    print("subscribed", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -48,16 +67,17 @@ def quantile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round((len(ordered) - 1) * fraction)))]
 
 
-def report(truth_path, received_path, since_ms, until_ms):
+def report(truth_path, received_path, since_ms, until_ms, prefixes=("sock", "file"), field="written_at_ms",
+           as_json=False):
     truth = []
     with open(truth_path) as handle:
         for line in handle:
             if not line.endswith("\n"):
                 continue
             row = json.loads(line)
-            if row["kind"] != "status_change" or "written_at_ms" not in row:
+            if row["kind"] != "status_change" or field not in row:
                 continue
-            if since_ms <= row["written_at_ms"] <= until_ms:
+            if since_ms <= row[field] <= until_ms:
                 truth.append(row)
     events = {}
     with open(received_path) as handle:
@@ -66,22 +86,28 @@ def report(truth_path, received_path, since_ms, until_ms):
                 row = json.loads(line)
                 events.setdefault((row["gateway"], int(row["agent_id"])), []).append(row)
     result = {}
-    for gateway in ("sock", "file"):
+    for gateway in prefixes:
         latencies, missing = [], 0
         used = {}
-        for row in sorted(truth, key=lambda r: r["written_at_ms"]):
+        for row in sorted(truth, key=lambda r: r[field]):
             key = (gateway, row["agent_id"])
             candidates = events.get(key, [])
             taken = used.setdefault(key, set())
             match = next((i for i, event in enumerate(candidates)
                           if i not in taken and event["current"] == row["current"]
-                          and event["received_ms"] >= row["written_at_ms"] - 1), None)
+                          and event["received_ms"] >= row[field] - 1), None)
             if match is None:
                 missing += 1
                 continue
             taken.add(match)
-            latencies.append(candidates[match]["received_ms"] - row["written_at_ms"])
+            latencies.append(candidates[match]["received_ms"] - row[field])
         result[gateway] = latencies, missing
+    if as_json:
+        latencies, missing = result[prefixes[0]]
+        print(json.dumps({"changes": len(truth), "matched": len(latencies), "missing": missing,
+                          "p50_ms": quantile(latencies, .5), "p90_ms": quantile(latencies, .9),
+                          "p99_ms": quantile(latencies, .99), "max_ms": max(latencies) if latencies else None}))
+        return
     print(f"status changes written in the window: {len(truth)}")
     print("| source | events matched | missing | p50 ms | p90 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -101,8 +127,14 @@ if __name__ == "__main__":
     parser.add_argument("--received")
     parser.add_argument("--since-ms", type=int, default=0)
     parser.add_argument("--until-ms", type=int, default=2**62)
+    parser.add_argument("--prefixes", default="sock file", help="subject prefixes, one per gateway")
+    parser.add_argument("--stream", help="receive from this stream (ordered consumer) instead of core subjects")
+    parser.add_argument("--time-field", default="written_at_ms", help="ground-truth time: written_at_ms or committed_at_ms")
+    parser.add_argument("--json", action="store_true", help="report the first prefix as one JSON object")
     arguments = parser.parse_args()
+    prefixes = tuple(arguments.prefixes.split())
     if arguments.mode == "subscribe":
-        asyncio.run(subscribe(arguments.port, arguments.out))
+        asyncio.run(subscribe(arguments.port, arguments.out, prefixes, arguments.stream))
     else:
-        report(arguments.truth, arguments.received, arguments.since_ms, arguments.until_ms)
+        report(arguments.truth, arguments.received, arguments.since_ms, arguments.until_ms, prefixes,
+               arguments.time_field, arguments.json)

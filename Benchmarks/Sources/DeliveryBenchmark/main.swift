@@ -13,7 +13,12 @@ import WireContract
 
 // The 20k-agent manager-restart storm, end to end, beside raw acknowledged publish rates.
 //
-//   delivery-benchmark [AGENTS] [ROUNDS] [RAW_MESSAGES] [C_BENCH_PATH]
+//   delivery-benchmark [AGENTS] [ROUNDS] [RAW_MESSAGES|same] [C_BENCH_PATH]
+//
+// RAW_MESSAGES `same`: the raw runs publish as many messages as the storm journaled. Environment (used by
+// the end-to-end suite, `Benchmarks/suite.sh`): DELIVERY_PATHS=context runs only the default JetStreamContext
+// path; C_PENDING="4000 256" the C client's pending limits; BENCH_JSON=FILE appends one JSON object per
+// measurement (see `record`).
 //
 // Per round, for each JetStream publish path of NATSDeliveryTransport (own reply inbox, pipelined
 // JetStreamContext): a fresh simulator global.db with AGENTS active agents, a DetectionService journaling a
@@ -126,13 +131,43 @@ struct StormResult {
     var deliverySeconds: Double
     var deliveryCPU: CPUTimes
     var failedAttempts: Int
+    /// The outbox directory's size once the storm was journaled (database, WAL; includes the snapshot).
+    var outboxBytes: Int
 }
 
 let logger = Logger(label: "delivery-benchmark", factory: { _ in SwiftLogNoOpLogHandler() })
 let arguments = CommandLine.arguments
 let agentCount = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
 let rounds = arguments.count > 2 ? Int(arguments[2]) ?? 3 : 3
-let rawMessages = arguments.count > 3 ? Int(arguments[3]) ?? 100_000 : 100_000
+let rawSameAsStorm = arguments.count > 3 && arguments[3] == "same"
+nonisolated(unsafe) var rawMessages = arguments.count > 3 ? Int(arguments[3]) ?? 100_000 : 100_000
+let environment = ProcessInfo.processInfo.environment
+let cPendingLimits = (environment["C_PENDING"] ?? "4000 256").split(separator: " ").compactMap { Int($0) }
+let jsonPath = environment["BENCH_JSON"]
+
+/// Appends one measurement to BENCH_JSON (one JSON object per line), when set.
+func record(_ fields: [String: Any]) {
+    guard let jsonPath else { return }
+    var object = fields
+    object["agents"] = agentCount
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+    if !FileManager.default.fileExists(atPath: jsonPath) {
+        _ = FileManager.default.createFile(atPath: jsonPath, contents: nil)
+    }
+    guard let handle = FileHandle(forWritingAtPath: jsonPath) else { return }
+    handle.seekToEndOfFile()
+    handle.write(data + Data([0x0A]))
+    try? handle.close()
+}
+
+/// Bytes of the files in `directory` (the outbox database, its WAL and shared memory).
+func directoryBytes(_ directory: String) -> Int {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return names.reduce(0) { total, name in
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+        return total + ((attributes?[.size] as? NSNumber)?.intValue ?? 0)
+    }
+}
 let cBench = arguments.count > 4 ? arguments[4] : nil
 let stormStream = "STORM"
 
@@ -217,6 +252,7 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
         return total
     }
     try simulator.close()
+    let outboxBytes = directoryBytes(directory + "/outbox")
     let stats = try store.stats()
     let messages = stats.pending
     let events = try store.messages(matching: OutboxQuery(kinds: [.event], limit: 10_000_000)).count
@@ -255,7 +291,7 @@ func runStorm(server: NATSServerProcess, path: JetStreamPublishPath, round: Int)
     }
     return StormResult(
         events: events, messages: messages, journalSeconds: journalSeconds, deliverySeconds: deliverySeconds,
-        deliveryCPU: deliveryCPU, failedAttempts: progress.failedAttempts)
+        deliveryCPU: deliveryCPU, failedAttempts: progress.failedAttempts, outboxBytes: outboxBytes)
 }
 
 /// What an overlapped storm measured: detection and delivery running together, as in production.
@@ -371,25 +407,42 @@ func runRawPublish(server: NATSServerProcess, round: Int) async throws -> (rate:
 }
 
 /// The C client's rate from `js_bench URL js MESSAGES RUN_ID PENDING` (its line ends in `rate=R`).
-func runCBench(_ executable: String, server: NATSServerProcess, round: Int, pending: Int) throws -> Double {
+func runCBench(_ executable: String, server: NATSServerProcess, round: Int, pending: Int) throws -> (
+    rate: Double, cpu: CPUTimes
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = [server.url, "js", String(rawMessages), "c\(round)-\(pending)", String(pending)]
     let output = Pipe()
     process.standardOutput = output
+    let cpuBefore = CPUTimes.now(server: server.processIdentifier)
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    // The child's CPU: RUSAGE_CHILDREN grows by each waited-for child's total.
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    let children =
+        Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+    let cpu = CPUTimes(
+        own: children - cBenchChildCPU, server: CPUTimes.now(server: server.processIdentifier).server - cpuBefore.server
+    )
+    cBenchChildCPU = children
     let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     guard process.terminationStatus == 0, let rate = line.split(separator: "=").last.flatMap({ Double($0) }) else {
         throw BenchmarkFailure(description: "js_bench failed (\(process.terminationStatus)): \(line)")
     }
-    return rate
+    return (rate, cpu)
 }
+nonisolated(unsafe) var cBenchChildCPU = 0.0
 
 let server = try NATSServerProcess(jetStream: true, extraConfig: "max_payload: 1048576\n")
 try await server.start()
-let paths: [(String, JetStreamPublishPath)] = [("reply inbox", .replyInbox), ("JetStreamContext", .pipelinedContext)]
+let paths: [(String, JetStreamPublishPath)] =
+    environment["DELIVERY_PATHS"] == "context"
+    ? [("JetStreamContext", .pipelinedContext)]
+    : [("reply inbox", .replyInbox), ("JetStreamContext", .pipelinedContext)]
 var journalRates: [Double] = []
 var deliveryEvents: [String: [Double]] = [:]
 var deliveryMessages: [String: [Double]] = [:]
@@ -404,7 +457,9 @@ var rawOwnCPU: [Double] = []
 var rawServerCPU: [Double] = []
 var cRates: [Int: [Double]] = [:]
 var shape = ""
-print("# \(agentCount) agents, \(rounds) rounds, raw runs of \(rawMessages) x 400-byte messages")
+print(
+    "# \(agentCount) agents, \(rounds) rounds, raw runs of "
+        + (rawSameAsStorm ? "as many" : "\(rawMessages)") + " x 400-byte messages")
 for round in 1...rounds {
     for (name, path) in paths {
         let result = try await runStorm(server: server, path: path, round: round)
@@ -415,6 +470,14 @@ for round in 1...rounds {
         deliveryMessages[name, default: []].append(Double(result.messages) / result.deliverySeconds)
         deliveryOwnCPU[name, default: []].append(result.deliveryCPU.own * 1e6 / Double(result.messages))
         deliveryServerCPU[name, default: []].append(result.deliveryCPU.server * 1e6 / Double(result.messages))
+        if rawSameAsStorm { rawMessages = result.messages }
+        record([
+            "kind": "storm", "path": name, "round": round, "events": result.events, "messages": result.messages,
+            "journal_s": result.journalSeconds, "delivery_s": result.deliverySeconds,
+            "cpu_us_per_msg": result.deliveryCPU.own * 1e6 / Double(result.messages),
+            "server_cpu_us_per_msg": result.deliveryCPU.server * 1e6 / Double(result.messages),
+            "failed_attempts": result.failedAttempts, "outbox_bytes": result.outboxBytes,
+        ])
         print(
             "round \(round) storm [\(name)]: \(shape); journaled in \(String(format: "%.2f", result.journalSeconds)) s "
                 + "(\(format(journalRate)) events/s); delivered in \(String(format: "%.2f", result.deliverySeconds)) s = "
@@ -429,6 +492,12 @@ for round in 1...rounds {
     overlappedMessages.append(Double(overlapped.messages) / overlapped.seconds)
     overlappedCPU.append(overlapped.cpu.own * 1e6 / Double(overlapped.messages))
     overlappedServerCPU.append(overlapped.cpu.server * 1e6 / Double(overlapped.messages))
+    record([
+        "kind": "overlapped", "path": "JetStreamContext", "round": round, "events": overlapped.events,
+        "messages": overlapped.messages, "seconds": overlapped.seconds,
+        "cpu_us_per_msg": overlapped.cpu.own * 1e6 / Double(overlapped.messages),
+        "server_cpu_us_per_msg": overlapped.cpu.server * 1e6 / Double(overlapped.messages),
+    ])
     print(
         "round \(round) overlapped storm [JetStreamContext]: first commit -> all \(overlapped.messages) messages "
             + "delivered in \(String(format: "%.2f", overlapped.seconds)) s = "
@@ -440,14 +509,24 @@ for round in 1...rounds {
     rawRates.append(raw)
     rawOwnCPU.append(rawCPU.own * 1e6 / Double(rawMessages))
     rawServerCPU.append(rawCPU.server * 1e6 / Double(rawMessages))
+    record([
+        "kind": "raw-swift", "round": round, "messages": rawMessages, "rate": raw,
+        "cpu_us_per_msg": rawCPU.own * 1e6 / Double(rawMessages),
+        "server_cpu_us_per_msg": rawCPU.server * 1e6 / Double(rawMessages),
+    ])
     print(
         "round \(round) raw Swift JetStreamContext (window 256): \(format(raw)) msg/s; CPU per message: client "
             + "\(microseconds(rawCPU.own, per: rawMessages)) µs, "
             + "nats-server \(microseconds(rawCPU.server, per: rawMessages)) µs")
     if let cBench {
-        for pending in [4000, 256] {
-            let rate = try runCBench(cBench, server: server, round: round, pending: pending)
+        for pending in cPendingLimits {
+            let (rate, cpu) = try runCBench(cBench, server: server, round: round, pending: pending)
             cRates[pending, default: []].append(rate)
+            record([
+                "kind": "raw-c", "round": round, "messages": rawMessages, "rate": rate, "pending": pending,
+                "cpu_us_per_msg": cpu.own * 1e6 / Double(rawMessages),
+                "server_cpu_us_per_msg": cpu.server * 1e6 / Double(rawMessages),
+            ])
             print("round \(round) raw C js_PublishAsync (\(pending) pending): \(format(rate)) msg/s")
         }
     }
@@ -479,7 +558,7 @@ print(
 print(
     "raw Swift JetStreamContext window 256: \(format(rawMedian)) msg/s; CPU per message: client "
         + String(format: "%.1f µs, nats-server %.1f µs", median(rawOwnCPU), median(rawServerCPU)))
-for pending in [4000, 256] {
+for pending in cPendingLimits {
     if let rates = cRates[pending] {
         let rate = median(rates)
         print(
