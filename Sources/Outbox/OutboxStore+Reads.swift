@@ -23,7 +23,7 @@ extension OutboxStore {
                 try String.fetchOne(
                     db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [self.metaKey("baseline_recorded_at")]
                 )
-                    .flatMap { Int64($0) }
+                .flatMap { Int64($0) }
             }
         }
     }

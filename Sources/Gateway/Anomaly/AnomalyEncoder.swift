@@ -26,7 +26,8 @@ public struct AnomalyEncoder: Sendable {
     /// The signed event for `finding`, detected at `detectedAtMilliseconds`.
     public func event(for finding: AnomalyDetector.Finding, detectedAtMilliseconds: Int64) -> AnomalyEvent {
         AnomalyEvent(
-            eventID: ManagerScope.scoped(finding.eventID, by: self.scope), kind: finding.kind, severity: finding.severity,
+            eventID: ManagerScope.scoped(finding.eventID, by: self.scope), kind: finding.kind,
+            severity: finding.severity,
             agentID: finding.agentID.map(Subjects.agentToken), agentName: finding.agentName,
             managerNode: self.managerNode, nodeName: finding.nodeName, observed: Int64(finding.observed),
             threshold: Int64(finding.threshold), fleetSize: finding.fleetSize.map { Int64($0) },

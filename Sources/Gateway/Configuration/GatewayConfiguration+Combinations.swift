@@ -182,7 +182,8 @@ extension GatewayConfiguration.Wazuh {
     func problems(keyPrefix: String, origins: [String: ConfigurationError.Origin]) -> [ConfigurationError] {
         var problems: [ConfigurationError] = []
         func add(_ code: ConfigurationError.Code, _ keyPath: String, _ message: String) {
-            problems.append(ConfigurationError(code: code, keyPath: keyPath, message: message, origin: origins[keyPath]))
+            problems.append(
+                ConfigurationError(code: code, keyPath: keyPath, message: message, origin: origins[keyPath]))
         }
         if self.managerNode.isEmpty == false, self.managerNode.contains(where: \.isNewline) {
             add(.invalidValue, "\(keyPrefix).manager_node", "must be a single line")

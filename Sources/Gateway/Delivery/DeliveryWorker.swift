@@ -37,7 +37,8 @@ public final class DeliveryWorker: Service, Sendable {
     public init(
         journal: any DeliveryJournal, transport: any DeliveryTransport, sealer: any DeliverySealer,
         configuration: DeliveryWorkerConfiguration, observer: (any DeliveryObserver)? = nil,
-        heartbeat: HeartbeatBuilder? = nil, heartbeats: [HeartbeatBuilder] = [], wakeSignal: DeliveryWakeSignal = DeliveryWakeSignal(),
+        heartbeat: HeartbeatBuilder? = nil, heartbeats: [HeartbeatBuilder] = [],
+        wakeSignal: DeliveryWakeSignal = DeliveryWakeSignal(),
         status: DeliveryStatusBoard = DeliveryStatusBoard(), clock: any GatewayClock = SystemClock(),
         logger: Logger
     ) {

@@ -76,7 +76,8 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
     public convenience init(configuration: GatewayConfiguration) {
         self.init(
             maximumSourceAge: Self.maximumSourceAge(
-                pollInterval: configuration.watchedManagers.map(\.pollInterval).max() ?? configuration.wazuh.pollInterval))
+                pollInterval: configuration.watchedManagers.map(\.pollInterval).max()
+                    ?? configuration.wazuh.pollInterval))
         if configuration.hasManagerList { self.expectSources(managers: configuration.managers.map(\.managerNode)) }
     }
 
