@@ -15,16 +15,21 @@ public struct MetaUpdate: Sendable, Hashable {
 }
 
 extension OutboxStore {
-    /// Every `meta` entry whose key starts with one of `prefixes` (a range scan of the key index each).
+    /// Every `meta` entry whose key starts with one of `prefixes` (a range scan of the key index each);
+    /// in a manager's view (``scoped(toManager:)``), that manager's entries under their own keys.
     public func metaValues(prefixes: [String]) throws(OutboxError) -> [String: String] {
         try self.run("metaValues") {
             try self.database.read { db in
                 var values: [String: String] = [:]
-                for prefix in prefixes {
+                let scopeLength = self.metaKey("").count
+                for prefix in prefixes.map(self.metaKey) {
                     let rows = try Row.fetchCursor(
                         db, sql: "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
                         arguments: [prefix, prefix + "\u{10FFFF}"])
-                    while let row = try rows.next() { values[row[0]] = row[1] }
+                    while let row = try rows.next() {
+                        let key: String = row[0]
+                        values[String(key.dropFirst(scopeLength))] = row[1]
+                    }
                 }
                 return values
             }

@@ -11,7 +11,7 @@ extension OutboxStore {
     public func loadSnapshot() throws(OutboxError) -> [UInt8]? {
         try self.run("loadSnapshot") {
             try self.database.read { db in
-                try Data.fetchOne(db, sql: "SELECT snapshot FROM source_snapshot WHERE id = 1").map { [UInt8]($0) }
+                try self.readSnapshot(db: db)
             }
         }
     }
@@ -20,8 +20,10 @@ extension OutboxStore {
     public func baselineRecordedAt() throws(OutboxError) -> Int64? {
         try self.run("baselineRecordedAt") {
             try self.database.read { db in
-                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'baseline_recorded_at'")
-                    .flatMap { Int64($0) }
+                try String.fetchOne(
+                    db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [self.metaKey("baseline_recorded_at")]
+                )
+                .flatMap { Int64($0) }
             }
         }
     }

@@ -25,8 +25,8 @@ extension OutboxStore {
         return try self.run("appendDetection") {
             try self.database.write { db in
                 let inserted = try Self.insertMessages(messages, createdAt: createdAt, db: db)
-                try Self.writeSnapshot(snapshot, at: createdAt, db: db)
-                try Self.writeMeta(meta, db: db)
+                try self.writeSnapshot(snapshot, at: createdAt, db: db)
+                try Self.writeMeta(self.scopedMeta(meta), db: db)
                 return inserted
             }
         }
@@ -48,7 +48,7 @@ extension OutboxStore {
         return try self.run("appendMessages") {
             try self.database.write { db in
                 let inserted = try Self.insertMessages(messages, createdAt: createdAt, db: db)
-                try Self.writeMeta(meta, db: db)
+                try Self.writeMeta(self.scopedMeta(meta), db: db)
                 return inserted
             }
         }
@@ -58,7 +58,7 @@ extension OutboxStore {
     public func metaValue(_ key: String) throws(OutboxError) -> String? {
         try self.run("metaValue") {
             try self.database.read { db in
-                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [self.metaKey(key)])
             }
         }
     }
@@ -76,24 +76,10 @@ extension OutboxStore {
         let at = self.now()
         try self.run("recordBaseline") {
             try self.database.write { db in
-                try Self.writeSnapshot(snapshot, at: at, db: db)
-                try db.execute(
-                    sql: """
-                        INSERT INTO meta (key, value) VALUES ('baseline_recorded_at', ?)
-                        ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                        """,
-                    arguments: [String(at)])
+                try self.writeSnapshot(snapshot, at: at, db: db)
+                try Self.writeMeta([self.metaKey("baseline_recorded_at"): String(at)], db: db)
             }
         }
-    }
-
-    private static func writeSnapshot(_ snapshot: [UInt8], at: Int64, db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO source_snapshot (id, snapshot, updated_at) VALUES (1, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
-                """,
-            arguments: [Data(snapshot), at])
     }
 
     /// Marks rows acknowledged by the server, in one transaction, recording the JetStream stream sequence

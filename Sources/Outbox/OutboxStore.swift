@@ -18,6 +18,9 @@ public final class OutboxStore: Sendable {
     let database: DatabaseQueue
     let logger: Logger
     let now: @Sendable () -> Int64
+    /// The manager whose snapshot and `meta` entries this view reads and writes (see
+    /// ``scoped(toManager:)``); nil for the single-manager journal.
+    public let managerScope: String?
 
     /// Opens (creating and migrating if needed) the outbox at `path`.
     ///
@@ -36,6 +39,7 @@ public final class OutboxStore: Sendable {
         self.path = path
         self.logger = logger
         self.now = now
+        self.managerScope = nil
         let existed = FileManager.default.fileExists(atPath: path)
 
         var movedAsidePath: String?
@@ -88,8 +92,19 @@ public final class OutboxStore: Sendable {
         self.database = openedDatabase
         self.logger = Logger(label: "outbox", factory: { _ in SwiftLogNoOpLogHandler() })
         self.now = now
+        self.managerScope = nil
         self.openReport = OutboxOpenReport(
             created: false, appliedMigrations: [], movedAsidePath: nil, corruption: nil)
+    }
+
+    /// A view sharing `base`'s connection, scoped to one manager (``scoped(toManager:)``).
+    init(sharing base: OutboxStore, managerScope: String) {
+        self.path = base.path
+        self.database = base.database
+        self.logger = base.logger
+        self.now = base.now
+        self.openReport = base.openReport
+        self.managerScope = managerScope
     }
 
     /// The current time in Unix epoch milliseconds.

@@ -9,8 +9,14 @@ public struct AnomalyEncoder: Sendable {
     public var signingKey: SigningKey
     public var managerNode: String
     public var windowSeconds: Int64
+    /// With `managers:`, the manager whose ids this encoder scopes (``ManagerScope``).
+    public var scope: ManagerScope?
 
-    public init(subjects: Subjects, signingKey: SigningKey, managerNode: String, windowSeconds: Int64) {
+    public init(
+        subjects: Subjects, signingKey: SigningKey, managerNode: String, windowSeconds: Int64,
+        scope: ManagerScope? = nil
+    ) {
+        self.scope = scope
         self.subjects = subjects
         self.signingKey = signingKey
         self.managerNode = managerNode
@@ -20,7 +26,8 @@ public struct AnomalyEncoder: Sendable {
     /// The signed event for `finding`, detected at `detectedAtMilliseconds`.
     public func event(for finding: AnomalyDetector.Finding, detectedAtMilliseconds: Int64) -> AnomalyEvent {
         AnomalyEvent(
-            eventID: finding.eventID, kind: finding.kind, severity: finding.severity,
+            eventID: ManagerScope.scoped(finding.eventID, by: self.scope), kind: finding.kind,
+            severity: finding.severity,
             agentID: finding.agentID.map(Subjects.agentToken), agentName: finding.agentName,
             managerNode: self.managerNode, nodeName: finding.nodeName, observed: Int64(finding.observed),
             threshold: Int64(finding.threshold), fleetSize: finding.fleetSize.map { Int64($0) },
@@ -38,8 +45,10 @@ public struct AnomalyEncoder: Sendable {
     {
         summaries.map { summary in
             let event = FlappingSummary(
-                eventID: FlappingSummary.makeID(
-                    agentID: summary.agentID, dateAdd: summary.dateAdd, windowStart: summary.windowStart),
+                eventID: ManagerScope.scoped(
+                    FlappingSummary.makeID(
+                        agentID: summary.agentID, dateAdd: summary.dateAdd, windowStart: summary.windowStart),
+                    by: self.scope),
                 agentID: Subjects.agentToken(summary.agentID), agentName: summary.agentName,
                 managerNode: self.managerNode, windowStart: RFC3339.format(epochSeconds: summary.windowStart),
                 windowEnd: RFC3339.format(epochSeconds: summary.windowEnd), transitions: Int64(summary.transitions),

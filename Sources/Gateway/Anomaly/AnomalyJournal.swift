@@ -116,10 +116,12 @@ public final class AnomalyJournal: Sendable {
                     if let closed { summaries.append(closed) }
                     if condensed {
                         condensedIDs.insert(
-                            EventID.make(
-                                agentID: change.agentID, kind: change.kind.rawValue,
-                                previous: change.previousStatus.rawValue, current: change.currentStatus.rawValue,
-                                dateAdd: change.dateAdd, transitionTime: change.transitionTime))
+                            ManagerScope.scoped(
+                                EventID.make(
+                                    agentID: change.agentID, kind: change.kind.rawValue,
+                                    previous: change.previousStatus.rawValue, current: change.currentStatus.rawValue,
+                                    dateAdd: change.dateAdd, transitionTime: change.transitionTime),
+                                by: self.encoder.scope))
                     }
                 }
                 // Windows this cycle's newest transition is past are over: summed up now, not on a timer.

@@ -21,8 +21,11 @@ struct ConfigurationReader {
     private(set) var errors: [ConfigurationError] = []
     /// Where each key's value came from (`nats.url` → line 9), for later combination errors.
     private(set) var origins: [String: ConfigurationError.Origin] = [:]
-    private var sections: [String: [String: (key: Node, value: Node)]] = [:]
-    private var sectionOrigins: [String: ConfigurationError.Origin] = [:]
+    /// Indexed sections by name; each `managers:` entry is one too, named `managers[N]`.
+    var sections: [String: [String: (key: Node, value: Node)]] = [:]
+    var sectionOrigins: [String: ConfigurationError.Origin] = [:]
+    /// The section names of the `managers:` entries in file order; nil when the file has no `managers:`.
+    var managerSections: [String]?
     private let environment: [String: String]
 
     init(root: Node?, environment: [String: String]) {
@@ -53,6 +56,8 @@ struct ConfigurationReader {
         }
         if self.hasValue(section, key) {
             self.report(.invalidValue, "\(section).\(key)", "must not be empty")
+        } else if self.managerSections?.contains(section) == true {
+            self.report(.missingKey, "\(section).\(key)", "required key is missing", at: self.sectionOrigins[section])
         } else {
             let variable = ConfigurationSchema.environmentVariable(section: section, key: key)
             self.report(
@@ -218,6 +223,10 @@ struct ConfigurationReader {
         for (keyNode, valueNode) in mapping {
             let name = keyNode.scalar?.string ?? ""
             let origin = Self.origin(of: keyNode)
+            if name == ConfigurationSchema.managersSection {
+                self.indexManagers(valueNode, at: origin)
+                continue
+            }
             guard ConfigurationSchema.sections.contains(where: { $0.name == name }) else {
                 let hint = ConfigurationSchema.suggestion(forUnknownKey: name, inSection: nil)
                 self.report(.unknownKey, name, "unknown section\(hint)", at: origin)
@@ -233,21 +242,26 @@ struct ConfigurationReader {
                     .wrongType, name, "expected a mapping of keys, found a \(Self.shapeName(valueNode))", at: origin)
                 continue
             }
-            var index: [String: (key: Node, value: Node)] = [:]
-            let known = ConfigurationSchema.keys(of: name)
-            for (entryKey, entryValue) in entries {
-                let key = entryKey.scalar?.string ?? ""
-                let keyOrigin = Self.origin(of: entryKey)
-                // Duplicate keys never get here: Yams refuses them while composing.
-                if known.contains(key) {
-                    index[key] = (entryKey, entryValue)
-                } else {
-                    let hint = ConfigurationSchema.suggestion(forUnknownKey: key, inSection: name)
-                    self.report(.unknownKey, "\(name).\(key)", "unknown key\(hint)", at: keyOrigin)
-                }
-            }
-            self.sections[name] = index
+            self.indexSection(name, entries: entries, keysOf: name)
         }
+    }
+
+    /// Indexes one section's mapping under `name`, reporting keys the schema section `keysOf` lacks.
+    mutating func indexSection(_ name: String, entries: Node.Mapping, keysOf schemaSection: String) {
+        var index: [String: (key: Node, value: Node)] = [:]
+        let known = ConfigurationSchema.keys(of: schemaSection)
+        for (entryKey, entryValue) in entries {
+            let key = entryKey.scalar?.string ?? ""
+            let keyOrigin = Self.origin(of: entryKey)
+            // Duplicate keys never get here: Yams refuses them while composing.
+            if known.contains(key) {
+                index[key] = (entryKey, entryValue)
+            } else {
+                let hint = ConfigurationSchema.suggestion(forUnknownKey: key, inSection: schemaSection)
+                self.report(.unknownKey, "\(name).\(key)", "unknown key\(hint)", at: keyOrigin)
+            }
+        }
+        self.sections[name] = index
     }
 
     private mutating func checkEnvironmentNames() {
@@ -264,16 +278,16 @@ struct ConfigurationReader {
         }
     }
 
-    private static func isNull(_ node: Node) -> Bool {
+    static func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    private static func origin(of node: Node) -> ConfigurationError.Origin? {
+    static func origin(of node: Node) -> ConfigurationError.Origin? {
         node.mark.map { .file(line: $0.line, column: $0.column) }
     }
 
-    private static func shapeName(_ node: Node) -> String {
+    static func shapeName(_ node: Node) -> String {
         switch node {
         case .scalar: return "single value"
         case .mapping: return "mapping"

@@ -49,6 +49,12 @@ public enum ConfigurationSchema {
         ("rate_limit", ["per_agent", "window"]),
     ]
 
+    /// `managers:` — a list of mappings, each taking the keys of the `wazuh` section (one per watched
+    /// manager); it replaces `wazuh:`. Its entries have no environment overrides.
+    public static let managersSection = "managers"
+    /// The section whose keys each `managers:` entry takes.
+    public static let managerEntryKeysSection = "wazuh"
+
     /// Keys whose values are secrets: never echoed in errors or descriptions.
     public static let secretKeys: Set<String> = ["nats.password", "nats.token"]
 
@@ -64,7 +70,7 @@ public enum ConfigurationSchema {
     /// A "did you mean" hint for an unknown key: a close spelling in the same section, or the
     /// section where the key actually belongs. Empty when nothing is close.
     static func suggestion(forUnknownKey key: String, inSection section: String?) -> String {
-        let candidates = section.map { self.keys(of: $0) } ?? self.sections.map(\.name)
+        let candidates = section.map { self.keys(of: $0) } ?? (self.sections.map(\.name) + [self.managersSection])
         if let match = closestMatch(to: key, among: candidates) {
             return "; did you mean '\(match)'?"
         }

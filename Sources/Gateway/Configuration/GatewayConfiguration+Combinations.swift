@@ -10,32 +10,10 @@ extension GatewayConfiguration {
                 ConfigurationError(code: code, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
         }
 
-        if self.wazuh.managerNode.isEmpty == false, self.wazuh.managerNode.contains(where: \.isNewline) {
-            add(.invalidValue, "wazuh.manager_node", "must be a single line")
+        for (index, manager) in self.watchedManagers.enumerated() {
+            problems += manager.problems(keyPrefix: self.managerKeyPrefix(index), origins: self.keyOrigins)
         }
-        if self.wazuh.pollInterval <= .zero {
-            add(.invalidValue, "wazuh.poll_interval", "must be longer than 0ms")
-        }
-        if self.wazuh.socketPollInterval < .milliseconds(100) {
-            add(
-                .invalidValue, "wazuh.socket_poll_interval",
-                "must be at least 100ms (each poll is a query wazuh-db answers), found \(ConfigurationUnits.formatDuration(self.wazuh.socketPollInterval))"
-            )
-        }
-        if self.wazuh.socketFullSweepInterval < self.wazuh.socketPollInterval {
-            add(
-                .invalidValue, "wazuh.socket_full_sweep_interval",
-                "must be at least wazuh.socket_poll_interval (\(ConfigurationUnits.formatDuration(self.wazuh.socketPollInterval))), found \(ConfigurationUnits.formatDuration(self.wazuh.socketFullSweepInterval))"
-            )
-        }
-        if self.wazuh.source != .file, self.wazuh.socketPath.utf8.count > 107 {
-            add(.invalidValue, "wazuh.socket_path", "must be at most 107 bytes long (a Unix socket path)")
-        }
-        if self.wazuh.source != .file, self.wazuh.socketPath.isEmpty {
-            add(
-                .invalidValue, "wazuh.socket_path",
-                "must not be empty when wazuh.source is \(self.wazuh.source.rawValue)")
-        }
+        problems += self.managerListProblems()
 
         if !self.nats.url.isEmpty, let problem = Self.natsURLProblem(self.nats.url) {
             add(.invalidValue, "nats.url", problem)
@@ -195,5 +173,44 @@ extension GatewayConfiguration {
                     && !token.contains(where: { $0.isWhitespace || $0 == "*" || $0 == ">" })
             }
         return valid ? nil : "expected dot-separated subject tokens without spaces or wildcards, found \"\(prefix)\""
+    }
+}
+
+extension GatewayConfiguration.Wazuh {
+    /// The value and combination problems of one manager's keys, named under `keyPrefix`
+    /// (`wazuh` or `managers[N]`).
+    func problems(keyPrefix: String, origins: [String: ConfigurationError.Origin]) -> [ConfigurationError] {
+        var problems: [ConfigurationError] = []
+        func add(_ code: ConfigurationError.Code, _ keyPath: String, _ message: String) {
+            problems.append(
+                ConfigurationError(code: code, keyPath: keyPath, message: message, origin: origins[keyPath]))
+        }
+        if self.managerNode.isEmpty == false, self.managerNode.contains(where: \.isNewline) {
+            add(.invalidValue, "\(keyPrefix).manager_node", "must be a single line")
+        }
+        if self.pollInterval <= .zero {
+            add(.invalidValue, "\(keyPrefix).poll_interval", "must be longer than 0ms")
+        }
+        if self.socketPollInterval < .milliseconds(100) {
+            add(
+                .invalidValue, "\(keyPrefix).socket_poll_interval",
+                "must be at least 100ms (each poll is a query wazuh-db answers), found \(ConfigurationUnits.formatDuration(self.socketPollInterval))"
+            )
+        }
+        if self.socketFullSweepInterval < self.socketPollInterval {
+            add(
+                .invalidValue, "\(keyPrefix).socket_full_sweep_interval",
+                "must be at least \(keyPrefix).socket_poll_interval (\(ConfigurationUnits.formatDuration(self.socketPollInterval))), found \(ConfigurationUnits.formatDuration(self.socketFullSweepInterval))"
+            )
+        }
+        if self.source != .file, self.socketPath.utf8.count > 107 {
+            add(.invalidValue, "\(keyPrefix).socket_path", "must be at most 107 bytes long (a Unix socket path)")
+        }
+        if self.source != .file, self.socketPath.isEmpty {
+            add(
+                .invalidValue, "\(keyPrefix).socket_path",
+                "must not be empty when \(keyPrefix).source is \(self.source.rawValue)")
+        }
+        return problems
     }
 }

@@ -1,7 +1,8 @@
 extension GatewayConfiguration {
     /// The effective configuration — defaults, file and environment overrides merged — as YAML in
     /// the file's own layout, with every secret printed as `<redacted>`. Unset optional keys print
-    /// as `null`; `wazuh.db_path` and `wazuh.client_keys_path` print their effective paths.
+    /// as `null`; `wazuh.db_path` and `wazuh.client_keys_path` print their effective paths. With
+    /// `managers:`, the list is printed in place of `wazuh:`, each entry with the same keys.
     public func effectiveDescription() -> String {
         let redacted = YAMLValue.quoted("<redacted>")
         func secret(_ value: Secret?) -> YAMLValue { value == nil ? .null : redacted }
@@ -9,20 +10,6 @@ extension GatewayConfiguration {
         func string(_ value: String?) -> YAMLValue { value.map(YAMLValue.quoted) ?? .null }
 
         let sections: [(String, [(String, YAMLValue)])] = [
-            (
-                "wazuh",
-                [
-                    ("install_root", string(self.wazuh.installRoot)),
-                    ("db_path", string(self.wazuh.dbPath)),
-                    ("client_keys_path", string(self.wazuh.clientKeysPath)),
-                    ("poll_interval", duration(self.wazuh.pollInterval)),
-                    ("manager_node", string(self.wazuh.managerNode)),
-                    ("source", .plain(self.wazuh.source.rawValue)),
-                    ("socket_path", string(self.wazuh.socketPath)),
-                    ("socket_poll_interval", duration(self.wazuh.socketPollInterval)),
-                    ("socket_full_sweep_interval", duration(self.wazuh.socketFullSweepInterval)),
-                ]
-            ),
             (
                 "nats",
                 [
@@ -123,6 +110,32 @@ extension GatewayConfiguration {
             ),
         ]
         var lines: [String] = []
+        func wazuhEntries(_ wazuh: Wazuh) -> [(String, YAMLValue)] {
+            [
+                ("install_root", string(wazuh.installRoot)),
+                ("db_path", string(wazuh.dbPath)),
+                ("client_keys_path", string(wazuh.clientKeysPath)),
+                ("poll_interval", duration(wazuh.pollInterval)),
+                ("manager_node", string(wazuh.managerNode)),
+                ("source", .plain(wazuh.source.rawValue)),
+                ("socket_path", string(wazuh.socketPath)),
+                ("socket_poll_interval", duration(wazuh.socketPollInterval)),
+                ("socket_full_sweep_interval", duration(wazuh.socketFullSweepInterval)),
+            ]
+        }
+        if self.hasManagerList {
+            lines.append("\(ConfigurationSchema.managersSection):")
+            for manager in self.managers {
+                for (offset, (key, value)) in wazuhEntries(manager).enumerated() {
+                    lines.append("\(offset == 0 ? "  - " : "    ")\(key): \(value.rendered)")
+                }
+            }
+        } else {
+            lines.append("wazuh:")
+            for (key, value) in wazuhEntries(self.wazuh) {
+                lines.append("  \(key): \(value.rendered)")
+            }
+        }
         for (section, entries) in sections {
             lines.append("\(section):")
             for (key, value) in entries {

@@ -44,11 +44,15 @@ extension GatewayConfiguration {
             throw ConfigurationErrors([Self.describe(error)])
         }
         var reader = ConfigurationReader(root: root, environment: environment)
+        let managers = reader.readManagers()
         var configuration = GatewayConfiguration(
-            managerNode: reader.requiredString("wazuh", "manager_node", default: ""),
-            natsURL: reader.requiredString("nats", "url", default: "")
-        )
-        configuration.wazuh.read(from: &reader)
+            managerNode: "", natsURL: reader.requiredString("nats", "url", default: ""))
+        if let managers {
+            configuration.managers = managers
+            configuration.wazuh = managers.first ?? configuration.wazuh
+        } else {
+            configuration.wazuh = GatewayConfiguration.Wazuh(reading: "wazuh", from: &reader)
+        }
         configuration.nats.read(from: &reader)
         configuration.security.read(from: &reader)
         configuration.outbox.read(from: &reader)
@@ -97,22 +101,6 @@ extension GatewayConfiguration {
         default:
             return make("the document cannot be parsed", nil)
         }
-    }
-}
-
-extension GatewayConfiguration.Wazuh {
-    fileprivate mutating func read(from reader: inout ConfigurationReader) {
-        if let root = reader.string("wazuh", "install_root") {
-            self.installRoot = root
-        }
-        self.explicitDBPath = reader.string("wazuh", "db_path")
-        self.explicitClientKeysPath = reader.string("wazuh", "client_keys_path")
-        self.pollInterval = reader.duration("wazuh", "poll_interval", default: self.pollInterval)
-        self.source = reader.enumeration("wazuh", "source", default: self.source)
-        self.explicitSocketPath = reader.string("wazuh", "socket_path")
-        self.socketPollInterval = reader.duration("wazuh", "socket_poll_interval", default: self.socketPollInterval)
-        self.socketFullSweepInterval = reader.duration(
-            "wazuh", "socket_full_sweep_interval", default: self.socketFullSweepInterval)
     }
 }
 

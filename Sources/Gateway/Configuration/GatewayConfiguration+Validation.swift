@@ -24,9 +24,12 @@ extension GatewayConfiguration {
                         code: .fileProblem, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
             }
         }
-        check("wazuh.db_path", self.wazuh.dbPath, .readable, secret: false)
-        if self.wazuh.explicitClientKeysPath != nil {
-            check("wazuh.client_keys_path", self.wazuh.clientKeysPath, .readable, secret: false)
+        for (index, manager) in self.watchedManagers.enumerated() {
+            let prefix = self.managerKeyPrefix(index)
+            check("\(prefix).db_path", manager.dbPath, .readable, secret: false)
+            if manager.explicitClientKeysPath != nil {
+                check("\(prefix).client_keys_path", manager.clientKeysPath, .readable, secret: false)
+            }
         }
         check("nats.credentials_file", self.nats.credentialsFile, .natsCredentials, secret: true)
         check("nats.tls_cert", self.nats.tlsCert, .pem(marker: "CERTIFICATE"), secret: false)

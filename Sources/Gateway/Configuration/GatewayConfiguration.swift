@@ -7,7 +7,11 @@ import Logging
 /// then call `validate()` before use: loading checks types, ranges and key combinations; validation
 /// also checks the files the configuration refers to.
 public struct GatewayConfiguration: Sendable, Equatable {
+    /// `wazuh:` — the one manager watched; with `managers:`, a copy of its first entry.
     public var wazuh: Wazuh
+    /// `managers:` — every manager watched, each with the keys of `wazuh:`; empty when the file
+    /// uses the single `wazuh:` section. See ``watchedManagers``.
+    public var managers: [Wazuh] = []
     public var nats: NATS
     public var security: Security
     public var outbox: Outbox

@@ -21,7 +21,7 @@ public enum DaemonStartup {
 
     /// Loads and validates the configuration as `run` needs it.
     ///
-    /// `validate()` checks every referenced file, but `global.db` (and `client.keys`) being absent
+    /// `validate()` checks every referenced file, but a manager's `global.db` (and `client.keys`) being absent
     /// or unreadable at start is not fatal for the daemon: Wazuh may simply not have created it yet.
     /// Those problems are returned as warnings to log; the daemon retries reading and reports the
     /// source as not ready. Every other problem throws `ConfigurationErrors`.
@@ -34,7 +34,10 @@ public enum DaemonStartup {
         var environment = environment
         environment.removeValue(forKey: Self.configPathVariable)
         let configuration = try GatewayConfiguration.load(fileAt: path, environment: environment)
-        let sourceKeys: Set<String> = ["wazuh.db_path", "wazuh.client_keys_path"]
+        let sourceKeys = Set(
+            configuration.watchedManagers.indices.flatMap { index in
+                ["db_path", "client_keys_path"].map { "\(configuration.managerKeyPrefix(index)).\($0)" }
+            })
         var problems = configuration.combinationProblems()
         var warnings: [ConfigurationError] = []
         for problem in configuration.fileProblems() {

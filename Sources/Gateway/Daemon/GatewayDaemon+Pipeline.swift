@@ -70,16 +70,18 @@ extension GatewayDaemon {
     }
 
     func makeDeliveryWorker(
-        outbox: OutboxStore, link: NATSLink, monitor: any AgentStatusSourcing, wire: WireSetup,
+        outbox: OutboxStore, link: NATSLink, managers: [WatchedManager], wire: WireSetup,
         startedAt: ContinuousClock.Instant
     ) -> (worker: DeliveryWorker, transport: LinkedDeliveryTransport) {
         let delivery = self.configuration.delivery
         let transport = LinkedDeliveryTransport(
             link: link, mode: self.deliveryMode(subjects: wire.subjects),
             ackTimeout: self.configuration.nats.requestTimeout, logger: self.logger.tagged(component: "delivery"))
-        let heartbeat = DaemonHeartbeat(
-            subjects: wire.subjects, managerNode: self.configuration.wazuh.managerNode, signingKey: wire.signingKey,
-            sealer: wire.sealer, monitor: monitor, outbox: outbox, startedAt: startedAt)
+        let heartbeats = managers.map { manager in
+            DaemonHeartbeat(
+                subjects: wire.subjects, managerNode: manager.managerNode, signingKey: wire.signingKey,
+                sealer: wire.sealer, monitor: manager.source, outbox: outbox, startedAt: startedAt)
+        }
         var workerConfiguration = DeliveryWorkerConfiguration(
             maxInFlight: delivery.maxInFlight, pageSize: delivery.batchSize,
             backoff: Backoff(base: delivery.backoffBase, cap: delivery.backoffMax),
@@ -92,7 +94,7 @@ extension GatewayDaemon {
             journal: outbox, transport: transport, sealer: WireDeliverySealer(sealer: wire.sealer),
             configuration: workerConfiguration,
             observer: MetricsDeliveryObserver(metrics: self.metrics, dashboard: self.dashboard),
-            heartbeat: { status in try heartbeat.message(for: status) },
+            heartbeats: heartbeats.map { heartbeat in { status in try heartbeat.message(for: status) } },
             logger: self.logger.tagged(component: "delivery"))
         return (worker, transport)
     }
@@ -100,11 +102,11 @@ extension GatewayDaemon {
     /// Source → outbox: reads `global.db` on change notifications (poll fallback), journals each
     /// diff with its snapshot in one transaction, wakes the worker.
     func makeDetectionService(
-        monitor: any AgentStatusSourcing, outbox: OutboxStore, wire: WireSetup, wakeSignal: DeliveryWakeSignal
+        manager: WatchedManager, wire: WireSetup, wakeSignal: DeliveryWakeSignal, feedsDashboard: Bool
     ) -> DetectionService {
         let encoder = DetectionEncoder(
-            mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,
-            signingKey: wire.signingKey)
+            mapper: AgentEventMapper(managerNode: manager.managerNode), subjects: wire.subjects,
+            signingKey: wire.signingKey, scope: manager.scope)
         let metrics = self.metrics
         let thresholds = self.configuration.anomaly
         let rateLimit = self.configuration.rateLimit
@@ -113,22 +115,23 @@ extension GatewayDaemon {
             ? AnomalyJournal(
                 encoder: AnomalyEncoder(
                     subjects: wire.subjects, signingKey: wire.signingKey,
-                    managerNode: self.configuration.wazuh.managerNode, windowSeconds: thresholds.windowSeconds),
+                    managerNode: manager.managerNode, windowSeconds: thresholds.windowSeconds, scope: manager.scope),
                 thresholds: thresholds,
                 rateLimit: AgentRateLimiter(
                     limit: rateLimit.perAgent, windowSeconds: max(1, rateLimit.window.components.seconds)),
-                metrics: self.metrics, logger: self.logger.tagged(component: "anomaly")) : nil
-        let dashboard = self.dashboard
+                metrics: self.metrics, logger: manager.logger.tagged(component: "anomaly")) : nil
+        // The dashboard shows one manager: the first.
+        let dashboard = feedsDashboard ? self.dashboard : nil
         return DetectionService(
-            monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
+            monitor: manager.source, store: manager.journal, encoder: encoder, wakeSignal: wakeSignal,
             onJournaled: { changes in
                 var byType: [String: Int] = [:]
                 for change in changes { byType[change.kind.rawValue, default: 0] += 1 }
                 for (type, count) in byType { metrics.eventDetected(type: type, count: count) }
-                dashboard.recordTransitions(changes)
+                dashboard?.recordTransitions(changes)
             },
-            onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records) },
+            onConfirmedSnapshot: { snapshot in dashboard?.recordFleet(snapshot.records) },
             anomalies: anomalies,
-            logger: self.logger.tagged(component: "detection"))
+            logger: manager.logger.tagged(component: "detection"))
     }
 }

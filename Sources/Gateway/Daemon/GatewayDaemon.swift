@@ -16,7 +16,7 @@ import WazuhSource
 /// 2. `GatewayStatusReporter` (source health and outbox depth into readiness and metrics);
 /// 3. `NATSLink` (connects, reconnects, reports state; closes last among the workers);
 /// 4. the delivery worker (drains the outbox within `delivery.shutdown_timeout` on shutdown);
-/// 5. the detection service (reads `global.db`, journals changes; stops first).
+/// 5. the detection services, one per watched manager (read its source, journal its changes; stop first).
 ///
 /// So on SIGTERM detection stops, the worker drains what was journaled, NATS is drained and
 /// closed, and the HTTP server goes last. Neither NATS nor `global.db` being unavailable stops the
@@ -73,7 +73,9 @@ public final class GatewayDaemon: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.metricsFactory = metricsFactory
-        self.metrics = GatewayMetrics(factory: metricsFactory)
+        self.metrics = GatewayMetrics(
+            factory: metricsFactory, managers: configuration.watchedManagers.map(\.managerNode),
+            labelSources: configuration.hasManagerList)
         self.dashboard = DashboardState(managerNode: configuration.wazuh.managerNode, gatewayVersion: Self.version)
         self.readiness = readiness ?? GatewayReadiness(configuration: configuration)
         self.options = options
@@ -109,21 +111,17 @@ public final class GatewayDaemon: Sendable {
             throw DaemonError(
                 code: .natsOptions, message: "cannot build the NATS connection options", underlying: error)
         }
-        let monitor = AgentStatusMonitor(
-            configuration: .init(
-                databasePath: self.configuration.wazuh.dbPath, clientKeysPath: self.clientKeysPath(),
-                pollInterval: self.configuration.wazuh.pollInterval, source: self.configuration.wazuh.monitorSource,
-                socketPath: self.configuration.wazuh.socketPath,
-                socketPollInterval: self.configuration.wazuh.socketPollInterval,
-                socketFullSweepInterval: self.configuration.wazuh.socketFullSweepInterval),
-            logger: self.logger.tagged(component: "source"))
+        let managers = self.makeWatchedManagers(outbox: outbox)
+        if self.configuration.hasManagerList {
+            self.readiness.expectSources(managers: managers.map(\.managerNode))
+        }
         let link = NATSLink(
             options: natsOptions, retry: NATSLink.retryPolicy(reconnectDelay: self.configuration.nats.reconnectDelay),
             readiness: self.readiness, metrics: self.metrics, dashboard: self.dashboard,
             logger: self.logger.tagged(component: "nats"))
         let wire = try self.loadWireSetup()
         let (worker, transport) = self.makeDeliveryWorker(
-            outbox: outbox, link: link, monitor: monitor, wire: wire, startedAt: startedAt)
+            outbox: outbox, link: link, managers: managers, wire: wire, startedAt: startedAt)
         defer { transport.stop() }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -148,14 +146,23 @@ public final class GatewayDaemon: Sendable {
             services.append(.init(service: server, serviceName: "http"))
         }
         let reporter = GatewayStatusReporter(
-            monitor: monitor, outbox: outbox, readiness: self.readiness, metrics: self.metrics,
+            sources: managers.map {
+                .init(
+                    manager: self.configuration.hasManagerList ? $0.managerNode : nil, monitor: $0.source,
+                    metrics: $0.metrics)
+            }, outbox: outbox, readiness: self.readiness, metrics: self.metrics,
             dashboard: self.dashboard, interval: self.options.statusInterval, logger: self.logger)
         services.append(.init(service: reporter, serviceName: "status"))
         services.append(.init(service: link, serviceName: "nats"))
         services.append(.init(service: worker, serviceName: "delivery"))
-        let detection = self.makeDetectionService(
-            monitor: monitor, outbox: outbox, wire: wire, wakeSignal: worker.wakeSignal)
-        services.append(.init(service: detection, serviceName: "detection"))
+        // One detection service per manager: each waits on its own source and journals its own
+        // cycles, so a manager whose source fails never holds back another's events.
+        for (index, manager) in managers.enumerated() {
+            let detection = self.makeDetectionService(
+                manager: manager, wire: wire, wakeSignal: worker.wakeSignal, feedsDashboard: index == 0)
+            let name = self.configuration.hasManagerList ? "detection[\(manager.managerNode)]" : "detection"
+            services.append(.init(service: detection, serviceName: name))
+        }
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
@@ -235,13 +242,6 @@ public final class GatewayDaemon: Sendable {
         return access
     }
 
-    private func clientKeysPath() -> String? {
-        if let explicit = self.configuration.wazuh.explicitClientKeysPath {
-            return explicit
-        }
-        let path = self.configuration.wazuh.clientKeysPath
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
 }
 
 /// Holds the running group so `shutdownGracefully()` can reach it from another task.

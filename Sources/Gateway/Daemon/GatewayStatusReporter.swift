@@ -15,7 +15,21 @@ import WazuhSource
 /// counted by the detection service as it journals them). A failure to read the outbox is logged
 /// once per streak, never fatal.
 public final class GatewayStatusReporter: Service, Sendable {
-    private let monitor: any AgentStatusSourcing
+    /// One manager's source as the reporter samples it.
+    public struct ReportedSource: Sendable {
+        /// The manager's node with `managers:`; nil for the single `wazuh:` manager.
+        public var manager: String?
+        public var monitor: any AgentStatusSourcing
+        public var metrics: SourceMetrics
+
+        public init(manager: String?, monitor: any AgentStatusSourcing, metrics: SourceMetrics) {
+            self.manager = manager
+            self.monitor = monitor
+            self.metrics = metrics
+        }
+    }
+
+    private let sources: [ReportedSource]
     private let outbox: OutboxStore
     private let readiness: GatewayReadiness
     private let metrics: GatewayMetrics
@@ -23,12 +37,13 @@ public final class GatewayStatusReporter: Service, Sendable {
     private let interval: Duration
     private let logger: Logger
 
+    /// - Parameter dashboard: shows the first source's health (the dashboard shows one manager).
     public init(
-        monitor: any AgentStatusSourcing, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
+        sources: [ReportedSource], outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
         dashboard: DashboardState? = nil, interval: Duration, logger: Logger
     ) {
         self.dashboard = dashboard
-        self.monitor = monitor
+        self.sources = sources
         self.outbox = outbox
         self.readiness = readiness
         self.metrics = metrics
@@ -50,8 +65,11 @@ public final class GatewayStatusReporter: Service, Sendable {
 
     public func run() async throws {
         var sample = Sample()
+        var sourceSamples = self.sources.map { _ in Sample() }
         while !Task.isShuttingDownGracefully {
-            self.reportSource(&sample)
+            for index in self.sources.indices {
+                self.reportSource(self.sources[index], first: index == 0, &sourceSamples[index])
+            }
             self.reportOutbox(&sample)
             do {
                 try await cancelWhenGracefulShutdown {
@@ -64,40 +82,41 @@ public final class GatewayStatusReporter: Service, Sendable {
         self.reportOutbox(&sample)
     }
 
-    func reportSource(_ sample: inout Sample) {
-        let health = self.monitor.health
+    func reportSource(_ source: ReportedSource, first: Bool, _ sample: inout Sample) {
+        let health = source.monitor.health
+        let metrics = source.metrics
         if health.successfulReads > sample.successfulReads {
-            self.readiness.recordSourceReadSuccess()
+            self.readiness.recordSourceReadSuccess(manager: source.manager)
             if let last = health.lastSuccessfulRead {
-                self.metrics.lastSuccessfulSourceRead.record(last.timeIntervalSince1970)
+                metrics.lastSuccessfulRead.record(last.timeIntervalSince1970)
             }
             if let duration = health.lastTransactionDuration {
-                self.metrics.sourceReadDuration.recordNanoseconds(duration.wholeNanoseconds)
+                metrics.readDuration.recordNanoseconds(duration.wholeNanoseconds)
             }
         }
         if health.failedReads > sample.failedReads {
-            self.metrics.sourceReadErrors.increment(by: health.failedReads - sample.failedReads)
+            metrics.readErrors.increment(by: health.failedReads - sample.failedReads)
             if let error = health.lastError, health.consecutiveFailures > 0 {
-                self.readiness.recordSourceReadFailure(error.description)
+                self.readiness.recordSourceReadFailure(error.description, manager: source.manager)
             }
         }
         if health.activeSource != sample.activeSource {
-            self.metrics.setActiveSource(health.activeSource?.rawValue)
-            self.readiness.recordSourceKind(health.activeSource?.rawValue)
+            metrics.setActiveSource(health.activeSource?.rawValue)
+            self.readiness.recordSourceKind(health.activeSource?.rawValue, manager: source.manager)
         }
         if health.sourceSwitches > sample.sourceSwitches {
-            self.metrics.sourceSwitches.increment(by: health.sourceSwitches - sample.sourceSwitches)
+            metrics.switches.increment(by: health.sourceSwitches - sample.sourceSwitches)
         }
         if health.socketQueries > sample.socketQueries {
-            self.metrics.wazuhDBQueries.increment(by: health.socketQueries - sample.socketQueries)
+            metrics.wazuhDBQueries.increment(by: health.socketQueries - sample.socketQueries)
         }
         if health.changesSeenBeforeFile > sample.changesBeforeFile {
-            self.metrics.changesBeforeFile.increment(by: health.changesSeenBeforeFile - sample.changesBeforeFile)
+            metrics.changesBeforeFile.increment(by: health.changesSeenBeforeFile - sample.changesBeforeFile)
         }
         if health.socketBytesReceived > sample.socketBytes {
-            self.metrics.wazuhDBReplyBytes.increment(by: health.socketBytesReceived - sample.socketBytes)
+            metrics.wazuhDBReplyBytes.increment(by: health.socketBytesReceived - sample.socketBytes)
         }
-        if health.successfulReads != sample.successfulReads || health.failedReads != sample.failedReads {
+        if first, health.successfulReads != sample.successfulReads || health.failedReads != sample.failedReads {
             self.dashboard?.recordSource(health)
         }
         sample.successfulReads = health.successfulReads

@@ -1,7 +1,8 @@
 import Outbox
 import WireContract
 
-/// Heartbeats: a signed status message every `heartbeatInterval` while connected, never journaled.
+/// Heartbeats: a signed status message per watched manager every `heartbeatInterval` while
+/// connected, never journaled. One manager's heartbeat failing does not hold back another's.
 extension DeliveryWorker {
     func heartbeatLoop(interval: Duration) async {
         while !Task.isCancelled {
@@ -10,13 +11,16 @@ extension DeliveryWorker {
             } catch {
                 return
             }
-            guard let heartbeat, transport.isConnected else { continue }
-            do {
-                guard let message = try heartbeat(status.current) else { continue }
-                try await transport.publishUnjournaled(message)
-                if configuration.auditLog { try await auditHeartbeat(message) }
-            } catch {
-                logger.warning("heartbeat not published", metadata: ["delivery.error": "\(transport.classify(error))"])
+            guard transport.isConnected else { continue }
+            for heartbeat in heartbeats {
+                do {
+                    guard let message = try heartbeat(status.current) else { continue }
+                    try await transport.publishUnjournaled(message)
+                    if configuration.auditLog { try await auditHeartbeat(message) }
+                } catch {
+                    logger.warning(
+                        "heartbeat not published", metadata: ["delivery.error": "\(transport.classify(error))"])
+                }
             }
         }
     }

@@ -22,7 +22,8 @@ public final class DeliveryWorker: Service, Sendable {
     let sealer: any DeliverySealer
     let configuration: DeliveryWorkerConfiguration
     let observer: (any DeliveryObserver)?
-    let heartbeat: HeartbeatBuilder?
+    /// One builder per watched manager, each publishing its own heartbeat every interval.
+    let heartbeats: [HeartbeatBuilder]
     let logger: Logger
     /// Wake the worker when new rows land (handed to the detection service).
     public let wakeSignal: DeliveryWakeSignal
@@ -36,7 +37,8 @@ public final class DeliveryWorker: Service, Sendable {
     public init(
         journal: any DeliveryJournal, transport: any DeliveryTransport, sealer: any DeliverySealer,
         configuration: DeliveryWorkerConfiguration, observer: (any DeliveryObserver)? = nil,
-        heartbeat: HeartbeatBuilder? = nil, wakeSignal: DeliveryWakeSignal = DeliveryWakeSignal(),
+        heartbeat: HeartbeatBuilder? = nil, heartbeats: [HeartbeatBuilder] = [],
+        wakeSignal: DeliveryWakeSignal = DeliveryWakeSignal(),
         status: DeliveryStatusBoard = DeliveryStatusBoard(), clock: any GatewayClock = SystemClock(),
         logger: Logger
     ) {
@@ -45,7 +47,7 @@ public final class DeliveryWorker: Service, Sendable {
         self.sealer = sealer
         self.configuration = configuration
         self.observer = observer
-        self.heartbeat = heartbeat
+        self.heartbeats = (heartbeat.map { [$0] } ?? []) + heartbeats
         self.wakeSignal = wakeSignal
         self.status = status
         self.clock = clock
@@ -56,7 +58,7 @@ public final class DeliveryWorker: Service, Sendable {
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                if let interval = configuration.heartbeatInterval, heartbeat != nil {
+                if let interval = configuration.heartbeatInterval, !heartbeats.isEmpty {
                     group.addTask { await self.heartbeatLoop(interval: interval) }
                 }
                 defer { self.drain.cancelTimer() }

@@ -14,9 +14,15 @@ public struct DetectionEncoder: Sendable {
     public var signingKey: SigningKey
     /// The largest payload a batch part may have (the server's `max_payload` less header room).
     public var maxBatchPayload: Int
+    /// With `managers:`, the manager whose ids this encoder scopes (``ManagerScope``); nil keeps the
+    /// single-manager ids.
+    public var scope: ManagerScope?
 
-    public init(mapper: AgentEventMapper, subjects: Subjects, signingKey: SigningKey, maxBatchPayload: Int = 900 * 1024)
-    {
+    public init(
+        mapper: AgentEventMapper, subjects: Subjects, signingKey: SigningKey, maxBatchPayload: Int = 900 * 1024,
+        scope: ManagerScope? = nil
+    ) {
+        self.scope = scope
         self.mapper = mapper
         self.subjects = subjects
         self.signingKey = signingKey
@@ -25,9 +31,11 @@ public struct DetectionEncoder: Sendable {
 
     /// The signed event for one change.
     public func signedEvent(for change: AgentChange, detectedAtMilliseconds: Int64) -> AgentStatusEvent {
-        let eventID = EventID.make(
-            agentID: change.agentID, kind: change.kind.rawValue, previous: change.previousStatus.rawValue,
-            current: change.currentStatus.rawValue, dateAdd: change.dateAdd, transitionTime: change.transitionTime)
+        let eventID = ManagerScope.scoped(
+            EventID.make(
+                agentID: change.agentID, kind: change.kind.rawValue, previous: change.previousStatus.rawValue,
+                current: change.currentStatus.rawValue, dateAdd: change.dateAdd, transitionTime: change.transitionTime),
+            by: scope)
         return mapper.event(for: change, eventID: eventID, detectedAtMilliseconds: detectedAtMilliseconds)
             .signed(with: signingKey)
     }
@@ -67,7 +75,8 @@ public struct DetectionEncoder: Sendable {
         events: [AgentStatusEvent], counts: WazuhSource.FleetCounts, latestTransition: Int64,
         detectedAtMilliseconds: Int64
     ) -> [NewOutboxMessage] {
-        let batchID = BatchStatusUpdate.makeBatchID(time: latestTransition, eventIDs: events.map(\.eventID))
+        let batchID = ManagerScope.scoped(
+            BatchStatusUpdate.makeBatchID(time: latestTransition, eventIDs: events.map(\.eventID)), by: scope)
         let summary = BatchSummary(
             fleet: WireContract.FleetCounts(
                 totalAgents: counts.total, activeAgents: counts.active, disconnectedAgents: counts.disconnected,

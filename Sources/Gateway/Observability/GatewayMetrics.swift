@@ -21,6 +21,12 @@ public struct GatewayMetrics: Sendable {
     public static let prefix = "wazuh_nats_gateway_"
     static let publishAckLatencyLabel = prefix + "publish_ack_latency_seconds"
     static let sourceReadDurationLabel = prefix + "source_read_duration_seconds"
+
+    /// The single manager's source metrics, under the names they had before `managers:`.
+    public var sourceReadDuration: Timer { self.source.readDuration }
+    public var sourceReadErrors: Counter { self.source.readErrors }
+    public var lastSuccessfulSourceRead: Gauge { self.source.lastSuccessfulRead }
+    public func setActiveSource(_ source: String?) { self.source.setActiveSource(source) }
     /// Event types counted by `eventDetected(type:)`; any other type counts as `other`.
     public static let eventTypes = ["status_change", "registered", "removed", "other"]
 
@@ -42,27 +48,21 @@ public struct GatewayMetrics: Sendable {
     public let natsReconnects: Counter
     /// 1 while connected to NATS, 0 otherwise; set through `setNATSConnected(_:)`.
     public let natsConnected: Gauge
-    /// How long one read of `global.db` took.
-    public let sourceReadDuration: Timer
-    public let sourceReadErrors: Counter
-    /// Unix time in seconds of the last successful read of `global.db`.
-    public let lastSuccessfulSourceRead: Gauge
     /// Agent status sources (`wazuh.source`) exported by `source_active{source=…}`.
     public static let sources = ["file", "wazuh-db"]
-    /// 1 for the source the last successful read used, 0 for the others.
-    private let sourceActive: [String: Gauge]
-    /// Changes of source (socket ↔ file) since start.
-    public let sourceSwitches: Counter
-    /// Requests sent to wazuh-db's socket, and reply bytes received from it.
-    public let wazuhDBQueries: Counter
-    /// Changes seen through wazuh-db's socket while global.db did not have them yet.
-    public let changesBeforeFile: Counter
-    public let wazuhDBReplyBytes: Counter
+    /// The per-source metrics of each watched manager, keyed by `manager_node` (the single
+    /// `wazuh:` manager's are unlabelled; with `managers:` each carries `manager="{node}"`).
+    public let managerSources: [String: SourceMetrics]
+    /// The first manager's source metrics (the only ones of a single-manager gateway).
+    public let source: SourceMetrics
     /// Transitions whose secondary messages the per-agent rate limit condensed into a flapping summary.
     public let transitionsCondensed: Counter
     private let anomaliesDetected: [String: Counter]
 
-    public init(factory: any MetricsFactory) {
+    /// - Parameters:
+    ///   - managers: the watched managers' `manager_node`s; their source metrics are labelled
+    ///     `manager="{node}"` when `labelSources` (a `managers:` list) or when there are several.
+    public init(factory: any MetricsFactory, managers: [String] = [], labelSources: Bool = false) {
         let p = Self.prefix
         var events: [String: Counter] = [:]
         for type in Self.eventTypes {
@@ -78,21 +78,13 @@ public struct GatewayMetrics: Sendable {
         self.breakerState = Gauge(label: p + "breaker_state", factory: factory)
         self.natsReconnects = Counter(label: p + "nats_reconnects_total", factory: factory)
         self.natsConnected = Gauge(label: p + "nats_connected", factory: factory)
-        self.sourceReadDuration = Timer(label: Self.sourceReadDurationLabel, factory: factory)
-        self.sourceReadErrors = Counter(label: p + "source_read_errors_total", factory: factory)
-        self.lastSuccessfulSourceRead = Gauge(
-            label: p + "last_successful_source_read_timestamp_seconds", factory: factory)
-        var active: [String: Gauge] = [:]
-        for source in Self.sources {
-            let gauge = Gauge(label: p + "source_active", dimensions: [("source", source)], factory: factory)
-            gauge.record(0)
-            active[source] = gauge
+        let labelled = managers.count > 1 || (managers.count == 1 && labelSources)
+        var sources: [String: SourceMetrics] = [:]
+        for manager in managers.isEmpty ? [""] : managers {
+            sources[manager] = SourceMetrics(factory: factory, manager: labelled ? manager : nil)
         }
-        self.sourceActive = active
-        self.sourceSwitches = Counter(label: p + "source_switches_total", factory: factory)
-        self.wazuhDBQueries = Counter(label: p + "wazuhdb_queries_total", factory: factory)
-        self.wazuhDBReplyBytes = Counter(label: p + "wazuhdb_reply_bytes_total", factory: factory)
-        self.changesBeforeFile = Counter(label: p + "changes_seen_before_file_total", factory: factory)
+        self.managerSources = sources
+        self.source = sources[managers.first ?? ""]!
         self.transitionsCondensed = Counter(label: p + "transitions_condensed_total", factory: factory)
         var anomalies: [String: Counter] = [:]
         for type in AnomalyEvent.Kind.allCases.map(\.rawValue) {
@@ -103,7 +95,6 @@ public struct GatewayMetrics: Sendable {
         // Gauges start at 0 so every series is present in /metrics from the first scrape.
         for gauge in [
             self.outboxDepth, self.oldestPendingAge, self.breakerState, self.natsConnected,
-            self.lastSuccessfulSourceRead,
         ] {
             gauge.record(0)
         }
@@ -121,13 +112,6 @@ public struct GatewayMetrics: Sendable {
 
     public func setBreakerState(_ state: BreakerState) {
         self.breakerState.record(state.rawValue)
-    }
-
-    /// Marks `source` (`file`, `wazuh-db`) active and the others inactive; `nil`: none yet.
-    public func setActiveSource(_ source: String?) {
-        for (name, gauge) in self.sourceActive {
-            gauge.record(name == source ? 1 : 0)
-        }
     }
 
     public func setNATSConnected(_ connected: Bool) {

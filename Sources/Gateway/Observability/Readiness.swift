@@ -40,11 +40,17 @@ public struct ClosureReadinessProbe: ReadinessProbe {
 /// so tests can move time without sleeping.
 public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
     // @unchecked: all mutable state is in `state`, only touched while holding `lock`.
-    private struct State {
-        var natsConnected = false
+    private struct SourceState {
         var lastSuccessfulRead: Duration?
         var lastReadError: String?
         var sourceKind: String?
+    }
+
+    private struct State {
+        var natsConnected = false
+        /// Keyed by manager node; "" is the single `wazuh:` manager.
+        var sources: [String: SourceState] = ["": SourceState()]
+        var order: [String] = [""]
     }
 
     private let lock = NSLock()
@@ -68,7 +74,11 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
     /// The readiness the daemon uses: the source counts as stale after three missed polls plus
     /// 10 s of slack (file notifications usually trigger reads much sooner).
     public convenience init(configuration: GatewayConfiguration) {
-        self.init(maximumSourceAge: Self.maximumSourceAge(pollInterval: configuration.wazuh.pollInterval))
+        self.init(
+            maximumSourceAge: Self.maximumSourceAge(
+                pollInterval: configuration.watchedManagers.map(\.pollInterval).max()
+                    ?? configuration.wazuh.pollInterval))
+        if configuration.hasManagerList { self.expectSources(managers: configuration.managers.map(\.managerNode)) }
     }
 
     /// `3 × poll_interval + 10s`.
@@ -80,22 +90,41 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         self.withState { $0.natsConnected = connected }
     }
 
-    public func recordSourceReadSuccess() {
+    /// Checks one source per manager named here (a `managers:` list), each reported in `/readyz`
+    /// as `source[{node}]: …`, instead of the single unnamed one.
+    public func expectSources(managers: [String]) {
+        self.withState { state in
+            state.order = managers
+            state.sources = Dictionary(uniqueKeysWithValues: managers.map { ($0, SourceState()) })
+        }
+    }
+
+    /// - Parameter manager: the manager's node with `managers:`; nil for the single manager.
+    public func recordSourceReadSuccess(manager: String? = nil) {
         let time = self.now()
-        self.withState {
+        self.withSource(manager) {
             $0.lastSuccessfulRead = time
             $0.lastReadError = nil
         }
     }
 
     /// Records the source reads use now (`file`, `wazuh-db`; `nil` before the first read).
-    public func recordSourceKind(_ kind: String?) {
-        self.withState { $0.sourceKind = kind }
+    public func recordSourceKind(_ kind: String?, manager: String? = nil) {
+        self.withSource(manager) { $0.sourceKind = kind }
     }
 
     /// Records a failed read; `message` is shown in `/readyz` and must hold no secret.
-    public func recordSourceReadFailure(_ message: String) {
-        self.withState { $0.lastReadError = message }
+    public func recordSourceReadFailure(_ message: String, manager: String? = nil) {
+        self.withSource(manager) { $0.lastReadError = message }
+    }
+
+    private func withSource(_ manager: String?, _ body: (inout SourceState) -> Void) {
+        self.withState { state in
+            let key = manager ?? ""
+            guard var source = state.sources[key] else { return }
+            body(&source)
+            state.sources[key] = source
+        }
     }
 
     public func readiness() async -> ReadinessReport {
@@ -105,19 +134,25 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         if !state.natsConnected {
             problems.append("nats: disconnected")
         }
-        if let last = state.lastSuccessfulRead {
-            let age = time - last
-            if age > self.maximumSourceAge {
-                var problem = "source: last successful read \(age.components.seconds)s ago"
-                if let error = state.lastReadError {
-                    problem += ": \(error)"
+        var kinds: [String] = []
+        for name in state.order {
+            guard let source = state.sources[name] else { continue }
+            let label = name.isEmpty ? "source" : "source[\(name)]"
+            if let kind = source.sourceKind { kinds.append(name.isEmpty ? kind : "\(name)=\(kind)") }
+            if let last = source.lastSuccessfulRead {
+                let age = time - last
+                if age > self.maximumSourceAge {
+                    var problem = "\(label): last successful read \(age.components.seconds)s ago"
+                    if let error = source.lastReadError {
+                        problem += ": \(error)"
+                    }
+                    problems.append(problem)
                 }
-                problems.append(problem)
+            } else {
+                problems.append("\(label): no successful read yet" + (source.lastReadError.map { ": \($0)" } ?? ""))
             }
-        } else {
-            problems.append("source: no successful read yet" + (state.lastReadError.map { ": \($0)" } ?? ""))
         }
-        return ReadinessReport(problems: problems, source: state.sourceKind)
+        return ReadinessReport(problems: problems, source: kinds.isEmpty ? nil : kinds.joined(separator: ", "))
     }
 
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {
