@@ -10,7 +10,7 @@ extension GatewayDaemon {
     /// the outbox and the delivery worker are shared.
     struct WatchedManager {
         var configuration: GatewayConfiguration.Wazuh
-        /// Non-nil with `managers:`: ids get `@{node}` (contract 1.3).
+        /// Non-nil with `managers:`: ids get `@{node}` (contract 1.4).
         var scope: ManagerScope?
         var source: any AgentStatusSourcing
         var journal: OutboxStore
