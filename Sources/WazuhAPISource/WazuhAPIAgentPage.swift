@@ -36,7 +36,8 @@ public struct WazuhAPIAgentPage: Sendable {
             }
             records.append(
                 AgentRecord(
-                    id: id, name: item.name, ip: item.ip, status: ConnectionStatus(databaseValue: item.status?.lowercased()),
+                    id: id, name: item.name, ip: item.ip,
+                    status: ConnectionStatus(databaseValue: item.status?.lowercased()),
                     lastKeepalive: try item.lastKeepAlive.map { text in
                         guard let seconds = WazuhAPITimestamp.epochSeconds(text) else {
                             throw Malformed(field: "lastKeepAlive")
@@ -88,7 +89,9 @@ public struct WazuhAPIAgentPage: Sendable {
                 return
             }
             let text = try container.decode(String.self)
-            guard let parsed = WazuhAPITimestamp.epochSeconds(text) else { throw Malformed(field: "disconnection_time") }
+            guard let parsed = WazuhAPITimestamp.epochSeconds(text) else {
+                throw Malformed(field: "disconnection_time")
+            }
             seconds = parsed
         }
     }

@@ -43,7 +43,8 @@ public final class WazuhAPIClient: Sendable, CustomStringConvertible {
         public var maximumRateLimitWait: Duration
 
         public init(
-            url: String, credentials: WazuhAPICredentials, caFile: String? = nil, tokenLifetime: Duration = .seconds(900),
+            url: String, credentials: WazuhAPICredentials, caFile: String? = nil,
+            tokenLifetime: Duration = .seconds(900),
             requestsPerMinute: Int = 240, pageSize: Int = 10_000, requestTimeout: Duration = .seconds(30),
             maximumRateLimitWait: Duration = .seconds(60)
         ) {
@@ -88,7 +89,9 @@ public final class WazuhAPIClient: Sendable, CustomStringConvertible {
     private let state = Mutex(State())
 
     /// - Throws: ``WazuhAPIError`` (`invalidConfiguration`) when the URL or the CA file is unusable.
-    public init(configuration: Configuration, clock: any GatewayClock = SystemClock(), logger: Logger) throws(WazuhAPIError) {
+    public init(configuration: Configuration, clock: any GatewayClock = SystemClock(), logger: Logger)
+        throws(WazuhAPIError)
+    {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -243,7 +246,8 @@ public final class WazuhAPIClient: Sendable, CustomStringConvertible {
                     state.statistics.tokenRefusals += 1
                 }
                 logger.info(
-                    "Wazuh API refused the token, logging in again", metadata: ["wazuh.api.url": "\(configuration.url)"])
+                    "Wazuh API refused the token, logging in again", metadata: ["wazuh.api.url": "\(configuration.url)"]
+                )
                 continue
             case 401:
                 state.withLock { $0.token = nil }

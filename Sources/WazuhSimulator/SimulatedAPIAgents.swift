@@ -31,7 +31,8 @@ enum SimulatedAPIAgents {
                 first = false
                 append(row, select: select, to: &out)
             }
-            out.append(contentsOf: #"],"total_affected_items":\#(total),"total_failed_items":0,"failed_items":[]},"#.utf8)
+            out.append(
+                contentsOf: #"],"total_affected_items":\#(total),"total_failed_items":0,"failed_items":[]},"#.utf8)
             out.append(contentsOf: #""message":"All selected agents information was returned","error":0}"#.utf8)
             return out
         }

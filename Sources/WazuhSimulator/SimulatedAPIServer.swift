@@ -95,7 +95,8 @@ public final class SimulatedAPIServer: Sendable {
     public func start() async throws -> Int {
         let (bound, continuation) = AsyncStream<Int>.makeStream()
         var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(certificate.serverCertificate)], privateKey: .privateKey(certificate.serverKey))
+            certificateChain: [.certificate(certificate.serverCertificate)],
+            privateKey: .privateKey(certificate.serverKey))
         tls.minimumTLSVersion = .tlsv12
         let application = Application(
             router: makeRouter(), server: try .tls(.http1(), tlsConfiguration: tls),
@@ -190,12 +191,14 @@ public final class SimulatedAPIServer: Sendable {
         }
         guard let retryAfter else { return nil }
         var response = Self.json(
-            .tooManyRequests, #"{"title":"Too Many Requests","detail":"Maximum number of requests per minute reached","error":6001}"#)
+            .tooManyRequests,
+            #"{"title":"Too Many Requests","detail":"Maximum number of requests per minute reached","error":6001}"#)
         response.headers[.retryAfter] = String(retryAfter)
         return response
     }
 
-    private static let unauthorized = json(.unauthorized, #"{"title":"Unauthorized","detail":"No authorization token provided"}"#)
+    private static let unauthorized = json(
+        .unauthorized, #"{"title":"Unauthorized","detail":"No authorization token provided"}"#)
 
     private static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(

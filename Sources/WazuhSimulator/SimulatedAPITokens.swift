@@ -22,7 +22,9 @@ final class SimulatedAPITokens: Sendable {
             Data(
                 #"{"iss":"wazuh","aud":"Wazuh API REST","sub":"\#(user)","nbf":\#(now / 1000),"exp_ms":\#(now + lifetime.wholeMilliseconds),"run_as":false,"rbac_roles":[1],"rbac_mode":"white"}"#
                     .utf8))
-        let signature = key.withLock { HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: $0) }
+        let signature = key.withLock {
+            HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: $0)
+        }
         return "\(header).\(payload).\(Self.base64URL(Data(signature)))"
     }
 
@@ -33,7 +35,8 @@ final class SimulatedAPITokens: Sendable {
             let payload = Self.decodeBase64URL(String(parts[1]))
         else { return false }
         let signed = key.withLock {
-            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: $0)
+            HMAC<SHA256>.isValidAuthenticationCode(
+                signature, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: $0)
         }
         guard signed,
             let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],

@@ -67,7 +67,11 @@ import WazuhSource
 
     @Test func aThrottledClientWaitsAndThenSucceeds() async throws {
         try await SimulatedAPIFixture.run(
-            agents: 5, server: { $0.requestsPerMinute = 2; $0.rateWindow = .seconds(2) }
+            agents: 5,
+            server: {
+                $0.requestsPerMinute = 2
+                $0.rateWindow = .seconds(2)
+            }
         ) { _, server in
             try await SimulatedAPIFixture.withClient(server) { client in
                 for _ in 0..<3 {
@@ -82,7 +86,11 @@ import WazuhSource
 
     @Test func theClientsOwnBudgetKeepsItUnderTheServersLimit() async throws {
         try await SimulatedAPIFixture.run(
-            agents: 5, server: { $0.requestsPerMinute = 12; $0.rateWindow = .seconds(60) }
+            agents: 5,
+            server: {
+                $0.requestsPerMinute = 12
+                $0.rateWindow = .seconds(60)
+            }
         ) { _, server in
             try await SimulatedAPIFixture.withClient(server, adjust: { $0.requestsPerMinute = 12 }) { client in
                 for _ in 0..<3 { _ = try await client.readAllAgents() }

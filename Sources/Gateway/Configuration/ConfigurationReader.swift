@@ -23,7 +23,7 @@ struct ConfigurationReader {
     private(set) var origins: [String: ConfigurationError.Origin] = [:]
     private var sections: [String: [String: (key: Node, value: Node)]] = [:]
     private var sectionOrigins: [String: ConfigurationError.Origin] = [:]
-    private let environment: [String: String]
+    let environment: [String: String]
 
     init(root: Node?, environment: [String: String]) {
         self.environment = environment
@@ -251,9 +251,10 @@ struct ConfigurationReader {
     }
 
     private mutating func checkEnvironmentNames() {
-        let known = ConfigurationSchema.sections.flatMap { section in
-            section.keys.map { ConfigurationSchema.environmentVariable(section: section.name, key: $0) }
-        }
+        let known =
+            ConfigurationSchema.sections.flatMap { section in
+                section.keys.map { ConfigurationSchema.environmentVariable(section: section.name, key: $0) }
+            } + [WazuhAPISettings.passwordVariable]
         for name in self.environment.keys.sorted() where name.hasPrefix(ConfigurationSchema.environmentPrefix) {
             guard !known.contains(name) else { continue }
             var message = "unknown override variable"

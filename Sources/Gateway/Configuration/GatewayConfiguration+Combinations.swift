@@ -28,10 +28,15 @@ extension GatewayConfiguration {
                 "must be at least wazuh.socket_poll_interval (\(ConfigurationUnits.formatDuration(self.wazuh.socketPollInterval))), found \(ConfigurationUnits.formatDuration(self.wazuh.socketFullSweepInterval))"
             )
         }
-        if self.wazuh.source != .file, self.wazuh.socketPath.utf8.count > 107 {
+        if self.wazuh.source == .api {
+            for problem in self.wazuh.api.problems(section: "wazuh") {
+                add(problem.code, problem.keyPath ?? "wazuh", problem.message)
+            }
+        }
+        if self.wazuh.source != .file, self.wazuh.source != .api, self.wazuh.socketPath.utf8.count > 107 {
             add(.invalidValue, "wazuh.socket_path", "must be at most 107 bytes long (a Unix socket path)")
         }
-        if self.wazuh.source != .file, self.wazuh.socketPath.isEmpty {
+        if self.wazuh.source != .file, self.wazuh.source != .api, self.wazuh.socketPath.isEmpty {
             add(
                 .invalidValue, "wazuh.socket_path",
                 "must not be empty when wazuh.source is \(self.wazuh.source.rawValue)")

@@ -21,6 +21,13 @@ extension GatewayConfiguration {
                     ("socket_path", string(self.wazuh.socketPath)),
                     ("socket_poll_interval", duration(self.wazuh.socketPollInterval)),
                     ("socket_full_sweep_interval", duration(self.wazuh.socketFullSweepInterval)),
+                    ("api_url", string(self.wazuh.api.url)),
+                    ("api_user", string(self.wazuh.api.user)),
+                    ("api_password_file", string(self.wazuh.api.passwordFile)),
+                    ("api_ca", string(self.wazuh.api.caFile)),
+                    ("api_poll_interval", duration(self.wazuh.api.pollInterval)),
+                    ("api_requests_per_minute", .plain(String(self.wazuh.api.requestsPerMinute))),
+                    ("api_page_size", .plain(String(self.wazuh.api.pageSize))),
                 ]
             ),
             (

@@ -113,6 +113,7 @@ extension GatewayConfiguration.Wazuh {
         self.socketPollInterval = reader.duration("wazuh", "socket_poll_interval", default: self.socketPollInterval)
         self.socketFullSweepInterval = reader.duration(
             "wazuh", "socket_full_sweep_interval", default: self.socketFullSweepInterval)
+        self.api.read(from: &reader, section: "wazuh", environment: reader.environment)
     }
 }
 

@@ -24,7 +24,12 @@ extension GatewayConfiguration {
                         code: .fileProblem, keyPath: keyPath, message: message, origin: self.keyOrigins[keyPath]))
             }
         }
-        check("wazuh.db_path", self.wazuh.dbPath, .readable, secret: false)
+        if self.wazuh.source == .api {
+            check("wazuh.api_password_file", self.wazuh.api.passwordFile, .secretText, secret: true)
+            check("wazuh.api_ca", self.wazuh.api.caFile, .pem(marker: "CERTIFICATE"), secret: false)
+        } else {
+            check("wazuh.db_path", self.wazuh.dbPath, .readable, secret: false)
+        }
         if self.wazuh.explicitClientKeysPath != nil {
             check("wazuh.client_keys_path", self.wazuh.clientKeysPath, .readable, secret: false)
         }

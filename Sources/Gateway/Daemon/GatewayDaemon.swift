@@ -109,14 +109,11 @@ public final class GatewayDaemon: Sendable {
             throw DaemonError(
                 code: .natsOptions, message: "cannot build the NATS connection options", underlying: error)
         }
-        let monitor = AgentStatusMonitor(
-            configuration: .init(
-                databasePath: self.configuration.wazuh.dbPath, clientKeysPath: self.clientKeysPath(),
-                pollInterval: self.configuration.wazuh.pollInterval, source: self.configuration.wazuh.monitorSource,
-                socketPath: self.configuration.wazuh.socketPath,
-                socketPollInterval: self.configuration.wazuh.socketPollInterval,
-                socketFullSweepInterval: self.configuration.wazuh.socketFullSweepInterval),
+        let sourceHandle = try makeAgentStatusSource(
+            wazuh: self.configuration.wazuh,
+            clientKeysPath: self.configuration.wazuh.source == .api ? nil : self.clientKeysPath(),
             logger: self.logger.tagged(component: "source"))
+        let monitor = sourceHandle.source
         let link = NATSLink(
             options: natsOptions, retry: NATSLink.retryPolicy(reconnectDelay: self.configuration.nats.reconnectDelay),
             readiness: self.readiness, metrics: self.metrics, dashboard: self.dashboard,
@@ -167,7 +164,13 @@ public final class GatewayDaemon: Sendable {
         self.group.set(group)
         defer { self.group.set(nil) }
         self.logger.info("gateway running")
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await sourceHandle.close()
+            throw error
+        }
+        await sourceHandle.close()
         self.logger.info(
             "gateway stopped",
             metadata: ["gateway.uptime_seconds": "\((ContinuousClock.now - startedAt).components.seconds)"])

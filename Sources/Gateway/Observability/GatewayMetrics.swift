@@ -48,7 +48,7 @@ public struct GatewayMetrics: Sendable {
     /// Unix time in seconds of the last successful read of `global.db`.
     public let lastSuccessfulSourceRead: Gauge
     /// Agent status sources (`wazuh.source`) exported by `source_active{source=…}`.
-    public static let sources = ["file", "wazuh-db"]
+    public static let sources = ["file", "wazuh-db", "api"]
     /// 1 for the source the last successful read used, 0 for the others.
     private let sourceActive: [String: Gauge]
     /// Changes of source (socket ↔ file) since start.
