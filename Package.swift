@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "NATSClient", targets: ["NATSClient"]),
         .library(name: "WireContract", targets: ["WireContract"]),
         .library(name: "WazuhSource", targets: ["WazuhSource"]),
+        .library(name: "WazuhAPISource", targets: ["WazuhAPISource"]),
         .library(name: "WazuhSimulator", targets: ["WazuhSimulator"]),
         .library(name: "Outbox", targets: ["Outbox"]),
         .library(name: "Gateway", targets: ["Gateway"]),
@@ -28,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // liblz4 from the system (Debian: liblz4-dev); LZ4 frame format.
@@ -68,7 +71,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // A Wazuh manager simulator that writes global.db the way wazuh-db does.
+        // Reads agent status from a remote manager's Wazuh REST API (HTTPS, JWT, paging, rate limit).
+        // Keeps WazuhSource itself free of HTTP.
+        .target(
+            name: "WazuhAPISource",
+            dependencies: [
+                "Timekeeping",
+                "WazuhSource",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A Wazuh manager simulator that writes global.db the way wazuh-db does, and serves its
+        // socket and REST API.
         .target(
             name: "WazuhSimulator",
             dependencies: [
@@ -76,6 +94,11 @@ let package = Package(
                 "WazuhSource",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Outbox schema migrations, one per file, compiled in (no resource bundles at run time).
@@ -100,6 +123,7 @@ let package = Package(
                 "NATSClient",
                 "WireContract",
                 "WazuhSource",
+                "WazuhAPISource",
                 "Outbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -176,6 +200,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "WazuhAPISourceTests",
+            dependencies: [
+                "WazuhAPISource", "WazuhSource", "WazuhSimulator", "Timekeeping", "WireContract",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "OutboxTests",
             dependencies: [
                 "Outbox", "WireContract", "NATSTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
@@ -191,6 +222,7 @@ let package = Package(
                 "WireContract",
                 "WazuhSource",
                 "WazuhSimulator",
+                "WazuhAPISource",
                 "Outbox",
                 "ReliabilityChecker",
                 "Timekeeping",

@@ -8,6 +8,8 @@ public enum AgentStatusSource: String, Sendable, Hashable, CaseIterable {
     case file
     /// wazuh-db's socket `queue/db/wdb`: wazuh-db's own view, its open transaction included.
     case wazuhDB = "wazuh-db"
+    /// A remote manager's REST API (`GET /agents`), read by the `WazuhAPISource` module.
+    case api
 }
 
 /// Chooses, read by read, between wazuh-db's socket and global.db, and never lets a switch repeat

@@ -16,6 +16,15 @@ public struct SourceUpdate: Sendable {
     public var readAt: Date
     /// `true` for the first read after a start without a stored snapshot.
     public var isBaseline: Bool
+
+    /// An update; public so that other ``AgentStatusSourcing`` conformers (a remote source) can build one.
+    public init(changes: [AgentChange], counts: FleetCounts, snapshot: AgentSnapshot, readAt: Date, isBaseline: Bool) {
+        self.changes = changes
+        self.counts = counts
+        self.snapshot = snapshot
+        self.readAt = readAt
+        self.isBaseline = isBaseline
+    }
 }
 
 /// Watches global.db and hands out changes, one read at a time, never losing one.

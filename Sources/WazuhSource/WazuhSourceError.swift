@@ -1,4 +1,5 @@
-/// An error reading Wazuh's state (global.db, client.keys, wazuh-db's socket) or decoding a stored snapshot.
+/// An error reading Wazuh's state (global.db, client.keys, wazuh-db's socket, the REST API) or decoding a
+/// stored snapshot.
 ///
 /// Every error names the file it concerns and what is wrong with it. Agent data and key material
 /// never appear in `description`; `debugDescription` adds the underlying error.
@@ -35,6 +36,12 @@ public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, Custom
         case malformedReply
         /// wazuh-db answered `err` to a read-only request.
         case wazuhDBError
+        /// The manager's REST API could not be reached, refused TLS, timed out or answered 5xx.
+        case apiUnavailable
+        /// The REST API refused the configured credentials (or every token issued for them).
+        case apiAuthenticationFailed
+        /// The REST API answered something unexpected (a status, or JSON without the agent fields).
+        case apiError
 
         /// The words `description` shows for the code.
         public var description: String {
@@ -54,12 +61,15 @@ public struct WazuhSourceError: Error, Sendable, CustomStringConvertible, Custom
             case .socketTimeout: "wazuh-db timed out"
             case .malformedReply: "malformed wazuh-db reply"
             case .wazuhDBError: "wazuh-db error"
+            case .apiUnavailable: "Wazuh API unavailable"
+            case .apiAuthenticationFailed: "Wazuh API authentication failed"
+            case .apiError: "Wazuh API error"
             }
         }
     }
 
     public var code: Code
-    /// The file concerned (global.db, client.keys), or `nil` for an in-memory snapshot.
+    /// The file concerned (global.db, client.keys) or the API's URL, or `nil` for an in-memory snapshot.
     public var path: String?
     /// A human-readable explanation; never contains agent data or secrets.
     public var message: String

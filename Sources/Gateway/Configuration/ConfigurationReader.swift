@@ -26,7 +26,7 @@ struct ConfigurationReader {
     var sectionOrigins: [String: ConfigurationError.Origin] = [:]
     /// The section names of the `managers:` entries in file order; nil when the file has no `managers:`.
     var managerSections: [String]?
-    private let environment: [String: String]
+    let environment: [String: String]
 
     init(root: Node?, environment: [String: String]) {
         self.environment = environment
@@ -265,9 +265,10 @@ struct ConfigurationReader {
     }
 
     private mutating func checkEnvironmentNames() {
-        let known = ConfigurationSchema.sections.flatMap { section in
-            section.keys.map { ConfigurationSchema.environmentVariable(section: section.name, key: $0) }
-        }
+        let known =
+            ConfigurationSchema.sections.flatMap { section in
+                section.keys.map { ConfigurationSchema.environmentVariable(section: section.name, key: $0) }
+            } + [WazuhAPISettings.passwordVariable]
         for name in self.environment.keys.sorted() where name.hasPrefix(ConfigurationSchema.environmentPrefix) {
             guard !known.contains(name) else { continue }
             var message = "unknown override variable"

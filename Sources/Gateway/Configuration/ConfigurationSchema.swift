@@ -10,7 +10,7 @@ public enum ConfigurationSchema {
             [
                 "install_root", "db_path", "client_keys_path", "poll_interval", "manager_node", "source", "socket_path",
                 "socket_poll_interval", "socket_full_sweep_interval",
-            ]
+            ] + WazuhAPISettings.keys
         ),
         (
             "nats",

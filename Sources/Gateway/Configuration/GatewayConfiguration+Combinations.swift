@@ -203,10 +203,16 @@ extension GatewayConfiguration.Wazuh {
                 "must be at least \(keyPrefix).socket_poll_interval (\(ConfigurationUnits.formatDuration(self.socketPollInterval))), found \(ConfigurationUnits.formatDuration(self.socketFullSweepInterval))"
             )
         }
-        if self.source != .file, self.socketPath.utf8.count > 107 {
+        if self.source == .api {
+            for problem in self.api.problems(section: keyPrefix) {
+                add(problem.code, problem.keyPath ?? keyPrefix, problem.message)
+            }
+        }
+        let usesSocket = self.source == .wazuhDB || self.source == .auto
+        if usesSocket, self.socketPath.utf8.count > 107 {
             add(.invalidValue, "\(keyPrefix).socket_path", "must be at most 107 bytes long (a Unix socket path)")
         }
-        if self.source != .file, self.socketPath.isEmpty {
+        if usesSocket, self.socketPath.isEmpty {
             add(
                 .invalidValue, "\(keyPrefix).socket_path",
                 "must not be empty when \(keyPrefix).source is \(self.source.rawValue)")

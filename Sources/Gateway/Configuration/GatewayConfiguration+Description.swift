@@ -121,6 +121,13 @@ extension GatewayConfiguration {
                 ("socket_path", string(wazuh.socketPath)),
                 ("socket_poll_interval", duration(wazuh.socketPollInterval)),
                 ("socket_full_sweep_interval", duration(wazuh.socketFullSweepInterval)),
+                ("api_url", string(wazuh.api.url)),
+                ("api_user", string(wazuh.api.user)),
+                ("api_password_file", string(wazuh.api.passwordFile)),
+                ("api_ca", string(wazuh.api.caFile)),
+                ("api_poll_interval", duration(wazuh.api.pollInterval)),
+                ("api_requests_per_minute", .plain(String(wazuh.api.requestsPerMinute))),
+                ("api_page_size", .plain(String(wazuh.api.pageSize))),
             ]
         }
         if self.hasManagerList {

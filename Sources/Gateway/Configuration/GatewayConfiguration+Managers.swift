@@ -68,6 +68,7 @@ extension GatewayConfiguration.Wazuh {
         self.socketPollInterval = reader.duration(section, "socket_poll_interval", default: self.socketPollInterval)
         self.socketFullSweepInterval = reader.duration(
             section, "socket_full_sweep_interval", default: self.socketFullSweepInterval)
+        self.api.read(from: &reader, section: section, environment: reader.environment)
     }
 }
 

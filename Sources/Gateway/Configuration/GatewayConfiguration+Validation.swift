@@ -26,7 +26,12 @@ extension GatewayConfiguration {
         }
         for (index, manager) in self.watchedManagers.enumerated() {
             let prefix = self.managerKeyPrefix(index)
-            check("\(prefix).db_path", manager.dbPath, .readable, secret: false)
+            if manager.source == .api {
+                check("\(prefix).api_password_file", manager.api.passwordFile, .secretText, secret: true)
+                check("\(prefix).api_ca", manager.api.caFile, .pem(marker: "CERTIFICATE"), secret: false)
+            } else {
+                check("\(prefix).db_path", manager.dbPath, .readable, secret: false)
+            }
             if manager.explicitClientKeysPath != nil {
                 check("\(prefix).client_keys_path", manager.clientKeysPath, .readable, secret: false)
             }

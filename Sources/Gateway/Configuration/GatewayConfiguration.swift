@@ -61,12 +61,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var socketPollInterval: Duration = .seconds(1)
         /// Longest time between two full sweeps of wazuh-db's agents (polls in between are incremental).
         public var socketFullSweepInterval: Duration = .seconds(60)
+        /// The `api_*` keys, used when `source` is `api`.
+        public var api = WazuhAPISettings()
 
         /// `wazuh.source`.
         public enum Source: String, Sendable, Equatable, CaseIterable {
             case file
             case wazuhDB = "wazuh-db"
             case auto
+            /// A (remote) manager's REST API, see ``WazuhAPISettings``.
+            case api
         }
 
         public init(managerNode: String) {

@@ -12,6 +12,8 @@ public struct DaemonError: Error, Sendable, CustomStringConvertible {
         case invalidSubjectPrefix = "invalid_subject_prefix"
         /// A dashboard credential file could not be read.
         case dashboardCredentials = "dashboard_credentials"
+        /// The agent status source could not be set up (the Wazuh API's password, URL or CA file).
+        case sourceUnavailable = "source_unavailable"
     }
 
     public var code: Code

@@ -6,7 +6,7 @@ extension GatewayConfiguration.Wazuh {
         switch source {
         case .file: .file
         case .wazuhDB: .wazuhDB
-        case .auto: .auto
+        case .auto, .api: .auto
         }
     }
 }

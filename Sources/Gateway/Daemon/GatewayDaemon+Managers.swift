@@ -13,6 +13,8 @@ extension GatewayDaemon {
         /// Non-nil with `managers:`: ids get `@{node}` (contract 1.4).
         var scope: ManagerScope?
         var source: any AgentStatusSourcing
+        /// Releases what the source holds open (the API client's connections) once the daemon stopped.
+        var closeSource: @Sendable () async -> Void
         var journal: OutboxStore
         var metrics: SourceMetrics
         var logger: Logger
@@ -22,31 +24,22 @@ extension GatewayDaemon {
 
     /// The watched managers in configuration order: the `managers:` entries, or the single `wazuh:`
     /// section (which keeps the unscoped journal and ids, so an upgraded gateway resumes).
-    func makeWatchedManagers(outbox: OutboxStore) -> [WatchedManager] {
+    /// - Throws: `DaemonError` when a manager's source cannot be set up (its API password or client).
+    func makeWatchedManagers(outbox: OutboxStore) throws -> [WatchedManager] {
         let scoped = self.configuration.hasManagerList
-        return self.configuration.watchedManagers.map { manager in
+        return try self.configuration.watchedManagers.enumerated().map { index, manager in
             var logger = self.logger
             if scoped { logger[metadataKey: "wazuh.manager_node"] = .string(manager.managerNode) }
+            let source = try makeAgentStatusSource(
+                wazuh: manager, section: self.configuration.managerKeyPrefix(index),
+                clientKeysPath: manager.source == .api ? nil : Self.clientKeysPath(of: manager),
+                logger: logger.tagged(component: "source"))
             return WatchedManager(
                 configuration: manager, scope: scoped ? ManagerScope(managerNode: manager.managerNode) : nil,
-                source: self.makeAgentStatusSource(for: manager, logger: logger.tagged(component: "source")),
+                source: source.source, closeSource: source.close,
                 journal: scoped ? outbox.scoped(toManager: manager.managerNode) : outbox,
                 metrics: self.metrics.managerSources[manager.managerNode] ?? self.metrics.source, logger: logger)
         }
-    }
-
-    /// The agent status source of one manager, from its `source` key: the only place a source is
-    /// chosen, so a new kind of source is one more case here.
-    func makeAgentStatusSource(
-        for manager: GatewayConfiguration.Wazuh, logger: Logger
-    ) -> any AgentStatusSourcing {
-        AgentStatusMonitor(
-            configuration: .init(
-                databasePath: manager.dbPath, clientKeysPath: Self.clientKeysPath(of: manager),
-                pollInterval: manager.pollInterval, source: manager.monitorSource, socketPath: manager.socketPath,
-                socketPollInterval: manager.socketPollInterval,
-                socketFullSweepInterval: manager.socketFullSweepInterval),
-            logger: logger)
     }
 
     /// An explicit `client_keys_path`, else the default one when it exists.

@@ -111,7 +111,7 @@ public final class GatewayDaemon: Sendable {
             throw DaemonError(
                 code: .natsOptions, message: "cannot build the NATS connection options", underlying: error)
         }
-        let managers = self.makeWatchedManagers(outbox: outbox)
+        let managers = try self.makeWatchedManagers(outbox: outbox)
         if self.configuration.hasManagerList {
             self.readiness.expectSources(managers: managers.map(\.managerNode))
         }
@@ -174,7 +174,13 @@ public final class GatewayDaemon: Sendable {
         self.group.set(group)
         defer { self.group.set(nil) }
         self.logger.info("gateway running")
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            for manager in managers { await manager.closeSource() }
+            throw error
+        }
+        for manager in managers { await manager.closeSource() }
         self.logger.info(
             "gateway stopped",
             metadata: ["gateway.uptime_seconds": "\((ContinuousClock.now - startedAt).components.seconds)"])

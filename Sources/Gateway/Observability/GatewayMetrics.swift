@@ -49,7 +49,7 @@ public struct GatewayMetrics: Sendable {
     /// 1 while connected to NATS, 0 otherwise; set through `setNATSConnected(_:)`.
     public let natsConnected: Gauge
     /// Agent status sources (`wazuh.source`) exported by `source_active{source=…}`.
-    public static let sources = ["file", "wazuh-db"]
+    public static let sources = ["file", "wazuh-db", "api"]
     /// The per-source metrics of each watched manager, keyed by `manager_node` (the single
     /// `wazuh:` manager's are unlabelled; with `managers:` each carries `manager="{node}"`).
     public let managerSources: [String: SourceMetrics]

@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import Timekeeping
+import WazuhAPISource
+import WazuhSimulator
+
+/// A simulated manager serving its REST API over HTTPS on a free port, and clients trusting its CA.
+/// Everything is stopped and removed when `body` returns or throws.
+enum SimulatedAPIFixture {
+    static let logger = Logger(label: "api-test", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let password = "s3cret-Passw0rd!"
+
+    static func run<T>(
+        agents: Int, server adjust: (inout SimulatedAPIServer.Configuration) -> Void = { _ in },
+        _ body: (WazuhSimulator, SimulatedAPIServer) async throws -> T
+    ) async throws -> T {
+        let directory = NSTemporaryDirectory() + "api-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let simulator = try WazuhSimulator(
+            configuration: .init(databasePath: directory + "/global.db", agentCount: agents), now: 1_767_225_600)
+        defer { try? simulator.close() }
+        var configuration = SimulatedAPIServer.Configuration(
+            user: "gateway", password: password, directory: directory)
+        adjust(&configuration)
+        let server = try simulator.makeAPIServer(configuration: configuration, logger: logger)
+        try await server.start()
+        do {
+            let result = try await body(simulator, server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// A client of `server`, shut down after `body`.
+    static func withClient<T>(
+        _ server: SimulatedAPIServer, password: String = password, caFile: String? = nil,
+        adjust: (inout WazuhAPIClient.Configuration) -> Void = { _ in },
+        _ body: (WazuhAPIClient) async throws -> T
+    ) async throws -> T {
+        var configuration = WazuhAPIClient.Configuration(
+            url: server.url, credentials: WazuhAPICredentials(user: "gateway", password: password),
+            caFile: caFile ?? server.caPath, requestsPerMinute: 6000)
+        adjust(&configuration)
+        let client = try WazuhAPIClient(configuration: configuration, logger: logger)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    /// Polls `condition` until it holds or `timeout` passes.
+    static func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws -> Bool
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+}
