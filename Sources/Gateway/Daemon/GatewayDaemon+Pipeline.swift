@@ -119,6 +119,7 @@ extension GatewayDaemon {
                     limit: rateLimit.perAgent, windowSeconds: max(1, rateLimit.window.components.seconds)),
                 metrics: self.metrics, logger: self.logger.tagged(component: "anomaly")) : nil
         let dashboard = self.dashboard
+        let readiness = self.readiness
         return DetectionService(
             monitor: monitor, store: outbox, encoder: encoder, wakeSignal: wakeSignal,
             onJournaled: { changes in
@@ -128,6 +129,16 @@ extension GatewayDaemon {
                 dashboard.recordTransitions(changes)
             },
             onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records) },
+            onJournalHealth: { cause in
+                if let cause {
+                    metrics.outboxWriteErrors.increment()
+                    metrics.detectionPaused.record(1)
+                    readiness.recordOutboxWriteFailure(cause)
+                } else {
+                    metrics.detectionPaused.record(0)
+                    readiness.recordOutboxWriteSuccess()
+                }
+            },
             anomalies: anomalies,
             logger: self.logger.tagged(component: "detection"))
     }

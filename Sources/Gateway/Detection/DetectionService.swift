@@ -17,6 +17,9 @@ public final class DetectionService: Service, Sendable {
     /// Told the snapshot the service holds as confirmed: the journaled one at start, then each
     /// newly journaled one (for the dashboard's fleet counts).
     public typealias SnapshotObserver = @Sendable (_ snapshot: AgentSnapshot) -> Void
+    /// Told each failed attempt to journal a cycle (`cause` says why, e.g. the outbox's disk is full)
+    /// and, with `nil`, when a cycle is journaled again after failures (for readiness and metrics).
+    public typealias JournalHealthObserver = @Sendable (_ cause: String?) -> Void
 
     private let monitor: AgentStatusMonitor
     private let store: OutboxStore
@@ -27,6 +30,7 @@ public final class DetectionService: Service, Sendable {
     private let anomalies: AnomalyJournal?
     private let anomalyCheckInterval: Duration
     private let onConfirmedSnapshot: SnapshotObserver?
+    private let onJournalHealth: JournalHealthObserver?
     private let logger: Logger
 
     /// - Parameters:
@@ -36,9 +40,11 @@ public final class DetectionService: Service, Sendable {
         monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
         onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
-        anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30), logger: Logger
+        onJournalHealth: JournalHealthObserver? = nil, anomalies: AnomalyJournal? = nil,
+        anomalyCheckInterval: Duration = .seconds(30), logger: Logger
     ) {
         self.onConfirmedSnapshot = onConfirmedSnapshot
+        self.onJournalHealth = onJournalHealth
         self.monitor = monitor
         self.store = store
         self.encoder = encoder
@@ -88,19 +94,32 @@ public final class DetectionService: Service, Sendable {
             } catch {
                 return
             }
+            // Detection pauses here until the cycle is journaled: the same update (its diff and snapshot)
+            // is retried, so nothing detected is dropped, and the next read diffs against it.
             var attempt = 0
             while true {
                 do {
                     try persist(update, hadSnapshot: confirmed != nil)
                     break
                 } catch {
+                    let cause = (error as? OutboxError)?.cause ?? "\(error)"
+                    onJournalHealth?(cause)
                     logger.error(
-                        "journaling detected changes failed; retrying",
-                        metadata: ["outbox.error": "\(error)", "detection.changes": "\(update.changes.count)"])
+                        "journaling detected changes failed; detection paused, retrying",
+                        metadata: [
+                            "outbox.cause": "\(cause)", "outbox.error": "\(error)",
+                            "detection.changes": "\(update.changes.count)", "detection.attempt": "\(attempt + 1)",
+                        ])
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
                     try? await Task.sleep(for: retryBackoff.delay(attempt: attempt))
                     attempt += 1
                 }
+            }
+            if attempt > 0 {
+                onJournalHealth?(nil)
+                logger.notice(
+                    "journaling resumed; detection continues",
+                    metadata: ["detection.failed_attempts": "\(attempt)", "detection.changes": "\(update.changes.count)"])
             }
             confirmed = update.snapshot
             onConfirmedSnapshot?(update.snapshot)
