@@ -29,15 +29,24 @@ struct DaemonExecutableTests {
         private let output = TextBuffer()
         private let pipe = Pipe()
 
-        init(configPath: String) throws {
+        /// - Parameters:
+        ///   - launcher: a command the binary is run through (e.g. `setpriv` options), exec'ing it in place.
+        ///   - extraEnvironment: variables added to the child's environment.
+        init(configPath: String, launcher: [String] = [], extraEnvironment: [String: String] = [:]) throws {
             let process = Process()
-            process.executableURL = URL(
-                fileURLWithPath: try #require(DaemonExecutableTests.executablePath))
-            process.arguments = ["run", "--config", configPath]
+            let executable = try #require(DaemonExecutableTests.executablePath)
+            if let command = launcher.first {
+                process.executableURL = URL(fileURLWithPath: command)
+                process.arguments = Array(launcher.dropFirst()) + [executable, "run", "--config", configPath]
+            } else {
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = ["run", "--config", configPath]
+            }
             var environment = ProcessInfo.processInfo.environment.filter {
                 !$0.key.hasPrefix("WAZUH_NATS_GATEWAY_")
             }
             environment["LANG"] = "C.UTF-8"
+            environment.merge(extraEnvironment) { _, added in added }
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = self.pipe

@@ -13,12 +13,16 @@ final class GatewaySlot: Sendable {
     typealias GatewayProcess = DaemonExecutableTests.GatewayProcess
 
     let configPath: String
+    /// A command the binary runs through (e.g. `setpriv` to drop root); empty: run directly.
+    let launcher: [String]
+    private let starts = Atomic<Int>(0)
     private let current = Mutex<GatewayProcess?>(nil)
     private let peakKilobytes = Atomic<Int>(0)
     private let lastOutput = Mutex<String>("")
 
-    init(configPath: String) {
+    init(configPath: String, launcher: [String] = []) {
         self.configPath = configPath
+        self.launcher = launcher
     }
 
     var process: GatewayProcess? { self.current.withLock { $0 } }
@@ -26,9 +30,32 @@ final class GatewaySlot: Sendable {
     /// Starts a new child (after the previous one exited).
     @discardableResult
     func start() throws -> GatewayProcess {
-        let process = try GatewayProcess(configPath: self.configPath)
+        let process = try GatewayProcess(
+            configPath: self.configPath, launcher: self.launcher, extraEnvironment: self.profilingEnvironment())
         self.current.withLock { $0 = process }
         return process
+    }
+
+    /// With `RELIABILITY_HEAPTRACK_DIR=DIR`, each child records its heap with heaptrack's preload library
+    /// into `DIR/gateway-N.raw` (same process, so signals and RSS sampling are unchanged); interpret with
+    /// `heaptrack_interpret < raw | zstd > gateway.zst` and read with `heaptrack_print`.
+    private func profilingEnvironment() -> [String: String] {
+        guard let directory = ProcessInfo.processInfo.environment["RELIABILITY_HEAPTRACK_DIR"] else { return [:] }
+        let number = self.starts.add(1, ordering: .relaxed).newValue
+        return [
+            "LD_PRELOAD": "/usr/lib/heaptrack/libheaptrack_preload.so",
+            "DUMP_HEAPTRACK_OUTPUT": "\(directory)/gateway-\(number).raw",
+        ]
+    }
+
+    /// The current resident set size (`VmRSS`) of the running child, in MiB (0 when unknown).
+    var residentMiB: Double {
+        guard let pid = self.process?.process.processIdentifier,
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return Double(kilobytes) / 1024
     }
 
     /// The highest resident set size (`VmHWM`) any child reached, sampled before each signal, in MiB.
