@@ -129,8 +129,11 @@ import WazuhSource
             }
             let before = fleet(old)
             let after = fleet(new)
-            var expected = Set(before.map { AgentStatusEventSummary(type: "removed", agentID: $0, previous: $1, current: "Unknown") })
-            expected.formUnion(after.map { AgentStatusEventSummary(type: "registered", agentID: $0, previous: "Unknown", current: $1) })
+            var expected = Set(
+                before.map { AgentStatusEventSummary(type: "removed", agentID: $0, previous: $1, current: "Unknown") })
+            expected.formUnion(
+                after.map { AgentStatusEventSummary(type: "registered", agentID: $0, previous: "Unknown", current: $1) }
+            )
 
             #expect(link(path, path + ".old") == 0)
             #expect(rename(path + ".other", path) == 0)
@@ -143,8 +146,12 @@ import WazuhSource
             #expect(Set(events) == expected)
 
             // The old file back: the reverse, again exactly.
-            var reverse = Set(after.map { AgentStatusEventSummary(type: "removed", agentID: $0, previous: $1, current: "Unknown") })
-            reverse.formUnion(before.map { AgentStatusEventSummary(type: "registered", agentID: $0, previous: "Unknown", current: $1) })
+            var reverse = Set(
+                after.map { AgentStatusEventSummary(type: "removed", agentID: $0, previous: $1, current: "Unknown") })
+            reverse.formUnion(
+                before.map {
+                    AgentStatusEventSummary(type: "registered", agentID: $0, previous: "Unknown", current: $1)
+                })
             #expect(rename(path + ".old", path) == 0)
             events = []
             try await eventually("the old fleet reported back", timeout: .seconds(60), poll: .milliseconds(100)) {

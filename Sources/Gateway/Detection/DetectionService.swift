@@ -32,6 +32,8 @@ public final class DetectionService: Service, Sendable {
     private let onConfirmedSnapshot: SnapshotObserver?
     private let onJournalHealth: JournalHealthObserver?
     private let logger: Logger
+    /// Changes from which a cycle counts as large enough to return its memory afterwards.
+    static let largeCycle = 500
 
     /// - Parameters:
     ///   - anomalies: when set, each cycle's anomaly findings are journaled in the cycle's transaction,
@@ -119,7 +121,9 @@ public final class DetectionService: Service, Sendable {
                 onJournalHealth?(nil)
                 logger.notice(
                     "journaling resumed; detection continues",
-                    metadata: ["detection.failed_attempts": "\(attempt)", "detection.changes": "\(update.changes.count)"])
+                    metadata: [
+                        "detection.failed_attempts": "\(attempt)", "detection.changes": "\(update.changes.count)",
+                    ])
             }
             confirmed = update.snapshot
             onConfirmedSnapshot?(update.snapshot)
@@ -128,6 +132,8 @@ public final class DetectionService: Service, Sendable {
                 // A baseline journals no events, so it is not reported.
                 if previous != nil { onJournaled?(update.changes) }
             }
+            // A storm-sized cycle's encoding is freed by now: give its pages back rather than keep them.
+            if update.changes.count >= Self.largeCycle { HeapReturn.returnFreedMemory() }
         }
     }
 
