@@ -41,7 +41,7 @@ import WazuhSource
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
         let path = harness.databasePath
-        do {
+        try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
             let gateway = try slot.start()
             let port = try await gateway.monitoringPort()
             try await eventually("the gateway ready", timeout: .seconds(30)) {
@@ -72,31 +72,12 @@ import WazuhSource
             try await Trouble.settle(driver, "at the end")
             let reopened = gateway.stderr.components(separatedBy: "global.db was replaced, reopening").count - 1
 
-            let last = try await slot.terminate(within: .seconds(25))
-            #expect(last.status == 0, "stderr: \(slot.stderrTail)")
-            await reader.close()
-            let report = try await ReliabilityStormTests.judge(harness: harness, truthPath: truthPath)
-            #expect(report.passed, "seed \(seed): \(report)")
-            #expect(report.deliveredTransitions == report.committedTransitions)
+            let report = try await ReliabilityVerdict.conclude(
+                "database-replaced-same-fleet", seed: seed, harness: harness, truthPath: truthPath, slot: slot,
+                reader: reader, extra: [("reopened", "\(reopened)")])
             #expect(report.inventedEvents == 0)
             #expect(reopened >= 2)
-            ReliabilityStormTests.report(
-                "database-replaced-same-fleet",
-                [
-                    ("seed", "\(seed)"), ("committed", "\(report.committedTransitions)"),
-                    ("status_events", "\(report.statusEvents)"), ("lost", "\(report.lostTransitions)"),
-                    ("duplicates", "\(report.duplicates)"), ("invented", "\(report.inventedEvents)"),
-                    ("reopened", "\(reopened)"),
-                    ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
-                ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await harness.server.stop()
-            throw error
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 
     /// A different fleet's file replaces global.db: every old agent is `removed` from its last status,
@@ -110,7 +91,7 @@ import WazuhSource
         let slot = GatewaySlot(configPath: try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s"))
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        do {
+        try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
             let gateway = try slot.start()
             let port = try await gateway.monitoringPort()
             try await eventually("the gateway ready", timeout: .seconds(30)) {
@@ -171,14 +152,7 @@ import WazuhSource
                     ("seed", "\(seed)"), ("removed", "\(before.count)+\(after.count)"),
                     ("registered", "\(after.count)+\(before.count)"), ("other_events", "0"),
                 ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await harness.server.stop()
-            throw error
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 
     /// The gateway runs as `nobody` (root ignores file modes); global.db's read permission is taken away
@@ -206,7 +180,7 @@ import WazuhSource
             launcher: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        do {
+        try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
             let gateway = try slot.start()
             let port = try await gateway.monitoringPort()
             do {
@@ -247,29 +221,10 @@ import WazuhSource
             #expect(gateway.process.isRunning)
 
             let totalErrors = try await Trouble.readErrorCount(port: port)
-            let last = try await slot.terminate(within: .seconds(25))
-            #expect(last.status == 0, "stderr: \(slot.stderrTail)")
-            await reader.close()
-            let report = try await ReliabilityStormTests.judge(harness: harness, truthPath: truthPath)
-            #expect(report.passed, "seed \(seed): \(report)")
-            #expect(report.deliveredTransitions == report.committedTransitions)
-            ReliabilityStormTests.report(
-                "database-permission",
-                [
-                    ("seed", "\(seed)"), ("committed", "\(report.committedTransitions)"),
-                    ("status_events", "\(report.statusEvents)"), ("lost", "\(report.lostTransitions)"),
-                    ("duplicates", "\(report.duplicates)"), ("invented", "\(report.inventedEvents)"),
-                    ("read_errors_reported", "\(Int(totalErrors))"),
-                    ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
-                ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await harness.server.stop()
-            throw error
+            try await ReliabilityVerdict.conclude(
+                "database-permission", seed: seed, harness: harness, truthPath: truthPath, slot: slot, reader: reader,
+                extra: [("read_errors_reported", "\(Int(totalErrors))")])
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 }
 

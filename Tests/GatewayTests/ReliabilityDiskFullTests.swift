@@ -38,7 +38,7 @@ import WazuhSimulator
         let slot = GatewaySlot(configPath: configPath)
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        do {
+        try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
             let gateway = try slot.start()
             let port = try await gateway.monitoringPort()
             try await eventually("the gateway ready", timeout: .seconds(30)) {
@@ -92,30 +92,13 @@ import WazuhSimulator
             #expect(gateway.stderr.contains("journaling resumed; detection continues"))
 
             let errors = try await Self.metric(Self.writeErrors, port: port)
-            let last = try await slot.terminate(within: .seconds(25))
-            #expect(last.status == 0, "stderr: \(slot.stderrTail)")
-            await reader.close()
-            let report = try await ReliabilityStormTests.judge(harness: harness, truthPath: truthPath)
-            #expect(report.passed, "seed \(seed): \(report)")
-            #expect(report.deliveredTransitions == report.committedTransitions)
-            ReliabilityStormTests.report(
-                "disk-full",
-                [
-                    ("seed", "\(seed)"), ("committed", "\(report.committedTransitions)"),
-                    ("status_events", "\(report.statusEvents)"), ("lost", "\(report.lostTransitions)"),
-                    ("duplicates", "\(report.duplicates)"), ("invented", "\(report.inventedEvents)"),
+            try await ReliabilityVerdict.conclude(
+                "disk-full", seed: seed, harness: harness, truthPath: truthPath, slot: slot, reader: reader,
+                extra: [
                     ("steps_until_paused", "\(steps)"), ("failed_journal_attempts", "\(Int(errors))"),
-                    ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("longest_gap_ms", "\(ReliabilityStormTests.milliseconds(driver.longestGap))"),
                 ])
-        } catch {
-            slot.stopAll()
-            await reader.close()
-            await harness.server.stop()
-            throw error
         }
-        slot.stopAll()
-        await harness.server.stop()
     }
 }
 

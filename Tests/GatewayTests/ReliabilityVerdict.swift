@@ -1,0 +1,48 @@
+import Foundation
+import ReliabilityChecker
+import Testing
+
+/// The common end of a storm-driven reliability scenario: stop the gateway, judge the stream, print
+/// the figures; and the cleanup every scenario needs whether it passes or fails.
+enum ReliabilityVerdict {
+    /// Stops the gateway with SIGTERM (it must exit 0), judges the whole stream against the simulator's
+    /// ground truth (nothing lost, repeated or invented) and prints the scenario's `RELIABILITY` line:
+    /// the common figures, then `extra`, then the peak RSS.
+    @discardableResult
+    static func conclude(
+        _ scenario: String, seed: UInt64, harness: DaemonHarness, truthPath: String, slot: GatewaySlot,
+        reader: StreamReader, extra: [(String, String)] = []
+    ) async throws -> StreamCheckReport {
+        let last = try await slot.terminate(within: .seconds(25))
+        #expect(last.status == 0, "stderr: \(slot.stderrTail)")
+        await reader.close()
+        let report = try await ReliabilityStormTests.judge(harness: harness, truthPath: truthPath)
+        #expect(report.passed, "seed \(seed): \(report)")
+        #expect(report.deliveredTransitions == report.committedTransitions)
+        ReliabilityStormTests.report(
+            scenario,
+            [
+                ("seed", "\(seed)"), ("committed", "\(report.committedTransitions)"),
+                ("status_events", "\(report.statusEvents)"), ("lost", "\(report.lostTransitions)"),
+                ("duplicates", "\(report.duplicates)"), ("invented", "\(report.inventedEvents)"),
+            ] + extra + [("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB))])
+        return report
+    }
+
+    /// Runs `body`; whatever happens, the gateway child, the reader and nats-server are stopped after it.
+    static func withCleanup(
+        harness: DaemonHarness, slot: GatewaySlot, reader: StreamReader, _ body: () async throws -> Void
+    ) async throws {
+        do {
+            try await body()
+        } catch {
+            slot.stopAll()
+            await reader.close()
+            await harness.server.stop()
+            throw error
+        }
+        slot.stopAll()
+        await reader.close()
+        await harness.server.stop()
+    }
+}
