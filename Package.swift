@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "WazuhSimulator", targets: ["WazuhSimulator"]),
         .library(name: "Outbox", targets: ["Outbox"]),
         .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "Timekeeping", targets: ["Timekeeping"]),
         .library(name: "GatewayCommands", targets: ["GatewayCommands"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
     ],
@@ -56,10 +57,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The injected clock (monotonic and wall time) and the one Duration-to-milliseconds conversion.
+        .target(name: "Timekeeping"),
         // Reads Wazuh's global.db read-only, watches it, diffs snapshots. Knows nothing about NATS.
         .target(
             name: "WazuhSource",
             dependencies: [
+                "Timekeeping",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,6 +72,7 @@ let package = Package(
         .target(
             name: "WazuhSimulator",
             dependencies: [
+                "Timekeeping",
                 "WazuhSource",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,6 +85,7 @@ let package = Package(
             name: "Outbox",
             dependencies: [
                 "OutboxMigrations",
+                "Timekeeping",
                 "WireContract",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,6 +95,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "Timekeeping",
                 "NATSClient",
                 "WireContract",
                 "WazuhSource",
@@ -108,6 +115,7 @@ let package = Package(
             name: "GatewayCommands",
             dependencies: [
                 "Gateway",
+                "Timekeeping",
                 "NATSClient",
                 "WireContract",
                 "WazuhSimulator",
@@ -156,7 +164,9 @@ let package = Package(
         .testTarget(name: "WireContractTests", dependencies: ["WireContract"]),
         .testTarget(
             name: "WazuhSourceTests",
-            dependencies: ["WazuhSource", "WazuhSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "WazuhSource", "WazuhSimulator", "Timekeeping", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "OutboxTests",
@@ -174,6 +184,7 @@ let package = Package(
                 "WazuhSimulator",
                 "Outbox",
                 "ReliabilityChecker",
+                "Timekeeping",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -18,7 +18,7 @@ import WireContract
 ///
 /// Steps: create the state directory (keys are kept between runs; the simulated database, outbox,
 /// stream store and logs are started afresh), generate signing and encryption keys (0600), write
-/// `gateway.yaml` (from `config/demo.yaml`, absolute paths, a free port), start `nats-server` with
+/// `gateway.yaml` (``DemoConfigurationFile``: `config/demo.yaml` with absolute paths and free ports), start `nats-server` with
 /// JetStream on 127.0.0.1, create the simulated global.db and drive it with ``DemoScript``, start the
 /// gateway as a child process (`<gatewayExecutable> run --config gateway.yaml`), print every verified
 /// message as it arrives, and after `duration` or cancellation stop everything in order: simulator,
@@ -60,6 +60,9 @@ public struct DemoRun: Sendable {
         public var messagesFailed = 0
         /// Verified agent events on `{prefix}.agent.{id}.status`.
         public var statusEventsVerified = 0
+        /// The gateway read wazuh-db's socket, and changes it saw there before global.db had them.
+        public var statusFromSocket = false
+        public var changesSeenBeforeFile = 0
         public var gatewayExitStatus: Int32?
         public var natsServerExitStatus: Int32?
         /// Process ids of the children (all stopped when ``DemoRun/run(output:notice:)`` returns).
@@ -83,44 +86,6 @@ public struct DemoRun: Sendable {
         var gatewayLog: String { self.root + "/gateway.log" }
     }
 
-    /// The gateway configuration the demo writes: `config/demo.yaml` with absolute paths and the ports.
-    static func gatewayConfiguration(_ layout: Layout, natsPort: Int, httpPort: Int = 0) -> String {
-        """
-        # Written by `wazuh-nats-gateway demo` (based on config/demo.yaml).
-        wazuh:
-          install_root: "\(layout.root)/ossec"
-          db_path: "\(layout.database)"
-          poll_interval: "1s"
-          source: auto
-          socket_path: "\(layout.socket)"
-          socket_poll_interval: "500ms"
-          manager_node: "demo-manager"
-        nats:
-          url: "nats://127.0.0.1:\(natsPort)"
-          subject_prefix: "wazuh"
-          delivery: jetstream
-          stream: "WAZUH"
-          duplicate_window: "10m"
-        security:
-          signing_key_path: "\(layout.signingKey)"
-          encrypt_messages: true
-          encryption_key_path: "\(layout.encryptionKey)"
-        outbox:
-          path: "\(layout.outbox)"
-          retention: "1d"
-          max_bytes: "64MiB"
-          synchronous: normal
-        monitoring:
-          enable_metrics: true
-          metrics_address: "127.0.0.1"
-          metrics_port: \(httpPort)
-          log_level: "info"
-          log_format: text
-          heartbeat_interval: "10s"
-
-        """
-    }
-
     /// Runs the demo. `output` gets the subscriber's lines, `notice` progress and the summary.
     public func run(output: @escaping @Sendable (String) -> Void, notice: @escaping @Sendable (String) -> Void)
         async throws(OperatorCommandError) -> Report
@@ -142,7 +107,7 @@ public struct DemoRun: Sendable {
         do {
             try DemoNATSServer.configuration(port: port, storeDirectory: layout.jetStream)
                 .write(toFile: layout.natsConfig, atomically: true, encoding: .utf8)
-            try Self.gatewayConfiguration(layout, natsPort: port, httpPort: httpPort)
+            try DemoConfigurationFile.rendered(root: layout.root, natsPort: port, httpPort: httpPort)
                 .write(toFile: layout.gatewayConfig, atomically: true, encoding: .utf8)
         } catch {
             throw OperatorCommandError(.processFailure, "cannot write the demo configuration: \(error)")
@@ -318,6 +283,10 @@ public struct DemoRun: Sendable {
                 }
                 report.gatewayExitStatus = status
                 notice("demo: gateway stopped (exit status \(status))")
+                let source = DemoSourceSummary(logPath: layout.gatewayLog)
+                report.statusFromSocket = source.readThroughSocket
+                report.changesSeenBeforeFile = source.changesBeforeFile
+                notice(source.line)
             }
             if let subscriber = stages.subscriber {
                 // The gateway's last deliveries are on their way: give them a moment.
@@ -334,15 +303,15 @@ public struct DemoRun: Sendable {
             }
             report.natsServerExitStatus = await stages.nats.stop(grace: .seconds(5))
             if FileManager.default.fileExists(atPath: layout.outbox),
-                let store = try? OutboxStore(path: layout.outbox, synchronous: .normal)
+                let reader = try? OutboxReader(path: layout.outbox)
             {
-                if let stats = try? store.stats() {
+                if let stats = try? reader.stats() {
                     report.messagesPublished = stats.delivered
                 }
                 var selection = ReplaySelection(kinds: [.event], includeUndelivered: true)
                 selection.agents = []
-                report.eventsDetected = (try? selection.entries(in: store, deliveredOnly: false).count) ?? 0
-                try? store.close()
+                report.eventsDetected = (try? selection.entries(in: reader, deliveredOnly: false).count) ?? 0
+                try? reader.close()
             }
             notice(
                 "demo: \(report.eventsDetected) events detected, \(report.messagesPublished) messages published, "

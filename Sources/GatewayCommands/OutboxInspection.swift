@@ -59,11 +59,7 @@ public enum OutboxInspection {
 
     /// RFC 3339 UTC with milliseconds, e.g. `2026-11-29T07:05:32.123Z`.
     static func timestamp(milliseconds: Int64) -> String {
-        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        let fraction = milliseconds - seconds * 1000
-        let base = WireTimestamp.string(unixSeconds: seconds)
-        guard base.hasSuffix("Z") else { return base }
-        return String(base.dropLast()) + "." + String(format: "%03d", fraction) + "Z"
+        WireTimestamp.string(epochMilliseconds: milliseconds)
     }
 
     /// `outbox stats`: counts, oldest pending age, database size, snapshot age and last sequence,

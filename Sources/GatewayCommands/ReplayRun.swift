@@ -36,6 +36,8 @@ public struct ReplayRun: Sendable {
         public var failed: Int
         /// One line per failed message (seq, message id, error); no payloads.
         public var failures: [String]
+        /// The copies acknowledged as new, for the audit log (kind `replay`).
+        public var acknowledged: [AuditedDelivery] = []
     }
 
     public var configuration: GatewayConfiguration
@@ -150,6 +152,7 @@ public struct ReplayRun: Sendable {
                 report.duplicates += part.duplicates
                 report.failed += part.failed
                 report.failures += part.failures
+                try self.audit(part.acknowledged)
             }
         } catch {
             await connection.close()
@@ -176,21 +179,21 @@ public struct ReplayRun: Sendable {
                 let context = connection.jetStream(
                     timeout: self.configuration.nats.requestTimeout,
                     maxPending: max(1, self.configuration.delivery.maxInFlight))
-                var pending: [(OutboxMessage, PendingAck?)] = []
+                var pending: [(OutboxMessage, SealedMessage?, PendingAck?)] = []
                 for message in remaining {
                     do {
                         let sealed = try self.seal(message, with: sealer)
                         let ack = try await context.publishPipelined(
                             subject: sealed.subject, payload: ByteBuffer(bytes: sealed.payload),
                             headers: Self.headers(sealed), messageID: self.replayMessageID(for: message))
-                        pending.append((message, ack))
+                        pending.append((message, sealed, ack))
                     } catch {
                         lastError[message.seq] = "\(error)"
-                        pending.append((message, nil))
+                        pending.append((message, nil, nil))
                     }
                 }
-                for (message, ack) in pending {
-                    guard let ack else {
+                for (message, sealed, ack) in pending {
+                    guard let sealed, let ack else {
                         retry.append(message)
                         continue
                     }
@@ -200,6 +203,8 @@ public struct ReplayRun: Sendable {
                             report.duplicates += 1
                         } else {
                             report.published += 1
+                            report.acknowledged.append(
+                                self.audited(message, sealed, streamSequence: pubAck.seq))
                         }
                     } catch {
                         lastError[message.seq] = "\(error)"
@@ -221,6 +226,7 @@ public struct ReplayRun: Sendable {
                                 subject: sealed.subject, headers: headers, payload: ByteBuffer(bytes: sealed.payload))
                         }
                         report.published += 1
+                        report.acknowledged.append(self.audited(message, sealed, streamSequence: nil))
                     } catch {
                         lastError[message.seq] = "\(error)"
                         retry.append(message)
@@ -249,6 +255,28 @@ public struct ReplayRun: Sendable {
             "seq \(message.seq) \(message.messageID): \(lastError[message.seq] ?? "not acknowledged")"
         }
         return report
+    }
+
+    private func audited(_ message: OutboxMessage, _ sealed: SealedMessage, streamSequence: UInt64?) -> AuditedDelivery
+    {
+        AuditedDelivery(
+            seq: message.seq, streamSequence: streamSequence, subject: sealed.subject,
+            messageID: self.replayMessageID(for: message), payloadSHA256: AuditRecord.sha256(sealed.payload),
+            kind: .replay)
+    }
+
+    /// Appends the acknowledged copies to the outbox's audit chain (`outbox.audit`), in one transaction.
+    /// In `publish` mode they count once the flush after them returned.
+    func audit(_ acknowledged: [AuditedDelivery]) throws(OperatorCommandError) {
+        guard self.configuration.outbox.audit, !acknowledged.isEmpty else { return }
+        do {
+            let store = try OutboxStore(path: self.configuration.outbox.path, synchronous: .normal)
+            defer { try? store.close() }
+            try store.appendAudit(acknowledged, at: OutboxStore.wallClockMilliseconds())
+        } catch {
+            throw OperatorCommandError(
+                .outboxUnavailable, "the replayed messages were sent but not audited: \(error.description)")
+        }
     }
 
     private func seal(_ message: OutboxMessage, with sealer: MessageSealer) throws -> SealedMessage {

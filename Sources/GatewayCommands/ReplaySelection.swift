@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Outbox
+import Timekeeping
 
 /// Which journaled messages `replay` (and `outbox list`) pick. Every set criterion must match.
 public struct ReplaySelection: Sendable, Hashable {
@@ -39,8 +40,7 @@ public struct ReplaySelection: Sendable, Hashable {
     public static func parseTime(_ text: String, now: Int64) throws(OperatorCommandError) -> Int64 {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let duration = ConfigurationUnits.parseDuration(trimmed) {
-            let (seconds, attoseconds) = duration.components
-            return now - (seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+            return now - duration.wholeMilliseconds
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Timekeeping
 
 /// The `subscribe` command's `--since` and `--durable` values, checked.
 public enum SubscriberArguments {
@@ -14,8 +15,7 @@ public enum SubscriberArguments {
             if let date = formatter.date(from: text) { return date }
         }
         if let duration = ConfigurationUnits.parseDuration(text), duration > .zero {
-            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-            return now.addingTimeInterval(-seconds)
+            return now.addingTimeInterval(-duration.fractionalSeconds)
         }
         throw OperatorCommandError(
             .invalidArgument,

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OutboxMigrations
+import Timekeeping
 import WireContract
 
 #if canImport(Glibc)
@@ -43,7 +44,7 @@ public final class OutboxReader: Sendable {
 
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.busyMode = .timeout(Self.seconds(busyTimeout))
+        configuration.busyMode = .timeout(busyTimeout.fractionalSeconds)
         configuration.label = "outbox-reader"
         let queue: DatabaseQueue
         do {
@@ -280,11 +281,6 @@ public final class OutboxReader: Sendable {
                     + "\(directory) is not writable by this user (uid \(getuid())); \(runAs) \(said)")
         }
         return error(.notReadable, "could not be opened \(said)")
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
     private static func text(_ number: Int32) -> String {

@@ -4,6 +4,7 @@ import WireContract
 
 /// A message the server acknowledged, with what the audit log records about it.
 public struct AuditedDelivery: Sendable, Hashable {
+    /// The outbox row (0 for a heartbeat, which is never journaled).
     public var seq: Int64
     public var streamSequence: UInt64?
     public var subject: String
@@ -11,8 +12,13 @@ public struct AuditedDelivery: Sendable, Hashable {
     public var messageID: String
     /// SHA-256 of the exact payload bytes sent.
     public var payloadSHA256: [UInt8]
+    public var kind: AuditRecord.Kind
 
-    public init(seq: Int64, streamSequence: UInt64?, subject: String, messageID: String, payloadSHA256: [UInt8]) {
+    public init(
+        seq: Int64, streamSequence: UInt64?, subject: String, messageID: String, payloadSHA256: [UInt8],
+        kind: AuditRecord.Kind = .delivery
+    ) {
+        self.kind = kind
         self.seq = seq
         self.streamSequence = streamSequence
         self.subject = subject
@@ -47,12 +53,6 @@ extension OutboxStore {
                     sql: "SELECT count(*) FROM outbox WHERE seq BETWEEN ? AND ? AND delivered_at IS NULL")
                 let undeliveredSeqs = try db.cachedStatement(
                     sql: "SELECT seq FROM outbox WHERE seq BETWEEN ? AND ? AND delivered_at IS NULL")
-                let insert = try db.cachedStatement(
-                    sql: """
-                        INSERT INTO audit_log (seq, recorded_at, outbox_seq, subject, message_id, stream_seq,
-                            payload_sha256, prev_hash, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """)
                 var index = 0
                 let pairs = deliveries.map { (seq: $0.seq, streamSequence: $0.streamSequence) }
                 for run in Self.consecutiveRuns(pairs) {
@@ -65,21 +65,48 @@ extension OutboxStore {
                         ? nil : Set(try Int64.fetchAll(undeliveredSeqs, arguments: [run.first, run.last]))
                     try update.execute(arguments: [at, run.firstStreamSequence, run.first, run.last])
                     for item in items where fresh?.contains(item.seq) ?? true {
-                        let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
-                        let record = AuditRecord.chained(
-                            sequence: head.sequence + 1, recordedAt: at, outboxSeq: item.seq, subject: item.subject,
-                            messageID: item.messageID, streamSequence: stream.map { UInt64($0) },
-                            payloadSHA256: item.payloadSHA256, previousHash: head.hash)
-                        try insert.execute(arguments: [
-                            record.sequence, at, item.seq, item.subject, item.messageID, stream,
-                            Data(item.payloadSHA256), Data(record.previousHash), Data(record.hash),
-                        ])
-                        head = AuditHead(sequence: record.sequence, hash: record.hash)
+                        head = try Self.appendAuditRecord(item, after: head, at: at, db: db)
                     }
                 }
                 return head.sequence == 0 ? nil : head
             }
         }
+    }
+
+    /// Appends one chained record per acknowledged message that marks no row delivered — heartbeats,
+    /// replayed copies — in one transaction; returns the new head (the current one for no messages).
+    @discardableResult
+    public func appendAudit(_ acknowledged: [AuditedDelivery], at: Int64) throws(OutboxError) -> AuditHead? {
+        if acknowledged.isEmpty { return try self.auditHead() }
+        return try self.run("appendAudit") {
+            try self.database.write { db in
+                var head = try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash)
+                for item in acknowledged { head = try Self.appendAuditRecord(item, after: head, at: at, db: db) }
+                return head
+            }
+        }
+    }
+
+    /// Chains `item` after `head` and inserts it; returns the new head.
+    private static func appendAuditRecord(
+        _ item: AuditedDelivery, after head: AuditHead, at: Int64, db: Database
+    ) throws -> AuditHead {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO audit_log (seq, recorded_at, outbox_seq, subject, message_id, stream_seq,
+                    payload_sha256, prev_hash, hash, kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let stream = item.streamSequence.flatMap { Int64(exactly: $0) }
+        let record = AuditRecord.chained(
+            sequence: head.sequence + 1, recordedAt: at, outboxSeq: item.seq, subject: item.subject,
+            messageID: item.messageID, streamSequence: stream.map { UInt64($0) },
+            payloadSHA256: item.payloadSHA256, previousHash: head.hash, kind: item.kind)
+        try insert.execute(arguments: [
+            record.sequence, at, item.seq, item.subject, item.messageID, stream,
+            Data(item.payloadSHA256), Data(record.previousHash), Data(record.hash), item.kind.rawValue,
+        ])
+        return AuditHead(sequence: record.sequence, hash: record.hash)
     }
 
     /// The latest audit record's sequence and hash (the anchor's when every record was pruned), `nil`
@@ -100,11 +127,13 @@ extension OutboxStore {
     ) throws(OutboxError) -> [AuditRecord] {
         try self.run("auditRecords") {
             try self.database.read { db in
+                // A journal from before the record kinds (opened read-only, not migrated) has deliveries only.
+                let kind = try db.columns(in: "audit_log").contains { $0.name == "kind" } ? "kind" : "'delivery'"
                 let rows = try Row.fetchCursor(
                     db,
                     sql: """
                         SELECT seq, recorded_at, outbox_seq, subject, message_id, stream_seq, payload_sha256,
-                            prev_hash, hash
+                            prev_hash, hash, \(kind)
                         FROM audit_log WHERE seq > ? AND recorded_at >= ? AND recorded_at < ?
                         ORDER BY seq LIMIT ?
                         """,
@@ -115,11 +144,14 @@ extension OutboxStore {
                     let payload: Data = row[6]
                     let previous: Data = row[7]
                     let hash: Data = row[8]
+                    let kind: String = row[9]
                     records.append(
                         AuditRecord(
                             sequence: row[0], recordedAt: row[1], outboxSeq: row[2], subject: row[3],
                             messageID: row[4], streamSequence: stream.flatMap { UInt64(exactly: $0) },
-                            payloadSHA256: [UInt8](payload), previousHash: [UInt8](previous), hash: [UInt8](hash)))
+                            payloadSHA256: [UInt8](payload), previousHash: [UInt8](previous), hash: [UInt8](hash),
+                            // An unknown kind cannot verify as a delivery: it shows as a break, never passes.
+                            kind: AuditRecord.Kind(rawValue: kind) ?? .replay))
                 }
                 return records
             }

@@ -13,6 +13,14 @@ extension OutboxStore {
     public func appendDetection(
         messages: [NewOutboxMessage], snapshot: [UInt8], meta: [String: String] = [:]
     ) throws(OutboxError) -> Int {
+        try self.appendDetection(messages: messages, snapshot: snapshot, meta: MetaUpdate(values: meta))
+    }
+
+    /// ``appendDetection(messages:snapshot:meta:)`` with `meta` entries to write and to delete.
+    @discardableResult
+    public func appendDetection(
+        messages: [NewOutboxMessage], snapshot: [UInt8], meta: MetaUpdate
+    ) throws(OutboxError) -> Int {
         let createdAt = self.now()
         return try self.run("appendDetection") {
             try self.database.write { db in
@@ -30,6 +38,12 @@ extension OutboxStore {
     public func appendMessages(_ messages: [NewOutboxMessage], meta: [String: String] = [:]) throws(OutboxError)
         -> Int
     {
+        try self.appendMessages(messages, meta: MetaUpdate(values: meta))
+    }
+
+    /// ``appendMessages(_:meta:)`` with `meta` entries to write and to delete.
+    @discardableResult
+    public func appendMessages(_ messages: [NewOutboxMessage], meta: MetaUpdate) throws(OutboxError) -> Int {
         let createdAt = self.now()
         return try self.run("appendMessages") {
             try self.database.write { db in

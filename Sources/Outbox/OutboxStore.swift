@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import OutboxMigrations
+import Timekeeping
 
 /// The durable outbox journal: detected messages, the source snapshot they were diffed against, and
 /// their delivery state, in one SQLite database (WAL, `synchronous=FULL` by default).
@@ -92,14 +93,25 @@ public final class OutboxStore: Sendable {
     }
 
     /// The current time in Unix epoch milliseconds.
-    public static let wallClockMilliseconds: @Sendable () -> Int64 = {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-    }
+    public static let wallClockMilliseconds: @Sendable () -> Int64 = { SystemClock.epochMilliseconds() }
 
     private struct OpenFailure: Error {
         var error: OutboxError
         /// The file exists but is not a healthy database: move it aside and start afresh.
         var isCorruption: Bool
+
+        init(error: OutboxError, isCorruption: Bool) {
+            self.error = error
+            self.isCorruption = isCorruption
+        }
+
+        /// SQLite's `error` while opening: `corrupt` when the file is damaged, else `otherwise`.
+        init(_ error: DatabaseError, path: String, otherwise code: OutboxError.Code) {
+            let corrupt = OutboxStore.isCorruption(error)
+            self.init(
+                error: OutboxError(code: corrupt ? .corrupt : code, path: path, detail: "\(error)"),
+                isCorruption: corrupt)
+        }
     }
 
     private static func openAndMigrate(
@@ -145,10 +157,7 @@ public final class OutboxStore: Sendable {
             throw failure
         } catch let error as DatabaseError {
             try? queue.close()
-            throw OpenFailure(
-                error: OutboxError(
-                    code: Self.isCorruption(error) ? .corrupt : .cannotOpen, path: path, detail: "\(error)"),
-                isCorruption: Self.isCorruption(error))
+            throw OpenFailure(error, path: path, otherwise: .cannotOpen)
         }
 
         var migrator = DatabaseMigrator()
@@ -174,10 +183,7 @@ public final class OutboxStore: Sendable {
             throw failure
         } catch let error as DatabaseError {
             try? queue.close()
-            throw OpenFailure(
-                error: OutboxError(
-                    code: Self.isCorruption(error) ? .corrupt : .migrationFailed, path: path, detail: "\(error)"),
-                isCorruption: Self.isCorruption(error))
+            throw OpenFailure(error, path: path, otherwise: .migrationFailed)
         }
     }
 

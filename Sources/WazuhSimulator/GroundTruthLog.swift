@@ -27,11 +27,15 @@ public struct CommittedTransition: Sendable, Hashable, Codable {
     public var commit: Int
     /// Wall clock (Unix ms) right after the COMMIT returned.
     public var committedAtMilliseconds: Int64
+    /// Wall clock (Unix ms) when the simulator wrote the agent's current status in its open transaction
+    /// (what wazuh-db's socket shows at once); absent for removals and in older logs.
+    public var writtenAtMilliseconds: Int64?
 
     public init(
         kind: Kind, agentID: Int, previous: String, current: String, dateAdd: Int64, databaseTime: Int64,
-        commit: Int, committedAtMilliseconds: Int64
+        commit: Int, committedAtMilliseconds: Int64, writtenAtMilliseconds: Int64? = nil
     ) {
+        self.writtenAtMilliseconds = writtenAtMilliseconds
         self.kind = kind
         self.agentID = agentID
         self.previous = previous
@@ -51,6 +55,7 @@ public struct CommittedTransition: Sendable, Hashable, Codable {
         case databaseTime = "db_time"
         case commit
         case committedAtMilliseconds = "committed_at_ms"
+        case writtenAtMilliseconds = "written_at_ms"
     }
 }
 
@@ -112,7 +117,8 @@ extension WazuhSimulator {
                     CommittedTransition(
                         kind: kind, agentID: id, previous: previous, current: current, dateAdd: agent.dateAdd,
                         databaseTime: Self.databaseTime(of: agent, removed: kind == .removed), commit: commit,
-                        committedAtMilliseconds: milliseconds))
+                        committedAtMilliseconds: milliseconds,
+                        writtenAtMilliseconds: kind == .removed ? nil : agent.statusWrittenAtMilliseconds))
             }
             switch (before, after) {
             case (nil, let after?):

@@ -23,6 +23,8 @@ struct SimulatedAgent: Sendable {
     var disconnectionTime: Int64
     var statusCode: Int
     var nodeName: String
+    /// Wall clock (Unix ms) when the simulator last wrote this agent's status, in its open transaction.
+    var statusWrittenAtMilliseconds: Int64?
 }
 
 /// Realistic agent attributes: host names, addresses, operating systems, key material.

@@ -84,7 +84,9 @@ extension WazuhSimulator {
                 try db.execute(
                     sql: "UPDATE agent SET \(assignments) WHERE id > 0 AND connection_status IN ('active', 'pending')")
             }
+            let written = Self.wallMilliseconds()
             for (id, agent) in agents where agent.status == "active" || agent.status == "pending" {
+                agents[id]?.statusWrittenAtMilliseconds = written
                 agents[id]?.status = "disconnected"
                 agents[id]?.disconnectionTime = now
                 agents[id]?.statusCode = 5
@@ -146,6 +148,7 @@ extension WazuhSimulator {
             try db.execute(sql: sql, arguments: StatementArguments(arguments))
         }
         agents[id]?.status = status
+        agents[id]?.statusWrittenAtMilliseconds = Self.wallMilliseconds()
         agents[id]?.disconnectionTime = disconnectionTime
         agents[id]?.statusCode = code
         if let keepalive { agents[id]?.lastKeepalive = keepalive }
@@ -173,7 +176,7 @@ extension WazuhSimulator {
         }
         agents[id] = SimulatedAgent(
             id: id, name: name, status: "never_connected", dateAdd: now, lastKeepalive: nil, disconnectionTime: 0,
-            statusCode: 0, nodeName: node)
+            statusCode: 0, nodeName: node, statusWrittenAtMilliseconds: Self.wallMilliseconds())
         nextID = max(nextID, id + 1)
         return id
     }
@@ -243,4 +246,9 @@ extension WazuhSimulator {
         }
         nextID += count
     }
+}
+
+extension WazuhSimulator {
+    /// The wall clock in Unix milliseconds (when a write happened, for the ground-truth log).
+    static func wallMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

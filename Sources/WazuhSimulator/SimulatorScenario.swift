@@ -1,8 +1,10 @@
 import Foundation
+import Timekeeping
 
 /// A named pattern of manager activity for ``WazuhSimulator/run(_:until:tick:)``.
 public enum SimulatorScenario: String, Sendable, CaseIterable {
-    /// Keepalives, plus occasional stops, keepalive timeouts and reconnections.
+    /// Keepalives, plus occasional keepalive timeouts and reconnections, and agents restarted by hand
+    /// (stopped, back 15 s to 3 min later).
     case steady
     /// One manager restart at the start (every active/pending agent disconnected with code 5),
     /// then every agent returns (pending, then active) within `reconnectPeriod`; keepalives throughout.
@@ -22,6 +24,9 @@ public enum SimulatorScenario: String, Sendable, CaseIterable {
     /// Keepalives only, after one agent is removed and registered again under the same id at the start
     /// (raises `reregistration`).
     case reregister
+    /// Keepalives only, after 60 % of the active agents are stopped by hand at the start, none coming
+    /// back (a planned shutdown: raises `mass_disconnection`, never one `agent_stopped` per agent).
+    case plannedShutdown = "planned-shutdown"
     /// Nothing at all: no keepalive, no status change (the fleet goes silent: `fleet_silent`).
     case silent
 }
@@ -70,6 +75,11 @@ extension WazuhSimulator {
             if starting, let id = agents(withStatus: "active").first { try apply(.stop(agentID: id)) }
         case .reregister:
             if starting, let id = ids.first { try apply(.reRegister(agentID: id)) }
+        case .plannedShutdown:
+            if starting {
+                let active = agents(withStatus: "active")
+                for id in active.prefix((active.count * 6 + 9) / 10) { try apply(.stop(agentID: id)) }
+            }
         case .keepalive, .silent:
             break
         case .restartStorm:
@@ -101,7 +111,7 @@ extension WazuhSimulator {
     public func restartStormWithReturns() throws {
         let affected = agents.values.filter { $0.status == "active" || $0.status == "pending" }.map(\.id).sorted()
         try apply(.restartStorm)
-        let period = max(Self.milliseconds(configuration.reconnectPeriod), 0)
+        let period = max(configuration.reconnectPeriod.wholeMilliseconds, 0)
         schedule.removeAll { affected.contains($0.agentID) }
         for id in affected {
             schedule(.connect(agentID: id), agentID: id, after: Int64.random(in: 0...period, using: &random))
@@ -135,7 +145,15 @@ extension WazuhSimulator {
         for _ in 0..<events {
             guard let id = ids.randomElement(using: &random) else { return }
             switch status(of: id) {
-            case "active": try apply(Bool.random(using: &random) ? .stop(agentID: id) : .keepaliveTimeout(agentID: id))
+            case "active":
+                if Bool.random(using: &random) {
+                    // Stopped by hand to be restarted (an upgrade, a configuration change): back shortly.
+                    try apply(.stop(agentID: id))
+                    schedule(
+                        .connect(agentID: id), agentID: id, after: Int64.random(in: 15_000...180_000, using: &random))
+                } else {
+                    try apply(.keepaliveTimeout(agentID: id))
+                }
             case "disconnected", "never_connected":
                 try apply(.connect(agentID: id))
                 scheduleActivation(agentID: id)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Synchronization
+import Timekeeping
 import WazuhSource
 
 #if canImport(Glibc)
@@ -30,6 +31,7 @@ public final class WazuhDBSocketServer: Sendable {
         var listener: Int32 = -1
         var connections: Set<Int32> = []
         var requests = 0
+        var load = Load()
         var stopped = false
         /// Extra delay before each reply (a slow wazuh-db, for tests).
         var replyDelay: Duration = .zero
@@ -74,6 +76,21 @@ public final class WazuhDBSocketServer: Sendable {
 
     /// Commands answered so far.
     public var requests: Int { state.withLock { $0.requests } }
+
+    /// What answering has cost this server so far: the measure of wazuh-db's load for benchmarks.
+    public struct Load: Sendable, Hashable {
+        /// Commands answered.
+        public var requests = 0
+        /// Reply bytes sent (frames, length prefix included).
+        public var bytesSent = 0
+        /// CPU time of the answering threads from a command's arrival to its reply's last byte sent.
+        public var cpuTime: Duration = .zero
+        /// Wall time of the same spans.
+        public var wallTime: Duration = .zero
+    }
+
+    /// Load so far (see ``Load``).
+    public var load: Load { state.withLock { $0.load } }
 
     /// Delays every following reply by `delay` (zero: answer at once).
     public func setReplyDelay(_ delay: Duration) {
@@ -146,7 +163,16 @@ public final class WazuhDBSocketServer: Sendable {
                     state.requests += 1
                     return state.replyDelay
                 }
-                if delay > .zero { Thread.sleep(forTimeInterval: WazuhSimulator.seconds(delay)) }
+                if delay > .zero { Thread.sleep(forTimeInterval: delay.fractionalSeconds) }
+                let started = (wall: ContinuousClock.now, cpu: Self.threadCPUTime())
+                defer {
+                    let spent = (wall: ContinuousClock.now - started.wall, cpu: Self.threadCPUTime() - started.cpu)
+                    state.withLock { state in
+                        state.load.requests += 1
+                        state.load.wallTime += spent.wall
+                        state.load.cpuTime += spent.cpu
+                    }
+                }
                 let reply = answer(String(decoding: request, as: UTF8.self))
                 guard let frame = try? WazuhDBFrame.encode(reply.prefix(WazuhDBFrame.maximumPayload)) else { return }
                 var offset = 0
@@ -158,8 +184,16 @@ public final class WazuhDBSocketServer: Sendable {
                     guard sent > 0 else { return }
                     offset += sent
                 }
+                state.withLock { $0.load.bytesSent += frame.count }
             }
         }
+    }
+
+    /// CPU time of the calling thread.
+    static func threadCPUTime() -> Duration {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     /// The reply payload for one command.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Timekeeping
 
 /// A Wazuh manager simulator: writes a global.db the way wazuh-db does.
 ///
@@ -116,7 +117,7 @@ public final class WazuhSimulator {
         }
         var grdb = GRDB.Configuration()
         grdb.allowsUnsafeTransactions = true
-        grdb.busyMode = .timeout(Self.seconds(configuration.writerBusyTimeout))
+        grdb.busyMode = .timeout(configuration.writerBusyTimeout.fractionalSeconds)
         grdb.label = "wazuh-simulator"
         database = try DatabaseQueue(path: path, configuration: grdb)
         try database.inDatabase { db in
@@ -152,13 +153,8 @@ public final class WazuhSimulator {
 
     /// A pending agent's first keepalive comes one second to one notify interval after it connected.
     func scheduleActivation(agentID id: Int) {
-        let notify = max(Self.milliseconds(notifyInterval), 1000)
+        let notify = max(notifyInterval.wholeMilliseconds, 1000)
         schedule(.activate(agentID: id), agentID: id, after: Int64.random(in: 1000...notify, using: &random))
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     /// Ids of the simulated agents, ascending.
@@ -222,10 +218,5 @@ public final class WazuhSimulator {
             transactionStart = nil
         }
         try database.close()
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

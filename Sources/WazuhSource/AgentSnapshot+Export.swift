@@ -1,7 +1,10 @@
+import Foundation
+
 /// Binary export format of ``AgentSnapshot`` (version 1), all integers little-endian:
 ///
 /// ```
-/// magic "WZSNAP" · version u8 = 1 · flags u8 = 0
+/// magic "WZSNAP" · version u8 = 1 · flags u8 (bit 0: an origin follows; other bits 0)
+/// [origin: source u8 (1 = wazuh-db) · counter present u8 · change counter u32 · read at, ms since 1970 i64]
 /// node count u32 · per node: length u32, UTF-8 bytes
 /// agent count u32 · per agent: id i32, nameEnd u32, ipEnd u32, statusCode i32, nodeIndex u16,
 ///                              status u8, flags u8, dateAdd i64, lastKeepalive i64, disconnectionTime i64
@@ -20,7 +23,15 @@ extension AgentSnapshot {
         out.reserveCapacity(16 + entries.count * 44 + arena.count + nodeNames.count * 16)
         out.append(contentsOf: Self.magic)
         out.append(Self.formatVersion)
-        out.append(0)
+        if let origin {
+            out.append(1)
+            out.append(origin.source == .wazuhDB ? 1 : 0)
+            out.append(origin.fileChangeCounter == nil ? 0 : 1)
+            out.appendLE(origin.fileChangeCounter ?? 0)
+            out.appendLE(UInt64(bitPattern: Int64((origin.readAt.timeIntervalSince1970 * 1000).rounded())))
+        } else {
+            out.append(0)
+        }
         out.appendLE(UInt32(nodeNames.count))
         for node in nodeNames {
             let bytes = Array(node.utf8)
@@ -67,7 +78,19 @@ extension AgentSnapshot {
         guard let version = reader.readU8(), version == Self.formatVersion else {
             throw corrupt("unsupported snapshot format version")
         }
-        guard reader.readU8() == 0, let nodeCount = reader.readU32(), nodeCount <= UInt32(Entry.noNode) else {
+        guard let headerFlags = reader.readU8(), headerFlags & ~UInt8(1) == 0 else {
+            throw corrupt("invalid snapshot header")
+        }
+        var origin: SnapshotOrigin?
+        if headerFlags & 1 != 0 {
+            guard let source = reader.readU8(), source <= 1, let hasCounter = reader.readU8(), hasCounter <= 1,
+                let counter = reader.readU32(), let readAt = reader.readU64()
+            else { throw corrupt("invalid snapshot origin") }
+            origin = SnapshotOrigin(
+                source: source == 1 ? .wazuhDB : .file, fileChangeCounter: hasCounter == 1 ? counter : nil,
+                readAt: Date(timeIntervalSince1970: TimeInterval(Int64(bitPattern: readAt)) / 1000))
+        }
+        guard let nodeCount = reader.readU32(), nodeCount <= UInt32(Entry.noNode) else {
             throw corrupt("invalid snapshot header")
         }
         var nodeNames: [String] = []
@@ -120,6 +143,7 @@ extension AgentSnapshot {
         }
         guard Int(previousEnd) == arena.count else { throw corrupt("arena holds unreferenced bytes") }
         self.init(entries: entries, arena: Array(arena), nodeNames: nodeNames)
+        self.origin = origin
     }
 }
 

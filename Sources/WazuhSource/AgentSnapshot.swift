@@ -43,6 +43,10 @@ public struct AgentSnapshot: Sendable, Hashable {
     /// Agent counts by status.
     public private(set) var counts: FleetCounts
 
+    /// Where the state was read, when that matters on restart (see ``SnapshotOrigin``); not part of
+    /// equality: two snapshots of the same agents are equal whichever source read them.
+    public var origin: SnapshotOrigin?
+
     /// An empty snapshot (no agents).
     public init() {
         self.entries = []

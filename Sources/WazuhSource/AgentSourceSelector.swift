@@ -24,6 +24,8 @@ public enum AgentStatusSource: String, Sendable, Hashable, CaseIterable {
 ///   answers and commits on one connection, so such a commit holds everything the reply showed —
 ///   or once `catchUpLimit` (longer than wazuh-db's `commit_time_max`) passed: wazuh-db is then
 ///   taken to have lost its transaction (a crash), and the file is the truth.
+/// - The same holds across a restart: a journaled snapshot read through the socket carries its
+///   ``SnapshotOrigin`` and ``resume(after:)`` makes the first file read wait the same way.
 /// - File → socket needs no care: the socket shows the committed state plus more.
 final class AgentSourceSelector: Sendable {
     /// How reads are chosen.
@@ -34,9 +36,13 @@ final class AgentSourceSelector: Sendable {
 
     /// What one attempt produced.
     enum Outcome: Sendable {
-        case read(AgentSnapshot, AgentStatusSource, file: GlobalDatabaseReader.Read?, socket: WazuhDBSocketReader.Read?)
-        /// The socket failed and the file is still behind what the socket showed: read nothing yet.
-        case waitingForCommit(socketError: WazuhSourceError)
+        /// `socketError`: why the socket was not used for a file read (`nil` for socket reads or `file` mode).
+        case read(
+            AgentSnapshot, AgentStatusSource, file: GlobalDatabaseReader.Read?, socket: WazuhDBSocketReader.Read?,
+            socketError: WazuhSourceError?)
+        /// The socket failed (or is not used) and the file is still behind what the socket showed:
+        /// read nothing yet.
+        case waitingForCommit(socketError: WazuhSourceError?)
         case failed(WazuhSourceError, socketError: WazuhSourceError?)
     }
 
@@ -48,6 +54,8 @@ final class AgentSourceSelector: Sendable {
         var counterAtSocketRead: UInt32?
         var socketFailing = false
         var waitingLogged = false
+        /// global.db's change counter after the previous read, when that read was a socket read.
+        var counterAtPreviousSocketRead: UInt32?
     }
 
     let mode: Mode
@@ -72,18 +80,20 @@ final class AgentSourceSelector: Sendable {
         var socketError: WazuhSourceError?
         if mode != .only(.file), let socket {
             do throws(WazuhSourceError) {
-                let read = try socket.read()
+                var read = try socket.read()
                 let now = Date()
                 let counter = Self.changeCounter(file.configuration.path)
-                let previous = state.withLock { state -> (AgentStatusSource?, Bool) in
+                let previous = state.withLock { state -> (AgentStatusSource?, Bool, Bool) in
+                    let unchanged = counter != nil && state.counterAtPreviousSocketRead == counter
                     defer {
+                        state.counterAtPreviousSocketRead = counter
                         state.active = .wazuhDB
                         state.socketAheadSince = now
                         state.counterAtSocketRead = counter
                         state.socketFailing = false
                         state.waitingLogged = false
                     }
-                    return (state.active, state.socketFailing)
+                    return (state.active, state.socketFailing, unchanged)
                 }
                 if previous.0 != .wazuhDB {
                     logger.notice(
@@ -95,19 +105,29 @@ final class AgentSourceSelector: Sendable {
                 } else if previous.1 {
                     logger.notice("wazuh-db's socket answers again", metadata: ["wazuh.socket": "\(socket.path)"])
                 }
-                return .read(read.snapshot, .wazuhDB, file: nil, socket: read)
+                // No commit since the previous socket read: whatever this read shows that one did not
+                // is not in global.db yet.
+                read.aheadOfFile = previous.2
+                var snapshot = read.snapshot
+                snapshot.origin = SnapshotOrigin(source: .wazuhDB, fileChangeCounter: counter, readAt: now)
+                return .read(snapshot, .wazuhDB, file: nil, socket: read, socketError: nil)
             } catch {
                 socketError = error
                 let first = state.withLock { state -> Bool in
-                    defer { state.socketFailing = true }
+                    defer {
+                        state.socketFailing = true
+                        state.counterAtPreviousSocketRead = nil
+                    }
                     return !state.socketFailing
                 }
                 let metadata: Logger.Metadata = ["wazuh.socket": "\(socket.path)", "wazuh.error": "\(error)"]
-                if first, mode == .only(.wazuhDB) || active == .wazuhDB {
+                if first, mode == .only(.wazuhDB) || active == .wazuhDB || error.code == .permissionDenied {
                     logger.warning(
                         mode == .auto
                             ? "reading wazuh-db's socket failed; falling back to global.db"
                             : "reading wazuh-db's socket failed, will retry", metadata: metadata)
+                } else if first {
+                    logger.notice("wazuh-db's socket unavailable; reading global.db", metadata: metadata)
                 } else {
                     logger.debug("wazuh-db's socket unavailable", metadata: metadata)
                 }
@@ -115,7 +135,7 @@ final class AgentSourceSelector: Sendable {
             }
         }
         let ahead = state.withLock { state in state.socketAheadSince.map { ($0, state.counterAtSocketRead) } }
-        if let socketError, let (since, counter) = ahead {
+        if let (since, counter) = ahead {
             let committed =
                 counter.map { $0 != Self.changeCounter(file.configuration.path) }
                 ?? Self.modified(file.configuration.path, after: since)
@@ -136,6 +156,7 @@ final class AgentSourceSelector: Sendable {
             let read = try file.read()
             let previous = state.withLock { state -> AgentStatusSource? in
                 defer {
+                    state.counterAtPreviousSocketRead = nil
                     state.active = .file
                     state.socketAheadSince = nil
                 }
@@ -149,9 +170,22 @@ final class AgentSourceSelector: Sendable {
                         "wazuh.path": "\(file.configuration.path)",
                     ])
             }
-            return .read(read.snapshot, .file, file: read, socket: nil)
+            return .read(read.snapshot, .file, file: read, socket: nil, socketError: socketError)
         } catch {
             return .failed(error, socketError: socketError)
+        }
+    }
+
+    /// Treats the file as behind what the socket showed at `origin` (a journaled snapshot read through
+    /// the socket, before a restart): the file is read only once wazuh-db committed after it, or
+    /// `catchUpLimit` after it, exactly as after a live socket → file switch. No effect once any read
+    /// succeeded, or for a snapshot the file read.
+    func resume(after origin: SnapshotOrigin) {
+        guard origin.source == .wazuhDB else { return }
+        state.withLock { state in
+            guard state.active == nil, state.socketAheadSince == nil else { return }
+            state.socketAheadSince = origin.readAt
+            state.counterAtSocketRead = origin.fileChangeCounter
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Timekeeping
 
 /// One read of global.db that the caller must persist: the changes since the snapshot it passed
 /// in, and the snapshot to persist with them (in the same outbox transaction).
@@ -64,6 +65,9 @@ public final class AgentStatusMonitor: Sendable {
         public var socketPath: String?
         /// How often the socket is asked (it sends no change notifications).
         public var socketPollInterval: Duration
+        /// Longest time between two reads of every agent through the socket; reads in between ask
+        /// only for rows whose status may have moved (see ``WazuhDBSocketReader``).
+        public var socketFullSweepInterval: Duration
         /// Longest wait for one wazuh-db reply.
         public var socketTimeout: Duration
         /// After the socket failed, how long the file may lag what the socket showed before it is
@@ -81,9 +85,10 @@ public final class AgentStatusMonitor: Sendable {
             databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
             busyTimeout: Duration = .milliseconds(50), debounce: Duration = .zero,
             minimumGap: Duration = .milliseconds(10), source: SourceSelection = .file, socketPath: String? = nil,
-            socketPollInterval: Duration = .seconds(1), socketTimeout: Duration = .seconds(2),
-            fileCatchUpLimit: Duration = .seconds(75)
+            socketPollInterval: Duration = .seconds(1), socketFullSweepInterval: Duration = .seconds(60),
+            socketTimeout: Duration = .seconds(2), fileCatchUpLimit: Duration = .seconds(75)
         ) {
+            self.socketFullSweepInterval = socketFullSweepInterval
             self.databasePath = databasePath
             self.clientKeysPath = clientKeysPath
             self.pollInterval = pollInterval
@@ -115,21 +120,27 @@ public final class AgentStatusMonitor: Sendable {
     public let configuration: Configuration
     private let selector: AgentSourceSelector
     private let watcher: DatabaseChangeWatcher
+    private let clock: any GatewayClock
     private let logger: Logger
     private let state = Mutex(State())
     private let healthState = Mutex(SourceHealth())
 
+    /// - Parameter clock: times the retry after a failed read, stamps reads and health (wall time),
+    ///   and is handed to the ``GlobalDatabaseReader``.
     public init(
-        configuration: Configuration,
+        configuration: Configuration, clock: any GatewayClock = SystemClock(),
         logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         let reader = GlobalDatabaseReader(
             configuration: .init(path: configuration.databasePath, busyTimeout: configuration.busyTimeout),
-            logger: logger)
+            clock: clock, logger: logger)
         let socket = configuration.socketPath.map {
-            WazuhDBSocketReader(client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout), logger: logger)
+            WazuhDBSocketReader(
+                client: WazuhDBClient(path: $0, timeout: configuration.socketTimeout),
+                fullSweepInterval: configuration.socketFullSweepInterval, logger: logger)
         }
         let mode: AgentSourceSelector.Mode =
             switch configuration.source {
@@ -146,6 +157,9 @@ public final class AgentStatusMonitor: Sendable {
             logger: logger)
     }
 
+    /// Wall-clock now, from the injected clock.
+    private var wallNow: Date { Date(timeIntervalSince1970: clock.epochSeconds) }
+
     /// The source's health right now.
     public var health: SourceHealth { healthState.withLock { $0 } }
 
@@ -159,6 +173,8 @@ public final class AgentStatusMonitor: Sendable {
             state.signals = stream
             return stream
         }
+        let firstCall = state.withLock { !$0.handedOutAny }
+        if firstCall, let origin = previous?.origin { selector.resume(after: origin) }
         var readNow = state.withLock { state in
             !state.handedOutAny || state.lastHandedOut != previous
         }
@@ -184,7 +200,7 @@ public final class AgentStatusMonitor: Sendable {
             guard case .read(let read) = attempt else {
                 // Try again soon rather than at the next file event or poll tick: a writer holding its
                 // lock past the busy timeout, or a file being restored, is usually back within moments.
-                try await Self.pause(Self.retryDelay(afterFailures: failures, cap: configuration.pollInterval))
+                try await pause(Self.retryDelay(afterFailures: failures, cap: configuration.pollInterval))
                 failures += 1
                 readNow = true
                 continue
@@ -196,13 +212,22 @@ public final class AgentStatusMonitor: Sendable {
                 state.lastHandedOut = read.snapshot
                 state.handedOutAny = true
             }
+            if read.aheadOfFile, previous != nil, !changes.isEmpty {
+                let total = healthState.withLock { health in
+                    health.changesSeenBeforeFile += changes.count
+                    return health.changesSeenBeforeFile
+                }
+                logger.info(
+                    "changes seen through wazuh-db's socket before global.db had them",
+                    metadata: ["wazuh.changes": "\(changes.count)", "wazuh.changes_before_file_total": "\(total)"])
+            }
             if !changes.isEmpty {
                 logger.debug(
                     "agent changes detected",
                     metadata: ["wazuh.changes": "\(changes.count)", "wazuh.agents": "\(read.snapshot.count)"])
             }
             return SourceUpdate(
-                changes: changes, counts: read.snapshot.counts, snapshot: read.snapshot, readAt: Date(),
+                changes: changes, counts: read.snapshot.counts, snapshot: read.snapshot, readAt: wallNow,
                 isBaseline: previous == nil)
         }
     }
@@ -213,9 +238,9 @@ public final class AgentStatusMonitor: Sendable {
         return min(delay, max(cap, .milliseconds(50)))
     }
 
-    private static func pause(_ delay: Duration) async throws(CancellationError) {
+    private func pause(_ delay: Duration) async throws(CancellationError) {
         do {
-            try await Task.sleep(for: delay)
+            try await clock.sleep(for: delay)
         } catch {
             throw CancellationError()
         }
@@ -230,6 +255,8 @@ public final class AgentStatusMonitor: Sendable {
     /// What a successful read hands to change detection.
     private struct SourceRead {
         var snapshot: AgentSnapshot
+        /// A socket read made while global.db lacked what it showed beyond the previous read.
+        var aheadOfFile = false
     }
 
     /// The source whose read produced the last update (`nil` before the first successful read).
@@ -239,10 +266,10 @@ public final class AgentStatusMonitor: Sendable {
     private func readRecordingHealth() -> Attempt {
         let error: WazuhSourceError
         switch selector.read() {
-        case .read(let snapshot, let source, let fileRead, let socketRead):
+        case .read(let snapshot, let source, let fileRead, let socketRead, let socketError):
             let comparison = compareClientKeys(with: snapshot)
             healthState.withLock { health in
-                health.lastSuccessfulRead = Date()
+                health.lastSuccessfulRead = wallNow
                 health.consecutiveFailures = 0
                 health.lastError = nil
                 health.successfulReads += 1
@@ -261,6 +288,7 @@ public final class AgentStatusMonitor: Sendable {
                     health.lastSocketReadDuration = socketRead.duration
                     health.lastSocketError = nil
                 }
+                if let socketError { health.lastSocketError = socketError }
                 if let comparison { health.clientKeys = comparison }
             }
             if let fileRead, fileRead.opened {
@@ -279,10 +307,10 @@ public final class AgentStatusMonitor: Sendable {
                         "wazuh.queries": "\(socketRead.queries)", "wazuh.bytes": "\(socketRead.bytesReceived)",
                     ])
             }
-            return .read(SourceRead(snapshot: snapshot))
+            return .read(SourceRead(snapshot: snapshot, aheadOfFile: socketRead?.aheadOfFile ?? false))
         case .waitingForCommit(let socketError):
             healthState.withLock { health in
-                health.lastSocketError = socketError
+                if let socketError { health.lastSocketError = socketError }
                 health.waitingForFileCommit = true
             }
             return .waiting
@@ -294,7 +322,7 @@ public final class AgentStatusMonitor: Sendable {
             health.consecutiveFailures += 1
             health.failedReads += 1
             health.lastError = error
-            health.lastErrorAt = Date()
+            health.lastErrorAt = wallNow
             return health.consecutiveFailures
         }
         let metadata: Logger.Metadata = [

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import Timekeeping
 
 #if canImport(Glibc)
     import Glibc
@@ -102,14 +103,17 @@ public final class GlobalDatabaseReader: Sendable {
     }
 
     public let configuration: Configuration
+    private let clock: any GatewayClock
     private let logger: Logger
     private let state: Mutex<State>
 
+    /// - Parameter clock: decides when a full read is due (`fullReadInterval`) and times the transaction.
     public init(
-        configuration: Configuration,
+        configuration: Configuration, clock: any GatewayClock = SystemClock(),
         logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         self.state = Mutex(State())
     }
@@ -163,11 +167,8 @@ public final class GlobalDatabaseReader: Sendable {
             }
             state.reset()
             try FileIdentity.checkReadable(path)
-            let milliseconds =
-                configuration.busyTimeout.components.seconds * 1000
-                + configuration.busyTimeout.components.attoseconds / 1_000_000_000_000_000
             state.connection = try SQLiteReadConnection(
-                path: path, busyTimeoutMilliseconds: Int32(clamping: milliseconds))
+                path: path, busyTimeoutMilliseconds: Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
             state.identity = identity
             opened = true
         } else if access(path, R_OK) != 0, errno == EACCES || errno == EPERM {
@@ -180,7 +181,6 @@ public final class GlobalDatabaseReader: Sendable {
         guard let connection = state.connection else {
             throw WazuhSourceError(code: .readFailed, path: path, message: "no connection")
         }
-        let clock = ContinuousClock()
         let start = clock.now
         try connection.execute("BEGIN")
         do throws(WazuhSourceError) {
@@ -189,7 +189,7 @@ public final class GlobalDatabaseReader: Sendable {
             if let known = state.schema, state.schemaVersion == schemaVersion {
                 schema = known
             } else {
-                schema = try Self.detectSchema(connection)
+                schema = try GlobalDatabaseSchema.detect(connection)
                 state.schema = schema
                 state.schemaVersion = schemaVersion
                 state.previous = nil
@@ -224,43 +224,6 @@ public final class GlobalDatabaseReader: Sendable {
         }
     }
 
-    static func detectSchema(_ connection: SQLiteReadConnection) throws(WazuhSourceError) -> GlobalDatabaseSchema {
-        var columns: [String] = []
-        try connection.forEachRow("PRAGMA table_info(agent)") { row in
-            if let name = row.columnBytes(1) {
-                columns.append(String(decoding: name, as: UTF8.self))
-            }
-        }
-        guard !columns.isEmpty else {
-            throw WazuhSourceError(
-                code: .notAWazuhDatabase, path: connection.path, message: "the database has no agent table")
-        }
-        var hasMetadata = false
-        try connection.forEachRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'") { _ in
-            hasMetadata = true
-        }
-        let generation: GlobalDatabaseSchema.Generation
-        if hasMetadata {
-            var version: Int?
-            try connection.forEachRow("SELECT value FROM metadata WHERE key = 'db_version'") { row in
-                if let bytes = row.columnBytes(0) {
-                    version = Int(String(decoding: bytes, as: UTF8.self))
-                }
-            }
-            generation = .wazuh4(dbVersion: version)
-        } else {
-            generation = .wazuh5(userVersion: Int(try connection.integer("PRAGMA user_version") ?? 0))
-        }
-        let schema = GlobalDatabaseSchema(generation: generation, columns: columns)
-        let missing = schema.missingRequiredColumns
-        guard missing.isEmpty else {
-            throw WazuhSourceError(
-                code: .notAWazuhDatabase, path: connection.path,
-                message: "the agent table lacks \(missing.joined(separator: ", ")) (Wazuh before 4.1 is unsupported)")
-        }
-        return schema
-    }
-
     static func readAgents(
         _ connection: SQLiteReadConnection, schema: GlobalDatabaseSchema, capacity: Int
     ) throws(WazuhSourceError) -> AgentSnapshot {
@@ -274,53 +237,26 @@ public final class GlobalDatabaseReader: Sendable {
         return builder.finish()
     }
 
-    /// An incremental read: selects only what decides a change, copies agents that did not move
-    /// from `previous` (in runs), and reads every field of those that did (registered, status
-    /// changed, re-registered, disconnected again). Returns `nil`, having stopped early, when so
-    /// many agents moved that a full read is cheaper.
+    /// An incremental read: selects only what decides a change, lets ``IncrementalReadPlan`` decide
+    /// what to copy from `previous` and what to read afresh, and carries the plan out. Returns `nil`,
+    /// having stopped early, when so many agents moved that a full read is cheaper.
     static func readMovedAgents(
         _ connection: SQLiteReadConnection, schema: GlobalDatabaseSchema, previous: AgentSnapshot
     ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, fetched: Int)? {
-        let entries = previous.entries
-        // A point query costs about as much as stepping a few dozen rows of a full read.
-        let limit = 64 + entries.count / 32
-        var plan: [IncrementalStep] = []
-        var run = 0..<0
-        var cursor = 0
-        var moved = 0
-        var rows = 0
+        var plan = IncrementalReadPlan(previous: previous)
         var previousID: Int64 = 0
-        var gaveUp = false
         try connection.scanRows(schema.agentKeyQuery) { (row) throws(WazuhSourceError) -> Bool in
             guard let id = row.columnInt64(0), id > previousID, id <= Int64(Int32.max) else { return true }
             previousID = id
-            rows += 1
-            let key = AgentKey(
-                id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
-                dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3))
-            while cursor < entries.count, entries[cursor].id < key.id { cursor += 1 }
-            if cursor < entries.count, entries[cursor].id == key.id, key.matches(entries[cursor]) {
-                if run.upperBound == cursor, !run.isEmpty {
-                    run = run.lowerBound..<(cursor + 1)
-                } else {
-                    if !run.isEmpty { plan.append(.copy(run)) }
-                    run = cursor..<(cursor + 1)
-                }
-                cursor += 1
-                return true
-            }
-            if !run.isEmpty { plan.append(.copy(run)) }
-            run = 0..<0
-            plan.append(.fetch(key.id))
-            moved += 1
-            gaveUp = moved > limit
-            return !gaveUp
+            return plan.add(
+                AgentKey(
+                    id: Int32(id), status: AgentSnapshot.rawStatus(status(row.columnBytes(1))),
+                    dateAdd: row.columnInt64(2) ?? 0, disconnectionTime: row.columnInt64(3)))
         }
-        if gaveUp { return nil }
-        if !run.isEmpty { plan.append(.copy(run)) }
-        var builder = AgentSnapshot.Builder(capacity: rows, nodeNames: previous.nodeNames)
+        guard let steps = plan.finish() else { return nil }
+        var builder = AgentSnapshot.Builder(capacity: plan.rows, nodeNames: previous.nodeNames)
         try connection.withStatement(schema.agentByIDQuery) { (statement) throws(WazuhSourceError) in
-            for step in plan {
+            for step in steps {
                 switch step {
                 case .copy(let range):
                     builder.appendCopies(of: previous, range)
@@ -329,7 +265,7 @@ public final class GlobalDatabaseReader: Sendable {
                 }
             }
         }
-        return (builder.finish(), moved)
+        return (builder.finish(), plan.moved)
     }
 
     /// Appends the agent of a row selected with the full read's columns.
@@ -368,74 +304,5 @@ public final class GlobalDatabaseReader: Sendable {
         while nanosleep(&request, &remaining) != 0, errno == EINTR {
             request = remaining
         }
-    }
-}
-
-/// One step of building an incremental read's snapshot.
-enum IncrementalStep {
-    /// Copy these entries of the previous snapshot as they are.
-    case copy(Range<Int>)
-    /// Read every field of this agent.
-    case fetch(Int32)
-}
-
-/// What decides whether an agent moved between two reads.
-struct AgentKey {
-    var id: Int32
-    var status: UInt8
-    var dateAdd: Int64
-    var disconnectionTime: Int64?
-
-    @inline(__always)
-    func matches(_ entry: AgentSnapshot.Entry) -> Bool {
-        guard entry.status == status, entry.dateAdd == dateAdd else { return false }
-        let had = entry.flags & AgentSnapshot.Entry.hasDisconnectionTime != 0
-        guard let disconnectionTime else { return !had }
-        return had && entry.disconnectionTime == disconnectionTime
-    }
-}
-
-/// Device and inode of a file: a changed identity means the file was replaced.
-struct FileIdentity: Equatable, Sendable {
-    var device: UInt64
-    var inode: UInt64
-
-    /// Stats `path`, mapping failures to typed errors.
-    init(checking path: String) throws(WazuhSourceError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            switch code {
-            case ENOENT, ENOTDIR:
-                throw WazuhSourceError(code: .fileMissing, path: path, message: "the database file does not exist")
-            case EACCES, EPERM:
-                throw WazuhSourceError(
-                    code: .permissionDenied, path: path,
-                    message: "cannot reach the database file (the gateway needs group wazuh or root)")
-            default:
-                throw WazuhSourceError(code: .readFailed, path: path, message: "stat failed with errno \(code)")
-            }
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw WazuhSourceError(
-                code: .notARegularFile, path: path, message: "the database path is not a regular file")
-        }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-    }
-
-    /// Opens and closes `path` to tell a permission problem apart from other open failures.
-    static func checkReadable(_ path: String) throws(WazuhSourceError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EACCES || code == EPERM {
-                throw WazuhSourceError(
-                    code: .permissionDenied, path: path,
-                    message: "cannot open the database file for reading (the gateway needs group wazuh or root)")
-            }
-            throw WazuhSourceError(code: .readFailed, path: path, message: "open failed with errno \(code)")
-        }
-        close(fd)
     }
 }

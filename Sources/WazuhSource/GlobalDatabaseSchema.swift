@@ -66,3 +66,43 @@ public struct GlobalDatabaseSchema: Sendable, Hashable, CustomStringConvertible 
         }
     }
 }
+
+extension GlobalDatabaseSchema {
+    /// Reads the schema of the database `connection` is open on (inside the caller's transaction).
+    static func detect(_ connection: SQLiteReadConnection) throws(WazuhSourceError) -> GlobalDatabaseSchema {
+        var columns: [String] = []
+        try connection.forEachRow("PRAGMA table_info(agent)") { row in
+            if let name = row.columnBytes(1) {
+                columns.append(String(decoding: name, as: UTF8.self))
+            }
+        }
+        guard !columns.isEmpty else {
+            throw WazuhSourceError(
+                code: .notAWazuhDatabase, path: connection.path, message: "the database has no agent table")
+        }
+        var hasMetadata = false
+        try connection.forEachRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'") { _ in
+            hasMetadata = true
+        }
+        let generation: GlobalDatabaseSchema.Generation
+        if hasMetadata {
+            var version: Int?
+            try connection.forEachRow("SELECT value FROM metadata WHERE key = 'db_version'") { row in
+                if let bytes = row.columnBytes(0) {
+                    version = Int(String(decoding: bytes, as: UTF8.self))
+                }
+            }
+            generation = .wazuh4(dbVersion: version)
+        } else {
+            generation = .wazuh5(userVersion: Int(try connection.integer("PRAGMA user_version") ?? 0))
+        }
+        let schema = GlobalDatabaseSchema(generation: generation, columns: columns)
+        let missing = schema.missingRequiredColumns
+        guard missing.isEmpty else {
+            throw WazuhSourceError(
+                code: .notAWazuhDatabase, path: connection.path,
+                message: "the agent table lacks \(missing.joined(separator: ", ")) (Wazuh before 4.1 is unsupported)")
+        }
+        return schema
+    }
+}

@@ -35,6 +35,9 @@ public struct SourceHealth: Sendable {
     public var socketReads: Int = 0
     public var socketQueries: Int = 0
     public var socketBytesReceived: Int = 0
+    /// Changes first seen through the socket while global.db provably lacked them (no commit since
+    /// the previous socket read): the events the socket delivered earlier than the file could.
+    public var changesSeenBeforeFile: Int = 0
     /// How long the last socket read took (wazuh-db's time answering plus the transfer).
     public var lastSocketReadDuration: Duration?
 

@@ -40,20 +40,6 @@ extension AgentStatusEvent {
             signature: try fields.optionalString("signature")
         )
     }
-
-    /// The event with `signature` set by `key`.
-    public func signed(with key: SigningKey) -> AgentStatusEvent {
-        var copy = self
-        // Events hold only strings and null: canonical serialization cannot fail.
-        copy.signature = try? key.signature(of: self.jsonObject)
-        return copy
-    }
-
-    /// The canonical JSON bytes of the event as it is (sign first with ``signed(with:)``).
-    public func canonicalJSON() -> [UInt8] {
-        // Strings and null only: serialization cannot fail, the empty fallback is unreachable.
-        (try? CanonicalJSON.serialize(.object(self.jsonObject))) ?? []
-    }
 }
 
 /// Typed access to a contract object's members with errors naming the member.

@@ -1,7 +1,7 @@
 /// One agent status event as published on `{prefix}.agent.{id}.status` (wire contract v1).
 ///
 /// Field names are the JSON keys of the contract; see DESIGN.md. Times are RFC 3339 UTC strings.
-public struct AgentStatusEvent: Sendable, Hashable, Codable {
+public struct AgentStatusEvent: Sendable, Hashable, Codable, SignedContractObject {
     /// `status_change`, `registered` or `removed`.
     public var eventType: String
     /// Deterministic: derived only from the database's own data for the transition.

@@ -10,7 +10,7 @@ import Crypto
 /// `fleet_size` (agents in the scope, or null), `window_seconds`, `first_seen` / `last_seen` (RFC 3339,
 /// the first and last transition counted), `explanation` (one sentence), `timestamp` (when detected),
 /// `signature`.
-public struct AnomalyEvent: Sendable, Hashable {
+public struct AnomalyEvent: Sendable, Hashable, SignedContractObject {
     /// What the finding is.
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// Many agents of one cluster node disconnected within the window.
@@ -108,17 +108,6 @@ public struct AnomalyEvent: Sendable, Hashable {
             firstSeen: try fields.optionalString("first_seen"), lastSeen: try fields.optionalString("last_seen"),
             explanation: try fields.string("explanation"), timestamp: try fields.string("timestamp"),
             signature: try fields.optionalString("signature"))
-    }
-
-    public func signed(with key: SigningKey) -> AnomalyEvent {
-        var copy = self
-        // Strings, integers and null only: canonical serialization cannot fail.
-        copy.signature = try? key.signature(of: self.jsonObject)
-        return copy
-    }
-
-    public func canonicalJSON() -> [UInt8] {
-        (try? CanonicalJSON.serialize(.object(self.jsonObject))) ?? []
     }
 
     /// `anom_{type}_{hash}`: the first 20 hex digits of SHA-256 over the type and the database-derived

@@ -10,9 +10,22 @@ import Crypto
 /// `hash` = SHA-256 of, in order (integers big-endian):
 /// `previous_hash` (32 bytes) ‖ `sequence` (8) ‖ `recorded_at` (8, epoch ms) ‖ `outbox_seq` (8) ‖
 /// `stream_sequence` (1 byte 0 when unknown, or 1 then 8 bytes) ‖ `len(subject)` (4) ‖ subject UTF-8 ‖
-/// `len(message_id)` (4) ‖ message id UTF-8 ‖ `payload_sha256` (32).
+/// `len(message_id)` (4) ‖ message id UTF-8 ‖ `payload_sha256` (32) — and, for any ``kind`` other than
+/// `delivery` (since contract 1.2), `len(kind)` (4) ‖ kind UTF-8, so records written before kinds existed
+/// keep their hashes.
 /// The first record of a chain has `previous_hash` = 32 zero bytes.
 public struct AuditRecord: Sendable, Hashable {
+    /// What was acknowledged.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// A journaled message delivered by the gateway (`outbox_seq` is its row).
+        case delivery
+        /// A heartbeat (never journaled: `outbox_seq` is 0), once the server has it.
+        case heartbeat
+        /// A journaled message re-published by `replay` (`outbox_seq` is the row replayed, `message_id`
+        /// the replay's own id).
+        case replay
+    }
+
     /// Position in the chain, from 1, without gaps.
     public var sequence: Int64
     /// When the acknowledgement was recorded (Unix epoch milliseconds).
@@ -28,11 +41,14 @@ public struct AuditRecord: Sendable, Hashable {
     public var payloadSHA256: [UInt8]
     public var previousHash: [UInt8]
     public var hash: [UInt8]
+    public var kind: Kind
 
     public init(
         sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
-        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], hash: [UInt8]
+        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], hash: [UInt8],
+        kind: Kind = .delivery
     ) {
+        self.kind = kind
         self.sequence = sequence
         self.recordedAt = recordedAt
         self.outboxSeq = outboxSeq
@@ -47,12 +63,12 @@ public struct AuditRecord: Sendable, Hashable {
     /// A record chained after `previousHash`, with its hash computed.
     public static func chained(
         sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
-        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8]
+        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], kind: Kind = .delivery
     ) -> AuditRecord {
         var record = AuditRecord(
             sequence: sequence, recordedAt: recordedAt, outboxSeq: outboxSeq, subject: subject,
             messageID: messageID, streamSequence: streamSequence, payloadSHA256: payloadSHA256,
-            previousHash: previousHash, hash: [])
+            previousHash: previousHash, hash: [], kind: kind)
         record.hash = record.computedHash()
         return record
     }
@@ -61,40 +77,41 @@ public struct AuditRecord: Sendable, Hashable {
     public static let genesisHash = [UInt8](repeating: 0, count: 32)
 
     /// SHA-256 of `bytes` (the digest of a sent payload).
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(data: bytes))
+    }
+
+    /// SHA-256 of `bytes`.
     public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: Array(bytes))
-        return Array(hasher.finalize())
+        self.sha256(Array(bytes))
     }
 
     /// The hash this record's fields and ``previousHash`` call for (compare with ``hash``).
     public func computedHash() -> [UInt8] {
-        var hasher = SHA256()
-        var fixed = [UInt8]()
-        fixed.reserveCapacity(32 + 8 * 3 + 9)
-        fixed += self.previousHash
-        Self.append(UInt64(bitPattern: self.sequence), to: &fixed)
-        Self.append(UInt64(bitPattern: self.recordedAt), to: &fixed)
-        Self.append(UInt64(bitPattern: self.outboxSeq), to: &fixed)
+        // One buffer, one hasher update: this runs once per acknowledged message.
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32 + 8 * 3 + 9 + 8 + self.subject.utf8.count + self.messageID.utf8.count + 32 + 16)
+        bytes += self.previousHash
+        Self.append(UInt64(bitPattern: self.sequence), to: &bytes)
+        Self.append(UInt64(bitPattern: self.recordedAt), to: &bytes)
+        Self.append(UInt64(bitPattern: self.outboxSeq), to: &bytes)
         if let stream = self.streamSequence {
-            fixed.append(1)
-            Self.append(stream, to: &fixed)
+            bytes.append(1)
+            Self.append(stream, to: &bytes)
         } else {
-            fixed.append(0)
+            bytes.append(0)
         }
-        hasher.update(data: fixed)
-        for text in [self.subject, self.messageID] {
-            let utf8 = Array(text.utf8)
-            var length = [UInt8]()
-            let count = UInt32(truncatingIfNeeded: utf8.count)
-            for shift in stride(from: 24, through: 0, by: -8) {
-                length.append(UInt8(truncatingIfNeeded: count >> shift))
-            }
-            hasher.update(data: length)
-            hasher.update(data: utf8)
-        }
-        hasher.update(data: self.payloadSHA256)
-        return Array(hasher.finalize())
+        Self.appendLengthPrefixed(self.subject, to: &bytes)
+        Self.appendLengthPrefixed(self.messageID, to: &bytes)
+        bytes += self.payloadSHA256
+        if self.kind != .delivery { Self.appendLengthPrefixed(self.kind.rawValue, to: &bytes) }
+        return Array(SHA256.hash(data: bytes))
+    }
+
+    private static func appendLengthPrefixed(_ text: String, to bytes: inout [UInt8]) {
+        let count = UInt32(truncatingIfNeeded: text.utf8.count)
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: count >> shift)) }
+        bytes.append(contentsOf: text.utf8)
     }
 
     private static func append(_ value: UInt64, to bytes: inout [UInt8]) {
@@ -103,9 +120,11 @@ public struct AuditRecord: Sendable, Hashable {
 
     /// The record as one `audit export` JSON line object: `sequence`, `recorded_at` (epoch ms),
     /// `timestamp` (RFC 3339), `outbox_seq`, `subject`, `message_id`, `stream_sequence` (or null),
-    /// `payload_sha256`, `previous_hash`, `hash` (lower-case hex).
+    /// `payload_sha256`, `previous_hash`, `hash` (lower-case hex); since contract 1.2 also `kind`
+    /// (`delivery` | `heartbeat` | `replay`).
     public var jsonObject: [String: JSONValue] {
         [
+            "kind": .string(self.kind.rawValue),
             "sequence": .int(self.sequence),
             "recorded_at": .int(self.recordedAt),
             "timestamp": .string(WireTimestamp.string(unixSeconds: self.recordedAt / 1000)),

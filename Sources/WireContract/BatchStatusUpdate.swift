@@ -6,7 +6,7 @@ import Crypto
 /// `signature`, and — only when a cycle's batch is split into several messages — `part` (1-based) and
 /// `parts`. All parts of a split batch share `batch_id` and `summary`; their `Nats-Msg-Id`s differ
 /// (see ``messageID``).
-public struct BatchStatusUpdate: Sendable, Hashable {
+public struct BatchStatusUpdate: Sendable, Hashable, SignedContractObject {
     public var batchID: String
     public var managerNode: String
     /// When the gateway detected the cycle (RFC 3339 UTC).
@@ -112,19 +112,5 @@ public struct BatchStatusUpdate: Sendable, Hashable {
             parts: parts.map { Int($0) },
             signature: try fields.optionalString("signature")
         )
-    }
-
-    /// The batch with `signature` set by `key`; events keep the signatures they have (sign them first).
-    public func signed(with key: SigningKey) -> BatchStatusUpdate {
-        var copy = self
-        // Strings, integers and null only: canonical serialization cannot fail.
-        copy.signature = try? key.signature(of: self.jsonObject)
-        return copy
-    }
-
-    /// The canonical JSON bytes of the batch as it is.
-    public func canonicalJSON() -> [UInt8] {
-        // Strings, integers and null only: serialization cannot fail, the empty fallback is unreachable.
-        (try? CanonicalJSON.serialize(.object(self.jsonObject))) ?? []
     }
 }

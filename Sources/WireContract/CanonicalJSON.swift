@@ -29,6 +29,15 @@ public enum CanonicalJSON {
         String(decoding: try self.serialize(value), as: UTF8.self)
     }
 
+    /// `text` as a JSON string literal, quotes included, escaped exactly as canonical JSON escapes it
+    /// (log lines and HTTP bodies use it too).
+    public static func quoted(_ text: String) -> String {
+        var output = [UInt8]()
+        output.reserveCapacity(text.utf8.count + 2)
+        self.appendString(text, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
     static func append(_ value: JSONValue, to output: inout [UInt8]) throws(SerializationError) {
         switch value {
         case .null:

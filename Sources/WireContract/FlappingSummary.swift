@@ -10,7 +10,7 @@ import Crypto
 /// `agent_name`, `manager_node`, `window_start` / `window_end` (RFC 3339), `transitions` (in the window),
 /// `condensed` (transitions whose secondary messages were left out), `first_status` (the status before
 /// the window's first transition), `last_status` (after its last), `timestamp`, `signature`.
-public struct FlappingSummary: Sendable, Hashable {
+public struct FlappingSummary: Sendable, Hashable, SignedContractObject {
     public static let eventType = "flapping"
 
     public var eventID: String
@@ -77,17 +77,6 @@ public struct FlappingSummary: Sendable, Hashable {
             transitions: try fields.int("transitions"), condensed: try fields.int("condensed"),
             firstStatus: try fields.string("first_status"), lastStatus: try fields.string("last_status"),
             timestamp: try fields.string("timestamp"), signature: try fields.optionalString("signature"))
-    }
-
-    public func signed(with key: SigningKey) -> FlappingSummary {
-        var copy = self
-        // Strings and integers only: canonical serialization cannot fail.
-        copy.signature = try? key.signature(of: self.jsonObject)
-        return copy
-    }
-
-    public func canonicalJSON() -> [UInt8] {
-        (try? CanonicalJSON.serialize(.object(self.jsonObject))) ?? []
     }
 
     /// Deterministic from the agent, its registration and the window start.

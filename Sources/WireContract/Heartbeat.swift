@@ -5,7 +5,7 @@
 /// `{total_agents, active_agents, disconnected_agents, pending_agents, never_connected_agents}`,
 /// `timestamp`, `manager_node`, `signature`; since contract 1.1, `audit_head` `{sequence, hash}` — the
 /// latest audit record (see ``AuditRecord``), present once the audit log holds a record.
-public struct Heartbeat: Sendable, Hashable {
+public struct Heartbeat: Sendable, Hashable, SignedContractObject {
     public var gatewayVersion: String
     public var uptimeSeconds: Int64
     /// The NATS connection state as the gateway names it (e.g. `connected`, `reconnecting`).
@@ -86,19 +86,5 @@ public struct Heartbeat: Sendable, Hashable {
             throw WireError(code: .invalidMessage, detail: "audit_head member hash not 64 hex digits")
         }
         return AuditHead(sequence: try fields.int("sequence"), hash: hash)
-    }
-
-    /// The heartbeat with `signature` set by `key`.
-    public func signed(with key: SigningKey) -> Heartbeat {
-        var copy = self
-        // Strings, integers and null only: canonical serialization cannot fail.
-        copy.signature = try? key.signature(of: self.jsonObject)
-        return copy
-    }
-
-    /// The canonical JSON bytes of the heartbeat as it is.
-    public func canonicalJSON() -> [UInt8] {
-        // Strings, integers and null only: serialization cannot fail, the empty fallback is unreachable.
-        (try? CanonicalJSON.serialize(.object(self.jsonObject))) ?? []
     }
 }

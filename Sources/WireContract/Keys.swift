@@ -1,14 +1,13 @@
 import Crypto
 
-/// The HMAC-SHA256 key that signs every published object (at least 32 bytes).
-///
-/// `description` never shows key material.
-public struct SigningKey: Sendable, CustomStringConvertible {
-    /// The shortest accepted signing key, in bytes.
-    public static let minimumLength = 32
+/// A key read from a key file, base64 text or raw bytes (``SigningKey``, ``EncryptionKey``): each
+/// checks the length in ``init(bytes:source:)``; reading and decoding are shared.
+public protocol KeyMaterial: Sendable {
+    /// Uses raw key bytes; `source` only labels the error.
+    init(bytes: [UInt8], source: String) throws(KeyFileError)
+}
 
-    let key: SymmetricKey
-
+extension KeyMaterial {
     /// Reads the key from a key file (base64 text, mode 0600 or stricter).
     public init(path: String) throws(KeyFileError) {
         try self.init(bytes: KeyFile.read(path: path), source: path)
@@ -18,6 +17,16 @@ public struct SigningKey: Sendable, CustomStringConvertible {
     public init(base64Text: String, source: String) throws(KeyFileError) {
         try self.init(bytes: KeyFile.decode(base64Text: Array(base64Text.utf8), source: source), source: source)
     }
+}
+
+/// The HMAC-SHA256 key that signs every published object (at least 32 bytes).
+///
+/// `description` never shows key material.
+public struct SigningKey: KeyMaterial, CustomStringConvertible {
+    /// The shortest accepted signing key, in bytes.
+    public static let minimumLength = 32
+
+    let key: SymmetricKey
 
     /// Uses raw key bytes; `source` only labels the error.
     public init(bytes: [UInt8], source: String = "<memory>") throws(KeyFileError) {
@@ -38,21 +47,11 @@ public struct SigningKey: Sendable, CustomStringConvertible {
 /// The AES-256-GCM key that encrypts payloads (exactly 32 bytes).
 ///
 /// `description` never shows key material.
-public struct EncryptionKey: Sendable, CustomStringConvertible {
+public struct EncryptionKey: KeyMaterial, CustomStringConvertible {
     /// The only accepted encryption key length, in bytes.
     public static let length = 32
 
     let key: SymmetricKey
-
-    /// Reads the key from a key file (base64 text, mode 0600 or stricter).
-    public init(path: String) throws(KeyFileError) {
-        try self.init(bytes: KeyFile.read(path: path), source: path)
-    }
-
-    /// Decodes the key from base64 text coming from `source` (e.g. `env:WAZUH_ENCRYPTION_KEY`).
-    public init(base64Text: String, source: String) throws(KeyFileError) {
-        try self.init(bytes: KeyFile.decode(base64Text: Array(base64Text.utf8), source: source), source: source)
-    }
 
     /// Uses raw key bytes; `source` only labels the error.
     public init(bytes: [UInt8], source: String = "<memory>") throws(KeyFileError) {

@@ -21,6 +21,14 @@ public enum WireTimestamp {
             + Self.pad(secondOfDay % 60, 2) + "Z"
     }
 
+    /// `2024-05-28T12:15:00.123Z` for `epochMilliseconds` since 1970 (floored, also before 1970): the
+    /// event `timestamp` field, log lines and operator output.
+    public static func string(epochMilliseconds: Int64) -> String {
+        let seconds = epochMilliseconds >= 0 ? epochMilliseconds / 1000 : (epochMilliseconds - 999) / 1000
+        let whole = Self.string(unixSeconds: seconds)
+        return whole.dropLast() + "." + Self.pad(epochMilliseconds - seconds * 1000, 3) + "Z"
+    }
+
     private static func pad(_ value: Int64, _ width: Int) -> String {
         let digits = String(value.magnitude)
         let padded = String(repeating: "0", count: max(0, width - digits.count)) + digits

@@ -173,7 +173,9 @@ struct AnomalyJournalTests {
         // The first summary is journaled in the cycle that closed its window, before that cycle's rows.
         let firstSummary = try #require(all.firstIndex { $0.subject == "test.agent.007.flapping" })
         #expect(all[firstSummary + 1].eventID.contains("_\(windowStart + 65)_"))
-        #expect(try store.metaValue(AnomalyJournal.rateLimitKey) != nil)
+        // Both windows are over: the limiter keeps no open window, in memory or journaled.
+        let restored = AnomalyStateLog(restoring: try store.metaValues(prefixes: [AnomalyJournal.keyPrefix]))
+        #expect(restored.windows.isEmpty && restored.tracks[7] != nil)
     }
 
     @Test func theDetectionServiceJournalsAMassDisconnectionWithItsEvents() async throws {

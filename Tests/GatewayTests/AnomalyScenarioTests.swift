@@ -96,17 +96,41 @@ struct AnomalyScenarioTests {
         thresholds.maintenanceWindows = [DailyWindow(parsing: "02:00-03:00")!]
         let drive = try Drive(agents: 30, thresholds: thresholds)
         let stopped = drive.simulator.agents(withStatus: "active").first
-        try drive.run(.handStop, steps: 80)
+        // Not before the grace period (600 s) is over: a restart by hand comes back within it.
+        try drive.run(.handStop, steps: 100)
+        #expect(drive.findings.isEmpty)
+        try drive.run(.handStop, steps: 100, startFresh: false)
         #expect(drive.kinds() == [.agentStopped])
         #expect(drive.findings.first?.agentID == stopped)
         #expect(drive.findings.first?.explanation.contains("02:00-03:00") == true)
+    }
+
+    @Test func withNoMaintenanceWindowEveryHandStopThatStaysDownIsRaisedOnce() throws {
+        let drive = try Drive(agents: 30)
+        let stopped = drive.simulator.agents(withStatus: "active").first
+        try drive.run(.handStop, steps: 400)
+        #expect(drive.kinds() == [.agentStopped])
+        #expect(drive.findings.first?.agentID == stopped)
+        #expect(drive.findings.first?.explanation.contains("no maintenance window") == true)
+        // A restart of the same agent is back within the grace period: nothing more.
+        try drive.simulator.apply(.connect(agentID: try #require(stopped)))
+        try drive.run(.keepalive, steps: 20, startFresh: false)
+        #expect(drive.findings.count == 1)
+    }
+
+    @Test func aPlannedShutdownIsOneMassFindingNotOnePerAgent() throws {
+        let drive = try Drive(agents: 40)
+        try drive.run(.plannedShutdown, steps: 300)
+        #expect(drive.handStopsSeen >= 20)
+        #expect(drive.kinds() == [.massDisconnection], "raised \(drive.findings.map(\.explanation))")
     }
 
     @Test func aHandStopInsideTheMaintenanceWindowIsNotRaised() throws {
         var thresholds = AnomalyThresholds()
         thresholds.maintenanceWindows = [DailyWindow(parsing: "11:00-12:30")!]
         let drive = try Drive(agents: 30, thresholds: thresholds)
-        try drive.run(.handStop, steps: 50)
+        // Well past the grace period: the stop stays expected, however long the agent stays down.
+        try drive.run(.handStop, steps: 200)
         #expect(drive.handStopsSeen == 1)
         #expect(drive.findings.isEmpty)
         #expect(thresholds.inMaintenance(unixSeconds: 1_716_897_000))

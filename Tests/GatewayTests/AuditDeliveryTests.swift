@@ -4,6 +4,7 @@ import NATSClient
 import NATSTestSupport
 import Outbox
 import ServiceLifecycle
+import Synchronization
 import Testing
 import WazuhSource
 import WireContract
@@ -100,6 +101,50 @@ struct AuditDeliveryTests {
             ["audit", "verify", "--config", fixture.configPath], timeout: .seconds(60))
         #expect(broken.status == 1)
         #expect(broken.output.contains("BROKEN: record 6 follows record 4"))
+    }
+}
+
+extension AuditDeliveryTests {
+    @Test func heartbeatsTheServerHasAreAuditedToo() async throws {
+        let fixture = try CommandFixture()
+        let store = try fixture.openOutbox()
+        let server = try await startNATSServer()
+        let connection = try await NATSConnection.connect(options: try NATSConnectionOptions(url: server.url))
+        let transport = NATSDeliveryTransport(
+            connection: connection, mode: .jetstream(JetStreamSettings(streamName: "WAZUH", subjects: ["wazuh.>"])),
+            ackTimeout: .seconds(5), logger: logger)
+        var workerConfiguration = DeliveryWorkerConfiguration(
+            maxInFlight: 8, pageSize: 8, heartbeatInterval: .milliseconds(100))
+        workerConfiguration.auditLog = true
+        let beats = Atomic<Int>(0)
+        let worker = DeliveryWorker(
+            journal: store, transport: transport, sealer: WireDeliverySealer(sealer: MessageSealer()),
+            configuration: workerConfiguration,
+            heartbeat: { _ in
+                let beat = beats.add(1, ordering: .relaxed).newValue
+                return OutgoingMessage(
+                    subject: "wazuh.manager.node01.heartbeat",
+                    headers: [.init(name: "Nats-Msg-Id", value: "heartbeat:node01:\(beat)")], payload: [UInt8(beat)])
+            }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
+        let task = Task { try await group.run() }
+        let audited = try await waitUntil(timeout: .seconds(60)) {
+            ((try? store.auditRecords(afterSequence: 0, limit: 100)) ?? []).count >= 3
+        }
+        await group.triggerGracefulShutdown()
+        try await task.value
+        await connection.close()
+        await server.stop()
+        #expect(audited)
+
+        let records = try store.auditRecords(afterSequence: 0, limit: 100)
+        #expect(records.allSatisfy { $0.kind == .heartbeat && $0.outboxSeq == 0 })
+        #expect(
+            records.prefix(3).map(\.messageID) == ["heartbeat:node01:1", "heartbeat:node01:2", "heartbeat:node01:3"])
+        #expect(records[0].payloadSHA256 == AuditRecord.sha256([1]))
+        #expect(try store.verifyAudit().isIntact)
+        #expect((worker.status.current.auditHead?.sequence ?? 0) >= 3)
+        try store.close()
     }
 }
 

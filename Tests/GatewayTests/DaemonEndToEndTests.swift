@@ -1,5 +1,6 @@
 import Foundation
 import NATSTestSupport
+import Outbox
 import Testing
 import WazuhSimulator
 import WireContract
@@ -105,11 +106,18 @@ struct DaemonEndToEndTests {
                 .stop(agentID: agent), .connect(agentID: agent), .activate(agentID: agent),
                 .stop(agentID: agent),
             ]
-            for action in transitions {
+            let statusSubject = "wazuh.agent.\(Subjects.agentToken(agent)).status"
+            for (index, action) in transitions.enumerated() {
                 try simulator.apply(action)
                 simulator.now += 1
                 try simulator.commit()
-                try await Task.sleep(for: .milliseconds(400))
+                // Each transition is journaled before the next is written, so none is folded into another.
+                try await eventually("transition \(index + 1) journaled", timeout: .seconds(15)) {
+                    let reader = try OutboxReader(path: harness.configuration.outbox.path)
+                    defer { try? reader.close() }
+                    return try reader.entries(matching: OutboxQuery(kinds: [.event], limit: 10_000))
+                        .filter { $0.message.subject == statusSubject }.count == index + 1
+                }
             }
             try await harness.server.restart()
             try await eventually("ready again", timeout: .seconds(15)) {

@@ -30,18 +30,15 @@ struct DaemonExecutableTests {
         private let pipe = Pipe()
 
         /// - Parameters:
-        ///   - launcher: a command the binary is run through (e.g. `setpriv` options), exec'ing it in place.
+        ///   - launcher: a program and its arguments that run the gateway (e.g. `setpriv …`), followed by
+        ///     the gateway's path; empty runs the gateway directly.
         ///   - extraEnvironment: variables added to the child's environment.
         init(configPath: String, launcher: [String] = [], extraEnvironment: [String: String] = [:]) throws {
             let process = Process()
-            let executable = try #require(DaemonExecutableTests.executablePath)
-            if let command = launcher.first {
-                process.executableURL = URL(fileURLWithPath: command)
-                process.arguments = Array(launcher.dropFirst()) + [executable, "run", "--config", configPath]
-            } else {
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = ["run", "--config", configPath]
-            }
+            let gateway = try #require(DaemonExecutableTests.executablePath)
+            process.executableURL = URL(fileURLWithPath: launcher.first ?? gateway)
+            process.arguments =
+                (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [gateway]) + ["run", "--config", configPath]
             var environment = ProcessInfo.processInfo.environment.filter {
                 !$0.key.hasPrefix("WAZUH_NATS_GATEWAY_")
             }

@@ -3,6 +3,7 @@ import NATSClient
 import NATSTestSupport
 import Outbox
 import Synchronization
+import Timekeeping
 
 @testable import Gateway
 
@@ -44,7 +45,7 @@ final class InMemoryJournal: DeliveryJournal {
                 Row(
                     message: OutboxMessage(
                         seq: seq, messageID: messageID, eventID: messageID, kind: .event, subject: subject,
-                        agentID: nil, payload: payload, createdAt: DeliveryWorker.epochMilliseconds())))
+                        agentID: nil, payload: payload, createdAt: SystemClock.epochMilliseconds())))
         }
     }
 

@@ -3,8 +3,11 @@ import Logging
 import NATSClient
 import NATSTestSupport
 import NIOCore
+import Outbox
 import ServiceLifecycle
+import Synchronization
 import Testing
+import Timekeeping
 
 @testable import Gateway
 
@@ -167,7 +170,9 @@ struct DeliveryWorkerTests {
             await server.stop()
             fill(journal, count: 200, from: 51)
             worker.wakeSignal.wake()
-            try await Task.sleep(for: .milliseconds(500))
+            // The worker tried the new rows against the stopped server and failed.
+            let tried = try await waitUntil(timeout: .seconds(20)) { worker.status.current.failedAttemptsTotal > 0 }
+            #expect(tried)
             #expect(journal.snapshot.filter(\.delivered).count == 50)
             try await server.start()
             let recovered = try await waitUntil(timeout: .seconds(20)) { journal.snapshot.allSatisfy(\.delivered) }
@@ -242,11 +247,14 @@ struct DeliveryWorkerTests {
         let server = try await startNATSServer()
         let connection = try await connect(server)
         let journal = InMemoryJournal()
+        let clock = ManualClock()
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection), sealer: PassThroughSealer(),
-            configuration: configuration(), logger: logger)
+            configuration: configuration(), clock: clock, logger: logger)
         try await withRunningWorker(worker) {
-            try await Task.sleep(for: .milliseconds(100))
+            // The worker found the outbox empty and waits (on the test clock, which never moves).
+            let idle = try await waitUntil { clock.sleepers == 1 }
+            #expect(idle)
             fill(journal, count: 300)
             // No wake-up and no waiting: the shutdown itself must drain.
         }
@@ -266,7 +274,9 @@ struct DeliveryWorkerTests {
             configuration: configuration(shutdownTimeout: .milliseconds(300)), logger: logger)
         let started = ContinuousClock.now
         try await withRunningWorker(worker) {
-            try await Task.sleep(for: .milliseconds(200))
+            // The worker tried, and failed, to reach the stopped server.
+            let tried = try await waitUntil { worker.status.current.failedAttemptsTotal > 0 }
+            #expect(tried)
         }
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(journal.snapshot.allSatisfy { !$0.delivered })
@@ -280,9 +290,10 @@ struct DeliveryWorkerTests {
         let connection = try await connect(server)
         let journal = InMemoryJournal()
         fill(journal, count: 5)
+        let sealer = CountingSealer()
         let worker = DeliveryWorker(
             journal: journal, transport: jetStream(connection, publishPath: publishPath, ackTimeout: .seconds(20)),
-            sealer: PassThroughSealer(), configuration: configuration(shutdownTimeout: .milliseconds(300)),
+            sealer: sealer, configuration: configuration(shutdownTimeout: .milliseconds(300)),
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
         let task = Task { try await group.run() }
@@ -293,7 +304,9 @@ struct DeliveryWorkerTests {
         await server.freeze()
         fill(journal, count: 20, from: 6)
         worker.wakeSignal.wake()
-        try await Task.sleep(for: .milliseconds(200))
+        // All 20 new rows were sealed and sent; their acknowledgements will never come.
+        let sent = try await waitUntil { sealer.sealed == 25 }
+        #expect(sent)
         let started = ContinuousClock.now
         await group.triggerGracefulShutdown()
         try await task.value
@@ -402,5 +415,18 @@ struct DeliveryWorkerTests {
         #expect(beats.allSatisfy { $0.payloadBytes == Array("{\"depth\":0}".utf8) })
         await listener.close()
         await connection.close()
+    }
+}
+
+/// Passes messages through unchanged (``PassThroughSealer``) and counts them: a message is sealed
+/// right before it is sent.
+final class CountingSealer: DeliverySealer {
+    private let count = Atomic<Int>(0)
+
+    var sealed: Int { count.load(ordering: .relaxed) }
+
+    func seal(_ message: OutboxMessage) throws -> OutgoingMessage {
+        count.add(1, ordering: .relaxed)
+        return try PassThroughSealer().seal(message)
     }
 }

@@ -31,9 +31,27 @@ struct DemoTests {
             #expect(kill(pid, 0) != 0, "process \(pid) is still running")
         }
         #expect(notices.lines.last?.contains("events detected") == true)
+        // Status came through wazuh-db's socket, some of it before global.db had it, and the demo says so.
+        #expect(report.statusFromSocket, "gateway log: \(log.suffix(3000))")
+        #expect(report.changesSeenBeforeFile > 0, "gateway log: \(log.suffix(3000))")
+        #expect(notices.lines.contains { $0.contains("came through wazuh-db's socket") })
         // Keys are private.
         let attributes = try FileManager.default.attributesOfItem(atPath: state + "/signing.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test func theDemoSummaryReadsTheSourceFromTextAndJSONLogs() {
+        let text = """
+            2026-12-05T12:00:00Z notice source: agent status source is wazuh-db's socket wazuh.source=wazuh-db
+            2026-12-05T12:00:01Z info source: changes seen through wazuh-db's socket before global.db had them wazuh.changes=2 wazuh.changes_before_file_total=2
+            2026-12-05T12:00:03Z info source: changes seen through wazuh-db's socket before global.db had them wazuh.changes=3 wazuh.changes_before_file_total=5
+            """
+        let summary = DemoSourceSummary(log: Substring(text))
+        #expect(summary.readThroughSocket && summary.changesBeforeFile == 5)
+        let json = #"{"message":"changes seen","wazuh.changes_before_file_total":"7"}"#
+        #expect(DemoSourceSummary(log: Substring(json)).changesBeforeFile == 7)
+        #expect(!DemoSourceSummary(log: "").readThroughSocket)
+        #expect(DemoSourceSummary(log: "").line.contains("global.db only"))
     }
 
     @Test func demoExplainsHowToInstallAMissingNATSServer() async throws {

@@ -21,6 +21,8 @@ struct DetectionServiceTests {
         let simulator: WazuhSimulator
         let store: OutboxStore
         let wake = DeliveryWakeSignal()
+        /// The monitor of the last service made (its health counts the reads).
+        private(set) var monitor: AgentStatusMonitor?
 
         init(agents: Int = 10) throws {
             directory = NSTemporaryDirectory() + "/detection-\(UUID().uuidString)"
@@ -42,6 +44,7 @@ struct DetectionServiceTests {
         ) throws -> DetectionService {
             let monitor = AgentStatusMonitor(
                 configuration: .init(databasePath: directory + "/global.db", pollInterval: .milliseconds(200)))
+            self.monitor = monitor
             let encoder = DetectionEncoder(
                 mapper: AgentEventMapper(managerNode: "mgr-test"), subjects: try Subjects(prefix: "test"),
                 signingKey: try SigningKey(bytes: Array(repeating: 3, count: 32)))
@@ -49,6 +52,11 @@ struct DetectionServiceTests {
                 monitor: monitor, store: store, encoder: encoder, wakeSignal: wake,
                 retryBackoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)), onJournaled: onJournaled,
                 logger: logger)
+        }
+
+        /// Waits until the monitor made `reads` successful reads (the service is back at its next cycle).
+        func waitForReads(_ reads: Int) async throws -> Bool {
+            try await waitUntil(timeout: .seconds(20)) { (monitor?.health.successfulReads ?? 0) >= reads }
         }
 
         /// The agent's status in the journaled snapshot, if there is one.
@@ -96,8 +104,8 @@ struct DetectionServiceTests {
         try await withRunning(try fixture.makeService(logger: logger)) {
             let recorded = try await waitUntil { (try? fixture.store.loadSnapshot()) != nil }
             #expect(recorded)
-            // Give a (wrong) first cycle time to journal events for the initial state.
-            try await Task.sleep(for: .milliseconds(300))
+            // A read after the baseline: a (wrong) first cycle would have journaled its events by now.
+            #expect(try await fixture.waitForReads(2))
         }
         #expect(try fixture.store.baselineRecordedAt() != nil)
         #expect(try fixture.store.stats().lastSeq == 0)
@@ -148,7 +156,8 @@ struct DetectionServiceTests {
 
     @Test func failedPersistIsRetriedWithoutLosingTheDiff() async throws {
         let fixture = try Fixture()
-        try await withRunning(try fixture.makeService(logger: logger)) {
+        let logs = LogCapture()
+        try await withRunning(try fixture.makeService(logger: logs.logger())) {
             #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
             // Every journal insert now fails inside the outbox transaction.
             try fixture.sqlite(
@@ -156,7 +165,11 @@ struct DetectionServiceTests {
             fixture.simulator.now += 10
             try fixture.simulator.apply(.stop(agentID: 2))
             try fixture.simulator.commit()
-            try await Task.sleep(for: .milliseconds(700))
+            // The change was seen and its journaling failed (twice: it is being retried).
+            #expect(
+                try await waitUntil(timeout: .seconds(20)) {
+                    logs.all.filter { $0.contains("journaling detected changes failed") }.count >= 2
+                })
             // Nothing half-written: no rows, and the snapshot still holds the old state.
             #expect(try fixture.store.stats().lastSeq == 0)
             #expect(try fixture.journaledStatus(of: 2) == .active)
@@ -197,10 +210,9 @@ struct DetectionServiceTests {
         let fixture = try Fixture()
         try await withRunning(try fixture.makeService(logger: logger)) {
             #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
-            // The baseline holds no events: no wake-up, the wait runs into its timeout.
-            let quiet = ContinuousClock.now
-            await fixture.wake.wait(timeout: .milliseconds(300))
-            #expect(ContinuousClock.now - quiet >= .milliseconds(250))
+            // The baseline holds no events: no wake-up, even after the next read.
+            #expect(try await fixture.waitForReads(2))
+            #expect(!fixture.wake.isPending)
 
             let (wake, store) = (fixture.wake, fixture.store)
             let waiter = Task { () -> (Duration, Int64) in
@@ -208,7 +220,7 @@ struct DetectionServiceTests {
                 await wake.wait(timeout: .seconds(20))
                 return (ContinuousClock.now - start, (try? store.stats().lastSeq) ?? -1)
             }
-            try await Task.sleep(for: .milliseconds(50))
+            // A wake-up before the waiter waits is kept, so the change need not wait for it.
             fixture.simulator.now += 10
             try fixture.simulator.apply(.stop(agentID: 7))
             try fixture.simulator.commit()

@@ -120,6 +120,17 @@ struct ReplayTests {
         #expect(again.published == 0 && again.duplicates == 4 && again.failed == 0)
         #expect(try await context.streamInfo(name: "WAZUH").state.messages == 12)
 
+        // Every copy the server stored is in the audit chain (kind `replay`); the duplicates are not.
+        let store = try fixture.openOutbox()
+        let audited = try store.auditRecords(afterSequence: 0, limit: 100).filter { $0.kind == .replay }
+        #expect(
+            audited.map(\.messageID)
+                == messages.map { $0.messageID + ":replay:one" } + messages.map { $0.messageID + ":replay:two" })
+        #expect(audited.map(\.streamSequence) == (5...12).map { UInt64($0) })
+        #expect(audited.map(\.outboxSeq) == messages.map(\.seq) + messages.map(\.seq))
+        #expect(try store.verifyAudit().isIntact)
+        try store.close()
+
         // The originals are untouched, every copy carries its replay id, and everything still verifies.
         var idsBySequence: [UInt64: String] = [:]
         for sequence in UInt64(1)...12 {

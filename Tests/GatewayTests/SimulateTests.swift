@@ -55,7 +55,11 @@ struct SimulateTests {
         let path = fixture.directory + "/global.db"
         let run = SimulateRun(databasePath: path, agents: 10, scenario: .churn, commitIdle: .milliseconds(50))
         let task = Task { try await run.run() }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel once the simulator has committed its fleet (a read sees every agent).
+        let written = try await waitUntil(timeout: .seconds(30)) {
+            (try? GlobalDatabaseReader(path: path).read().snapshot.count) == 10
+        }
+        #expect(written)
         task.cancel()
         let report = try await task.value
         #expect(report.agents == (try GlobalDatabaseReader(path: path).read()).snapshot.count)
@@ -92,7 +96,8 @@ struct SimulateTests {
         let help = output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(
             help.contains(
-                "steady, restart-storm, churn, flapping, keepalive, mass-disconnect, hand-stop, reregister or silent."),
+                "steady, restart-storm, churn, flapping, keepalive, mass-disconnect, hand-stop, reregister, planned-shutdown or silent."
+            ),
             "help: \(output)")
         for scenario in SimulatorScenario.allCases {
             #expect(SimulateRun.scenarioNames.contains(scenario.rawValue))

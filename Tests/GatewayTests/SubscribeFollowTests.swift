@@ -38,6 +38,26 @@ struct SubscribeFollowTests {
         }
     }
 
+    /// Waits until the stream's consumer has delivered everything and holds a pull request open on
+    /// the server: the follower is quiet, waiting for the next message.
+    private func waitUntilQuiet(_ connection: NATSConnection, stream: String) async throws {
+        let context = connection.jetStream()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let reply = try await connection.request(subject: "$JS.API.CONSUMER.NAMES.\(stream)", timeout: .seconds(2))
+            let object = try JSONSerialization.jsonObject(with: Data(reply.payloadBytes)) as? [String: Any]
+            for name in (object?["consumers"] as? [String]) ?? [] {
+                let info = try await context.consumerInfo(stream: stream, name: name)
+                if info.numWaiting > 0 && info.numPending == 0 && info.numAckPending == 0 { return }
+            }
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for a quiet follower")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     @Test func followPrintsMessagesStoredAfterItStarted() async throws {
         let fixture = try CommandFixture()
         let (server, connection) = try await CommandFixture.startJetStream()
@@ -54,8 +74,8 @@ struct SubscribeFollowTests {
             on: connection, lines: lines)
         try await self.waitFor("the stored messages") { lines.lines.count == 2 }
         for agent in 3...5 {
-            // Longer than the follower's longest pause, so it has gone quiet in between.
-            try await Task.sleep(for: .milliseconds(250))
+            // The follower has gone quiet in between: caught up, its pull request waiting on the server.
+            try await self.waitUntilQuiet(connection, stream: configuration.nats.stream)
             try await self.store(fixture, agent: agent, in: context)
         }
         let report = try await task.value
@@ -107,7 +127,7 @@ struct SubscribeFollowTests {
         // No count, no timeout and the default (longest) pause: only cancellation ends it.
         let task = try self.follower(configuration, .init(fromStream: true, follow: true), on: connection, lines: lines)
         try await self.waitFor("the stored message") { lines.lines.count == 1 }
-        try await Task.sleep(for: .milliseconds(700))  // well into following a quiet stream
+        try await self.waitUntilQuiet(connection, stream: configuration.nats.stream)  // following a quiet stream
         let cancelled = ContinuousClock.now
         task.cancel()
         let report = try await task.value

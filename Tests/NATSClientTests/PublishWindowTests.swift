@@ -13,12 +13,12 @@ struct PublishWindowTests {
             try await window.acquire()
             await order.record(1)
         }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Self.waitUntil(window, hasWaiting: 1)
         let second = Task {
             try await window.acquire()
             await order.record(2)
         }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Self.waitUntil(window, hasWaiting: 2)
         #expect(await order.values.isEmpty)
         window.release()
         try await first.value
@@ -34,15 +34,28 @@ struct PublishWindowTests {
         let window = PublishWindow(size: 1)
         try await window.acquire()
         let waiter = Task { try await window.acquire() }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Self.waitUntil(window, hasWaiting: 1)
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         window.release()
         #expect(window.available == 1)
+    }
+
+    /// Yields until `count` tasks wait for a permit (the event the tests order on), at most 10 s.
+    static func waitUntil(_ window: PublishWindow, hasWaiting count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while window.waiting < count {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("\(count) waiters expected, \(window.waiting) waiting")
+                return
+            }
+            await Task.yield()
+        }
     }
 }
 
 private actor OrderRecorder {
     var values: [Int] = []
     func record(_ value: Int) { self.values.append(value) }
+
 }

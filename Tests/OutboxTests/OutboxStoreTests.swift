@@ -366,5 +366,7 @@ struct OutboxStoreTests {
 }
 
 enum OutboxMigrationsList {
-    static let identifiers = ["v001_create_outbox", "v002_parked_index", "v003_audit_log"]
+    static let identifiers = [
+        "v001_create_outbox", "v002_parked_index", "v003_audit_log", "v004_audit_record_kind",
+    ]
 }

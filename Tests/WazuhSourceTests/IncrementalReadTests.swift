@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Timekeeping
 import WazuhSimulator
 import WazuhSource
 
@@ -100,7 +101,9 @@ struct IncrementalReadTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("global.db")
         let simulator = try WazuhSimulator.fixture(path, agents: 40, initiallyActive: 1)
-        let reader = GlobalDatabaseReader(configuration: .init(path: path, fullReadInterval: .milliseconds(300)))
+        let clock = ManualClock()
+        let reader = GlobalDatabaseReader(
+            configuration: .init(path: path, fullReadInterval: .seconds(60)), clock: clock)
         let first = try reader.read()
         #expect(first.fullRead)
         #expect(first.agentsFetched == 40)
@@ -117,7 +120,9 @@ struct IncrementalReadTests {
         #expect(second.snapshot.record(id: 1)?.statusCode == 3)
         #expect(second.snapshot.record(id: 2)?.lastKeepalive == keepalive)
 
-        Thread.sleep(forTimeInterval: 0.35)
+        clock.advance(by: .seconds(59))
+        #expect(try !reader.read().fullRead)
+        clock.advance(by: .seconds(1))
         let third = try reader.read()
         #expect(third.fullRead)
         #expect(third.snapshot.record(id: 2)?.lastKeepalive == keepalive + 20)

@@ -2,26 +2,32 @@ import WazuhSource
 import WireContract
 
 /// Finds unusual status patterns in the detection cycles' changes: a pure value type with explainable
-/// counters and sliding windows, fed one cycle at a time, persisted (``Codable``) with the snapshot.
+/// counters and sliding windows, fed one cycle at a time and mutated in place.
 ///
 /// Windows run on the database's own transition times (so a restart, or a second gateway, counts the
-/// same); only fleet silence uses the injected clock (`nowSeconds`), since silence is the absence of
-/// transitions. Each rule latches once raised and re-arms only when its counter falls back below the
-/// threshold, so an episode is reported once; finding ids derive from database data only
-/// (``AnomalyEvent/makeID(kind:basis:)``), so re-detecting a cycle after a restart repeats ids that
-/// the outbox and JetStream drop.
+/// same); fleet silence and the hand-stop grace period use the injected clock (`nowSeconds`). Each rule
+/// latches once raised and re-arms only when its counter falls back below the threshold, so an episode
+/// is reported once; finding ids derive from database data only (``AnomalyEvent/makeID(kind:basis:)``),
+/// so re-detecting a cycle after a restart repeats ids that the outbox and JetStream drop.
+///
+/// Cost: a cycle touches only the agents it changed (plus a scan of the snapshot for scope sizes when a
+/// disconnection counted); ``takeStateChanges()`` hands back only what changed, which the journal appends
+/// to its state log (``AnomalyStateLog``), so it never rewrites the whole state.
 ///
 /// Rules (thresholds in ``AnomalyThresholds``):
 /// - **mass disconnection**: per cluster node, distinct agents entering Disconnected within `window`
 ///   ≥ max(`mass_disconnect_min_agents`, `mass_disconnect_percent` of the node's agents); a manager
 ///   restart's disconnections (reason `manager_restart`) are not counted.
-/// - **agent stopped**: a transition to Disconnected with reason `agent_stopped` outside every
-///   maintenance window (no windows configured: nothing to compare with, not reported).
+/// - **agent stopped**: an agent that had no other status change for a whole `window` is stopped by hand
+///   (`agent_stopped`) outside every maintenance window (none configured: at any time) and is still
+///   disconnected `stop_grace` later — a restart is not a finding. When more than `stop_max_per_window`
+///   agents are stopped by hand within a window of each other, that is a planned shutdown: each stop is
+///   left to the mass-disconnection rule instead of being reported one by one.
 /// - **flapping**: more than `flapping_transitions` status changes of one agent within `window`.
 /// - **re-registration**: a registration whose agent id or name was seen before (also removed ones).
 /// - **fleet silent**: no agent's `last_keepalive` advanced for `silence_after` while agents are
 ///   Active (the gateway reads global.db, so "the manager is up" means the source reads succeed).
-public struct AnomalyDetector: Sendable, Hashable, Codable {
+public struct AnomalyDetector: Sendable {
     /// One finding, ready to become an ``AnomalyEvent``.
     public struct Finding: Sendable, Hashable {
         public var kind: AnomalyEvent.Kind
@@ -41,28 +47,27 @@ public struct AnomalyDetector: Sendable, Hashable, Codable {
         public var eventID: String { AnomalyEvent.makeID(kind: self.kind, basis: self.basis) }
     }
 
-    struct Stamp: Sendable, Hashable, Codable {
-        var agentID: Int
-        var time: Int64
-    }
+    /// The `meta` key of the fleet-wide part (latches, keepalive progress).
+    public static let fleetKey = "anomaly_state"
+    /// The `meta` key of the removed agents remembered for the re-registration rule.
+    public static let retiredKey = "anomaly.retired"
 
     public var thresholds: AnomalyThresholds
-    /// Per cluster node: agents that entered Disconnected, oldest first.
-    var disconnections: [String: [Stamp]] = [:]
-    var massLatched: Set<String> = []
-    /// Per agent: times of its status changes, oldest first.
-    var transitions: [Int: [Int64]] = [:]
-    var flappingLatched: Set<Int> = []
-    /// Ids and names of removed agents, oldest first (at most ``retiredLimit``); current agents are
-    /// in the snapshot, so only these need keeping.
-    var retiredIDs: [Int] = []
-    var retiredNames: [String] = []
-    var seeded = false
-    /// The latest keepalive seen and when (clock seconds) it last advanced.
-    var latestKeepalive: Int64?
-    var keepaliveAdvancedAt: Int64?
-    var activeAgents = 0
-    var silenceLatched = false
+    var fleet = AnomalyFleetState()
+    var retired = RetiredAgents()
+    /// Agents that changed within the window (or have a hand stop pending).
+    var tracks: [Int: AnomalyAgentTrack] = [:]
+    /// Per cluster node: agents that entered Disconnected within the window (memory only).
+    var disconnections: [String: DisconnectionWindow] = [:]
+    /// Agents with a hand stop waiting for its grace period (memory only).
+    var pendingStops: Set<Int> = []
+    /// (lastSeen, agent) in the order tracks were touched: pruning pops from the front (memory only).
+    var expiry: [(time: Int64, agentID: Int)] = []
+    var expiryHead = 0
+    /// What changed since the last ``takeStateChanges()``.
+    var dirtyAgents: Set<Int> = []
+    var fleetDirty = false
+    var retiredDirty = false
 
     public init(thresholds: AnomalyThresholds) {
         self.thresholds = thresholds
@@ -71,209 +76,123 @@ public struct AnomalyDetector: Sendable, Hashable, Codable {
     /// Learns the fleet of `snapshot` without reporting anything (a baseline, or state from an older
     /// gateway that kept none).
     public mutating func seed(with snapshot: AgentSnapshot, nowSeconds: Int64) {
-        self.seeded = true
-        self.latestKeepalive = snapshot.latestKeepalive
-        self.keepaliveAdvancedAt = nowSeconds
-        self.activeAgents = snapshot.counts.active
+        self.fleet.seeded = true
+        self.fleet.latestKeepalive = snapshot.latestKeepalive
+        self.fleet.keepaliveAdvancedAt = nowSeconds
+        self.fleet.activeAgents = snapshot.counts.active
+        self.fleetDirty = true
     }
 
     /// Whether ``seed(with:nowSeconds:)`` ran (state restored from the outbox counts).
-    public var isSeeded: Bool { self.seeded }
+    public var isSeeded: Bool { self.fleet.seeded }
 
     /// Feeds one journaled cycle: its changes and the snapshot after them. Returns the new findings.
     public mutating func observe(
         _ changes: [AgentChange], snapshot: AgentSnapshot, managerNode: String, nowSeconds: Int64
     ) -> [Finding] {
         guard self.thresholds.enabled else { return [] }
-        if !self.seeded { self.seed(with: snapshot, nowSeconds: nowSeconds) }
+        if !self.fleet.seeded { self.seed(with: snapshot, nowSeconds: nowSeconds) }
         var findings: [Finding] = []
         var touchedNodes: Set<String> = []
         for change in changes {
             let node = change.nodeName ?? managerNode
+            if change.transitionTime > (self.fleet.newestTransition ?? Int64.min) {
+                self.fleet.newestTransition = change.transitionTime
+                self.fleetDirty = true
+            }
             if change.kind == .registered,
                 let finding = self.reregistration(change, node: node, snapshot: snapshot)
             {
                 findings.append(finding)
             }
             if change.kind == .removed { self.retire(change) }
-            if change.kind == .statusChange, let finding = self.flapping(change, node: node) {
+            if let finding = self.track(change, node: node, touchedNodes: &touchedNodes) {
                 findings.append(finding)
-            }
-            // A manager restart (status code 5) disconnects everyone by the manager's own doing: not counted.
-            if change.currentStatus == .disconnected, change.previousStatus != .disconnected,
-                change.reason != .managerRestart
-            {
-                self.disconnections[node, default: []].append(
-                    Stamp(agentID: change.agentID, time: change.transitionTime))
-                touchedNodes.insert(node)
-                if change.reason == .agentStopped, let finding = self.stopped(change, node: node) {
-                    findings.append(finding)
-                }
             }
         }
         findings += self.massDisconnections(touched: touchedNodes, snapshot: snapshot, managerNode: managerNode)
-        self.pruneTransitions()
+        self.pruneTracks()
+        findings += self.matureStops(nowSeconds: nowSeconds)
         self.noteKeepalives(snapshot)
         if let silent = self.silence(nowSeconds: nowSeconds) { findings.append(silent) }
         return findings
     }
 
-    /// Checks fleet silence between cycles (no update arrives while nothing changes).
+    /// Checks the clock-driven rules between cycles (fleet silence, hand stops past their grace).
     public mutating func tick(nowSeconds: Int64) -> [Finding] {
-        guard self.thresholds.enabled, self.seeded else { return [] }
-        return self.silence(nowSeconds: nowSeconds).map { [$0] } ?? []
-    }
-
-    // MARK: Rules
-
-    /// How many removed agents are remembered for the re-registration rule.
-    static let retiredLimit = 20_000
-
-    private mutating func retire(_ change: AgentChange) {
-        self.retiredIDs.append(change.agentID)
-        self.retiredNames.append(change.agentName)
-        if self.retiredIDs.count > Self.retiredLimit {
-            self.retiredIDs.removeFirst(self.retiredIDs.count - Self.retiredLimit)
-        }
-        if self.retiredNames.count > Self.retiredLimit {
-            self.retiredNames.removeFirst(self.retiredNames.count - Self.retiredLimit)
-        }
-    }
-
-    private func reregistration(_ change: AgentChange, node: String, snapshot: AgentSnapshot) -> Finding? {
-        guard self.thresholds.reregistration else { return nil }
-        let idSeen = self.retiredIDs.contains(change.agentID)
-        let nameBytes = Array(change.agentName.utf8)
-        var nameSeen = self.retiredNames.contains(change.agentName)
-        if !nameSeen {
-            // Another current agent under the same name (scanned only on registrations, which are rare).
-            let ids = snapshot.agentIDs
-            nameSeen = ids.indices.contains { index in
-                ids[index] != change.agentID && snapshot.nameBytes(at: index).elementsEqual(nameBytes)
-            }
-        }
-        guard idSeen || nameSeen else { return nil }
-        let what = idSeen && nameSeen ? "id and name" : idSeen ? "id" : "name"
-        return Finding(
-            kind: .reregistration, severity: "warning", agentID: change.agentID, agentName: change.agentName,
-            nodeName: node, observed: 1, threshold: 1, fleetSize: nil, firstSeen: change.transitionTime,
-            lastSeen: change.transitionTime,
-            explanation: "agent registered under an \(what) that existed before",
-            basis: ["\(change.agentID)", "\(change.dateAdd)", change.agentName])
-    }
-
-    /// Forgets agents whose last change left the window.
-    private mutating func pruneTransitions() {
-        guard let newest = self.transitions.values.compactMap(\.last).max() else { return }
-        let cutoff = newest - self.thresholds.windowSeconds
-        for (agent, times) in self.transitions where (times.last ?? cutoff) <= cutoff {
-            self.transitions[agent] = nil
-            self.flappingLatched.remove(agent)
-        }
-    }
-
-    private mutating func flapping(_ change: AgentChange, node: String) -> Finding? {
-        let window = self.thresholds.windowSeconds
-        var times = self.transitions[change.agentID] ?? []
-        times.append(change.transitionTime)
-        let cutoff = (times.max() ?? change.transitionTime) - window
-        times.removeAll { $0 <= cutoff }
-        self.transitions[change.agentID] = times
-        let limit = self.thresholds.flappingTransitions
-        guard times.count > limit else {
-            self.flappingLatched.remove(change.agentID)
-            return nil
-        }
-        guard !self.flappingLatched.contains(change.agentID) else { return nil }
-        self.flappingLatched.insert(change.agentID)
-        return Finding(
-            kind: .flapping, severity: "warning", agentID: change.agentID, agentName: change.agentName,
-            nodeName: node, observed: times.count, threshold: limit, fleetSize: nil, firstSeen: times.first,
-            lastSeen: times.last,
-            explanation: "\(times.count) status changes within \(window)s (more than \(limit))",
-            basis: ["\(change.agentID)", "\(change.dateAdd)", "\(change.transitionTime)"])
-    }
-
-    private func stopped(_ change: AgentChange, node: String) -> Finding? {
-        guard !self.thresholds.maintenanceWindows.isEmpty,
-            !self.thresholds.inMaintenance(unixSeconds: change.transitionTime)
-        else { return nil }
-        let windows = self.thresholds.maintenanceWindows.map(\.description).joined(separator: ", ")
-        return Finding(
-            kind: .agentStopped, severity: "warning", agentID: change.agentID, agentName: change.agentName,
-            nodeName: node, observed: 1, threshold: 1, fleetSize: nil, firstSeen: change.transitionTime,
-            lastSeen: change.transitionTime,
-            explanation: "agent stopped by hand outside the maintenance windows (\(windows) UTC)",
-            basis: ["\(change.agentID)", "\(change.dateAdd)", "\(change.transitionTime)"])
-    }
-
-    private mutating func massDisconnections(
-        touched: Set<String>, snapshot: AgentSnapshot, managerNode: String
-    ) -> [Finding] {
-        guard !self.disconnections.isEmpty else { return [] }
-        let window = self.thresholds.windowSeconds
-        let newest = self.disconnections.values.compactMap { $0.last?.time }.max() ?? 0
-        var sizes: [String: Int] = [:]
-        if !touched.isEmpty {
-            for (name, count) in snapshot.agentsPerNode { sizes[name ?? managerNode, default: 0] += count }
-        }
-        var findings: [Finding] = []
-        for node in self.disconnections.keys.sorted() {
-            var stamps = self.disconnections[node] ?? []
-            stamps.removeAll { $0.time <= newest - window }
-            if stamps.isEmpty {
-                self.disconnections[node] = nil
-                self.massLatched.remove(node)
-                continue
-            }
-            self.disconnections[node] = stamps
-            guard touched.contains(node) else { continue }
-            let distinct = Set(stamps.map(\.agentID)).count
-            let size = sizes[node] ?? 0
-            let threshold = self.thresholds.massDisconnectThreshold(fleetSize: size)
-            guard distinct >= threshold else {
-                self.massLatched.remove(node)
-                continue
-            }
-            guard !self.massLatched.contains(node) else { continue }
-            self.massLatched.insert(node)
-            let first = stamps.first?.time ?? 0
-            findings.append(
-                Finding(
-                    kind: .massDisconnection, severity: "critical", agentID: nil, agentName: nil, nodeName: node,
-                    observed: distinct, threshold: threshold, fleetSize: size, firstSeen: first,
-                    lastSeen: stamps.last?.time,
-                    explanation: "\(distinct) of \(size) agents on node \(node) disconnected within \(window)s "
-                        + "(threshold \(threshold))",
-                    basis: [node, "\(first)", "\(stamps.last?.time ?? 0)"]))
-        }
+        guard self.thresholds.enabled, self.fleet.seeded else { return [] }
+        var findings = self.matureStops(nowSeconds: nowSeconds)
+        if let silent = self.silence(nowSeconds: nowSeconds) { findings.append(silent) }
         return findings
     }
 
-    private mutating func noteKeepalives(_ snapshot: AgentSnapshot) {
-        self.activeAgents = snapshot.counts.active
-        let latest = snapshot.latestKeepalive
-        if let latest, latest > (self.latestKeepalive ?? Int64.min) {
-            self.latestKeepalive = latest
-            self.keepaliveAdvancedAt = nil
-            self.silenceLatched = false
+    /// Counts `change` in its agent's track; returns a flapping finding when it crossed the threshold.
+    private mutating func track(_ change: AgentChange, node: String, touchedNodes: inout Set<String>) -> Finding? {
+        var track =
+            self.tracks[change.agentID]
+            ?? AnomalyAgentTrack(
+                name: change.agentName, dateAdd: change.dateAdd, node: node, lastSeen: change.transitionTime)
+        let changedBefore = track.transitions.contains { $0 > change.transitionTime - self.thresholds.windowSeconds }
+        track.name = change.agentName
+        track.dateAdd = change.dateAdd
+        track.node = node
+        track.lastSeen = max(track.lastSeen, change.transitionTime)
+        var finding: Finding?
+        if change.kind == .statusChange { finding = self.flapping(change, node: node, track: &track) }
+        if change.kind == .removed || change.currentStatus != .disconnected {
+            track.pendingStopAt = nil
+            self.pendingStops.remove(change.agentID)
         }
+        // A manager restart (status code 5) disconnects everyone by the manager's own doing: not counted.
+        if change.currentStatus == .disconnected, change.previousStatus != .disconnected,
+            change.reason != .managerRestart
+        {
+            track.disconnectedAt = change.transitionTime
+            self.disconnections[node, default: DisconnectionWindow()].insert(
+                agentID: change.agentID, time: change.transitionTime)
+            touchedNodes.insert(node)
+            if change.reason == .agentStopped {
+                track.lastStopAt = change.transitionTime
+                if !changedBefore, !self.thresholds.inMaintenance(unixSeconds: change.transitionTime) {
+                    track.pendingStopAt = change.transitionTime
+                    self.pendingStops.insert(change.agentID)
+                }
+            }
+        }
+        self.tracks[change.agentID] = track
+        self.dirtyAgents.insert(change.agentID)
+        self.expiry.append((track.lastSeen, change.agentID))
+        return finding
     }
 
-    private mutating func silence(nowSeconds: Int64) -> Finding? {
-        let after = self.thresholds.silenceSeconds
-        guard after > 0, self.activeAgents > 0 else { return nil }
-        // The clock time of the last advance is taken at the first look after it.
-        let since = self.keepaliveAdvancedAt ?? nowSeconds
-        self.keepaliveAdvancedAt = since
-        guard nowSeconds - since >= after, !self.silenceLatched else { return nil }
-        self.silenceLatched = true
-        return Finding(
-            kind: .fleetSilent, severity: "critical", agentID: nil, agentName: nil, nodeName: nil,
-            observed: Int(nowSeconds - since), threshold: Int(after), fleetSize: self.activeAgents,
-            firstSeen: self.latestKeepalive, lastSeen: nil,
-            explanation: "no agent keepalive advanced for \(nowSeconds - since)s while \(self.activeAgents) "
-                + "agents are active",
-            basis: ["\(self.latestKeepalive ?? 0)"])
+    // MARK: State
+
+    /// What changed since the last call — the tracks touched (`nil`: forgotten), and the fleet-wide and
+    /// retired parts when they changed — then forgets it: call it once per journaled cycle.
+    mutating func takeStateChanges() -> (
+        tracks: [(agentID: Int, track: AnomalyAgentTrack?)], fleet: String?, retired: String?
+    ) {
+        let tracks = self.dirtyAgents.sorted().map { ($0, self.tracks[$0]) }
+        let fleet = self.fleetDirty ? self.fleet.encoded : nil
+        let retired = self.retiredDirty ? self.retired.encoded : nil
+        self.dirtyAgents.removeAll(keepingCapacity: true)
+        self.fleetDirty = false
+        self.retiredDirty = false
+        return (tracks, fleet, retired)
+    }
+
+    /// A detector with restored state (unreadable parts start empty).
+    init(thresholds: AnomalyThresholds, fleet: String?, retired: String?, tracks: [Int: AnomalyAgentTrack]) {
+        self.init(thresholds: thresholds)
+        if let fleet, let state = AnomalyFleetState(encoded: fleet) { self.fleet = state }
+        if let retired, let state = RetiredAgents(encoded: retired) { self.retired = state }
+        self.tracks = tracks
+        for (agentID, track) in tracks.sorted(by: { ($0.value.lastSeen, $0.key) < ($1.value.lastSeen, $1.key) }) {
+            self.expiry.append((track.lastSeen, agentID))
+            if track.pendingStopAt != nil { self.pendingStops.insert(agentID) }
+            if let time = track.disconnectedAt {
+                self.disconnections[track.node, default: DisconnectionWindow()].insert(agentID: agentID, time: time)
+            }
+        }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import Outbox
 import Synchronization
@@ -7,19 +6,25 @@ import WireContract
 
 /// Runs the ``AnomalyDetector`` and the ``AgentRateLimiter`` inside the detection service's outbox
 /// transactions: each cycle's findings and flapping summaries are journaled with the events that caused
-/// them and both states (`meta` `anomaly_state`, `rate_limit_state`), all in ONE transaction, and the
-/// secondary rows of condensed transitions are left out of it; the state in memory moves on only once
-/// that committed, so a failed write that is retried counts nothing twice. Restarts resume from the
-/// journaled state.
+/// them and the state that changed (one `meta` delta per cycle holding only the agents it touched, see
+/// ``AnomalyStateLog``), all in ONE transaction, and the secondary rows of condensed transitions are left
+/// out of it. Restarts resume from the journaled state.
+///
+/// The state is mutated in place (a cycle costs what its changes cost, not what the state holds). When a
+/// write fails, the state is rebuilt from the entries last written, so a retried cycle counts nothing
+/// twice.
 public final class AnomalyJournal: Sendable {
-    /// The `meta` key of the detector's JSON state.
-    public static let stateKey = "anomaly_state"
-    /// The `meta` key of the rate limiter's JSON state.
-    public static let rateLimitKey = "rate_limit_state"
+    /// The `meta` key of the detector's fleet-wide state.
+    public static let stateKey = AnomalyDetector.fleetKey
+    /// Every `meta` key the journal writes starts with this.
+    public static let keyPrefix = "anomaly"
 
     struct State: Sendable {
         var detector: AnomalyDetector
         var limiter: AgentRateLimiter
+        var log: AnomalyStateLog
+        /// The entries as last journaled (what a failed write falls back to).
+        var journaled: [String: String]
     }
 
     public let encoder: AnomalyEncoder
@@ -48,65 +53,66 @@ public final class AnomalyJournal: Sendable {
         self.state = Mutex(nil)
     }
 
-    private var fresh: State {
-        State(detector: AnomalyDetector(thresholds: self.thresholds), limiter: self.rateLimit)
+    /// The state the journaled `entries` describe.
+    private func makeState(restoring entries: [String: String]) -> State {
+        let log = AnomalyStateLog(restoring: entries)
+        var limiter = self.rateLimit
+        limiter.windows = log.windows
+        return State(
+            detector: AnomalyDetector(
+                thresholds: self.thresholds, fleet: entries[AnomalyDetector.fleetKey],
+                retired: entries[AnomalyDetector.retiredKey], tracks: log.tracks),
+            limiter: limiter, log: log, journaled: entries)
     }
 
-    /// Restores the detector from `store` (a fresh one when none was journaled or it is unreadable).
+    /// Restores the detector and the limiter from `store` (fresh ones when nothing was journaled).
     public func restore(from store: OutboxStore) {
-        var restored = self.fresh
+        var entries: [String: String] = [:]
         do {
-            if let text = try store.metaValue(Self.stateKey) {
-                restored.detector = try JSONDecoder().decode(AnomalyDetector.self, from: Data(text.utf8))
-                restored.detector.thresholds = self.thresholds
-            }
-            if let text = try store.metaValue(Self.rateLimitKey) {
-                let limiter = try JSONDecoder().decode(AgentRateLimiter.self, from: Data(text.utf8))
-                restored.limiter.windows = limiter.windows
-            }
+            entries = try store.metaValues(prefixes: [Self.keyPrefix])
         } catch {
             self.logger.error(
-                "the journaled anomaly detector state is unusable; starting afresh",
+                "the journaled anomaly detector state is unreadable; starting afresh",
                 metadata: ["outbox.error": "\(error)"])
         }
+        let restored = self.makeState(restoring: entries)
         self.state.withLock { $0 = restored }
     }
 
     /// Learns a baseline snapshot (reports nothing).
     public func seed(with snapshot: AgentSnapshot) {
         let now = self.clock() / 1000
-        let fresh = self.fresh
+        let fresh = self.makeState(restoring: [:])
         self.state.withLock { state in
-            var copy = state ?? fresh
-            copy.detector.seed(with: snapshot, nowSeconds: now)
-            state = copy
+            if state == nil { state = fresh }
+            state?.detector.seed(with: snapshot, nowSeconds: now)
         }
     }
 
     /// Feeds one cycle — its `changes` and the `rows` the detection encoder made for them — and calls
     /// `write` with the rows to journal in the cycle's transaction: the flapping summaries of windows this
     /// cycle closed, `rows` without the secondary rows of condensed transitions, then the anomaly rows;
-    /// and the `meta` entries of the new state. The state advances only when `write` returns.
+    /// and the `meta` entries that changed. When `write` throws, the state goes back to what was
+    /// journaled last.
     ///
     /// - Returns: the findings journaled.
     @discardableResult
     public func journalCycle(
         _ changes: [AgentChange], rows: [NewOutboxMessage], snapshot: AgentSnapshot, detectedAtMilliseconds: Int64,
-        write: (_ rows: [NewOutboxMessage], _ meta: [String: String]) throws -> Void
+        write: (_ rows: [NewOutboxMessage], _ meta: MetaUpdate) throws -> Void
     ) throws -> [AnomalyDetector.Finding] {
         let now = self.clock() / 1000
-        let fresh = self.fresh
-        return try self.state.withLock { state in
-            var copy = state ?? fresh
-            let findings = copy.detector.observe(
+        return try self.state.withLock { slot in
+            var state = slot.take() ?? self.makeState(restoring: [:])
+            defer { slot = state }
+            let findings = state.detector.observe(
                 changes, snapshot: snapshot, managerNode: self.encoder.managerNode, nowSeconds: now)
             var journaled: [NewOutboxMessage] = []
-            var meta = [Self.stateKey: try Self.encode(copy.detector)]
             var condensedIDs: Set<String> = []
-            if copy.limiter.isEnabled {
+            if state.limiter.isEnabled {
                 var summaries: [AgentRateLimiter.Summary] = []
                 for change in changes {
-                    let (condensed, closed) = copy.limiter.admit(change)
+                    let (condensed, closed) = state.limiter.admit(change)
                     if let closed { summaries.append(closed) }
                     if condensed {
                         condensedIDs.insert(
@@ -116,51 +122,70 @@ public final class AnomalyJournal: Sendable {
                                 dateAdd: change.dateAdd, transitionTime: change.transitionTime))
                     }
                 }
+                // Windows this cycle's newest transition is past are over: summed up now, not on a timer.
+                if let newest = changes.lazy.map(\.transitionTime).max() {
+                    summaries += state.limiter.closeExpired(nowSeconds: newest)
+                }
                 journaled += self.encoder.messages(for: summaries, detectedAtMilliseconds: detectedAtMilliseconds)
-                meta[Self.rateLimitKey] = try Self.encode(copy.limiter)
             }
             journaled +=
                 condensedIDs.isEmpty
                 ? rows : rows.filter { !($0.kind == .secondary && condensedIDs.contains($0.eventID)) }
             journaled += self.encoder.messages(for: findings, detectedAtMilliseconds: detectedAtMilliseconds)
-            try write(journaled, meta)
-            state = copy
+            let update = Self.stateChanges(&state)
+            do {
+                try write(journaled, update)
+            } catch {
+                state = self.makeState(restoring: state.journaled)
+                throw error
+            }
+            Self.apply(update, to: &state.journaled)
             self.metrics?.transitionsCondensed.increment(by: condensedIDs.count)
             self.log(findings)
             return findings
         }
     }
 
-    /// The check between cycles (fleet silence): journals what it finds with the new state.
+    /// The checks between cycles (fleet silence, hand stops past their grace, rate-limit windows the
+    /// clock is past): journals what they find with the state that changed.
     ///
     /// - Returns: the findings journaled (the caller wakes the delivery worker).
     @discardableResult
     public func tick(store: OutboxStore) throws -> [AnomalyDetector.Finding] {
         let nowMilliseconds = self.clock()
-        return try self.state.withLock { state in
-            guard var copy = state else { return [] }
-            let findings = copy.detector.tick(nowSeconds: nowMilliseconds / 1000)
-            let summaries = copy.limiter.closeExpired(nowSeconds: nowMilliseconds / 1000)
-            guard
-                !findings.isEmpty || !summaries.isEmpty || copy.detector != state?.detector
-                    || copy.limiter != state?.limiter
-            else { return [] }
+        return try self.state.withLock { slot in
+            guard var state = slot.take() else { return [] }
+            defer { slot = state }
+            let findings = state.detector.tick(nowSeconds: nowMilliseconds / 1000)
+            let summaries = state.limiter.closeExpired(nowSeconds: nowMilliseconds / 1000)
+            let update = Self.stateChanges(&state)
+            guard !findings.isEmpty || !summaries.isEmpty || !update.isEmpty else { return [] }
             let rows =
                 self.encoder.messages(for: summaries, detectedAtMilliseconds: nowMilliseconds)
                 + self.encoder.messages(for: findings, detectedAtMilliseconds: nowMilliseconds)
-            var meta = [Self.stateKey: try Self.encode(copy.detector)]
-            if copy.limiter.isEnabled { meta[Self.rateLimitKey] = try Self.encode(copy.limiter) }
-            try store.appendMessages(rows, meta: meta)
-            state = copy
+            do {
+                try store.appendMessages(rows, meta: update)
+            } catch {
+                state = self.makeState(restoring: state.journaled)
+                throw error
+            }
+            Self.apply(update, to: &state.journaled)
             self.log(findings)
             return findings
         }
     }
 
-    private static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    private static func stateChanges(_ state: inout State) -> MetaUpdate {
+        let detector = state.detector.takeStateChanges()
+        var update = state.log.record(tracks: detector.tracks, windows: state.limiter.takeChangedWindows())
+        if let fleet = detector.fleet { update.values[AnomalyDetector.fleetKey] = fleet }
+        if let retired = detector.retired { update.values[AnomalyDetector.retiredKey] = retired }
+        return update
+    }
+
+    private static func apply(_ update: MetaUpdate, to entries: inout [String: String]) {
+        for key in update.removed { entries[key] = nil }
+        for (key, value) in update.values { entries[key] = value }
     }
 
     private func log(_ findings: [AnomalyDetector.Finding]) {

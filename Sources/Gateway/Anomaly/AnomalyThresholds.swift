@@ -20,9 +20,15 @@ public struct AnomalyThresholds: Sendable, Hashable, Codable {
     /// `anomaly.reregistration`: report an agent registered under a name or id that existed before.
     public var reregistration: Bool = true
     /// `anomaly.maintenance_windows`: daily UTC windows (`HH:MM-HH:MM`) in which stopping agents by
-    /// hand is expected. A hand stop (`agent_stopped`) outside them is reported; with no window
-    /// configured the rule has no schedule to compare with and reports nothing.
+    /// hand is expected. A hand stop (`agent_stopped`) outside them is reported; with none configured,
+    /// every hand stop is outside.
     public var maintenanceWindows: [DailyWindow] = []
+    /// `anomaly.stop_grace`: a hand-stopped agent is reported only when it is still disconnected this
+    /// long after the stop (an agent restarted by hand comes back within it).
+    public var stopGraceSeconds: Int64 = 600
+    /// `anomaly.stop_max_per_window`: when more agents than this are stopped by hand within a window of
+    /// each other it is a planned shutdown, left to the mass-disconnection rule; 0 reports no hand stop.
+    public var stopMaxPerWindow: Int = 5
 
     public init() {}
 

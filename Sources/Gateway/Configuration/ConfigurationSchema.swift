@@ -9,7 +9,7 @@ public enum ConfigurationSchema {
             "wazuh",
             [
                 "install_root", "db_path", "client_keys_path", "poll_interval", "manager_node", "source", "socket_path",
-                "socket_poll_interval",
+                "socket_poll_interval", "socket_full_sweep_interval",
             ]
         ),
         (
@@ -41,7 +41,8 @@ public enum ConfigurationSchema {
             "anomaly",
             [
                 "enabled", "window", "mass_disconnect_percent", "mass_disconnect_min_agents",
-                "flapping_transitions", "silence_after", "reregistration", "maintenance_windows",
+                "flapping_transitions", "silence_after", "reregistration", "maintenance_windows", "stop_grace",
+                "stop_max_per_window",
             ]
         ),
         ("rate_limit", ["per_agent", "window"]),

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Parses and prints the duration and size notations used in configuration files.
 ///
 /// Durations are an unsigned integer followed by one unit: `ms`, `s`, `m`, `h` or `d`
@@ -40,8 +42,7 @@ public enum ConfigurationUnits {
 
     /// Prints a duration in the largest unit that represents it exactly (`90s` → `90s`, `600s` → `10m`).
     public static func formatDuration(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.wholeMilliseconds
         for unit in self.durationUnits.reversed() where milliseconds % unit.milliseconds == 0 {
             return "\(milliseconds / unit.milliseconds)\(unit.suffix)"
         }

@@ -22,6 +22,12 @@ extension GatewayConfiguration {
                 "must be at least 100ms (each poll is a query wazuh-db answers), found \(ConfigurationUnits.formatDuration(self.wazuh.socketPollInterval))"
             )
         }
+        if self.wazuh.socketFullSweepInterval < self.wazuh.socketPollInterval {
+            add(
+                .invalidValue, "wazuh.socket_full_sweep_interval",
+                "must be at least wazuh.socket_poll_interval (\(ConfigurationUnits.formatDuration(self.wazuh.socketPollInterval))), found \(ConfigurationUnits.formatDuration(self.wazuh.socketFullSweepInterval))"
+            )
+        }
         if self.wazuh.source != .file, self.wazuh.socketPath.utf8.count > 107 {
             add(.invalidValue, "wazuh.socket_path", "must be at most 107 bytes long (a Unix socket path)")
         }

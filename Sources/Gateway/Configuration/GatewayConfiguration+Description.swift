@@ -20,6 +20,7 @@ extension GatewayConfiguration {
                     ("source", .plain(self.wazuh.source.rawValue)),
                     ("socket_path", string(self.wazuh.socketPath)),
                     ("socket_poll_interval", duration(self.wazuh.socketPollInterval)),
+                    ("socket_full_sweep_interval", duration(self.wazuh.socketFullSweepInterval)),
                 ]
             ),
             (
@@ -107,6 +108,8 @@ extension GatewayConfiguration {
                         "maintenance_windows",
                         .quoted(self.anomaly.maintenanceWindows.map(\.description).joined(separator: ", "))
                     ),
+                    ("stop_grace", duration(.seconds(self.anomaly.stopGraceSeconds))),
+                    ("stop_max_per_window", .plain(String(self.anomaly.stopMaxPerWindow))),
                 ]
             ),
             (

@@ -111,6 +111,8 @@ extension GatewayConfiguration.Wazuh {
         self.source = reader.enumeration("wazuh", "source", default: self.source)
         self.explicitSocketPath = reader.string("wazuh", "socket_path")
         self.socketPollInterval = reader.duration("wazuh", "socket_poll_interval", default: self.socketPollInterval)
+        self.socketFullSweepInterval = reader.duration(
+            "wazuh", "socket_full_sweep_interval", default: self.socketFullSweepInterval)
     }
 }
 
@@ -203,6 +205,10 @@ extension AnomalyThresholds {
                 "anomaly", "silence_after", default: .seconds(self.silenceSeconds)
             ).components.seconds
         self.reregistration = reader.bool("anomaly", "reregistration", default: self.reregistration)
+        self.stopGraceSeconds =
+            reader.duration("anomaly", "stop_grace", default: .seconds(self.stopGraceSeconds)).components.seconds
+        self.stopMaxPerWindow = reader.int(
+            "anomaly", "stop_max_per_window", default: self.stopMaxPerWindow, range: 0...Int.max)
         if let text = reader.string("anomaly", "maintenance_windows") {
             var windows: [DailyWindow] = []
             for part in text.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -55,6 +55,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var explicitSocketPath: String?
         /// How often wazuh-db's socket is asked.
         public var socketPollInterval: Duration = .seconds(1)
+        /// Longest time between two full sweeps of wazuh-db's agents (polls in between are incremental).
+        public var socketFullSweepInterval: Duration = .seconds(60)
 
         /// `wazuh.source`.
         public enum Source: String, Sendable, Equatable, CaseIterable {

@@ -1,5 +1,6 @@
 import Foundation
 import Outbox
+import Timekeeping
 import WazuhSource
 import WireContract
 
@@ -12,13 +13,13 @@ public struct DaemonHeartbeat: Sendable {
     private let managerNode: String
     private let signingKey: SigningKey
     private let sealer: MessageSealer
-    private let monitor: AgentStatusMonitor
+    private let monitor: any AgentStatusSourcing
     private let outbox: OutboxStore
     private let startedAt: ContinuousClock.Instant
 
     public init(
         subjects: Subjects, managerNode: String, signingKey: SigningKey, sealer: MessageSealer,
-        monitor: AgentStatusMonitor, outbox: OutboxStore, startedAt: ContinuousClock.Instant
+        monitor: any AgentStatusSourcing, outbox: OutboxStore, startedAt: ContinuousClock.Instant
     ) {
         self.outbox = outbox
         self.subjects = subjects
@@ -32,7 +33,7 @@ public struct DaemonHeartbeat: Sendable {
     /// One heartbeat for the worker's current status.
     public func message(for status: DeliveryStatus) throws -> OutgoingMessage? {
         let counts = self.monitor.health.counts
-        let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+        let nowMilliseconds = SystemClock.epochMilliseconds()
         let heartbeat = Heartbeat(
             gatewayVersion: GatewayDaemon.version,
             uptimeSeconds: (ContinuousClock.now - self.startedAt).components.seconds,

@@ -70,7 +70,7 @@ extension GatewayDaemon {
     }
 
     func makeDeliveryWorker(
-        outbox: OutboxStore, link: NATSLink, monitor: AgentStatusMonitor, wire: WireSetup,
+        outbox: OutboxStore, link: NATSLink, monitor: any AgentStatusSourcing, wire: WireSetup,
         startedAt: ContinuousClock.Instant
     ) -> (worker: DeliveryWorker, transport: LinkedDeliveryTransport) {
         let delivery = self.configuration.delivery
@@ -100,7 +100,7 @@ extension GatewayDaemon {
     /// Source → outbox: reads `global.db` on change notifications (poll fallback), journals each
     /// diff with its snapshot in one transaction, wakes the worker.
     func makeDetectionService(
-        monitor: AgentStatusMonitor, outbox: OutboxStore, wire: WireSetup, wakeSignal: DeliveryWakeSignal
+        monitor: any AgentStatusSourcing, outbox: OutboxStore, wire: WireSetup, wakeSignal: DeliveryWakeSignal
     ) -> DetectionService {
         let encoder = DetectionEncoder(
             mapper: AgentEventMapper(managerNode: self.configuration.wazuh.managerNode), subjects: wire.subjects,

@@ -115,7 +115,8 @@ public final class GatewayDaemon: Sendable {
                 databasePath: self.configuration.wazuh.dbPath, clientKeysPath: self.clientKeysPath(),
                 pollInterval: self.configuration.wazuh.pollInterval, source: self.configuration.wazuh.monitorSource,
                 socketPath: self.configuration.wazuh.socketPath,
-                socketPollInterval: self.configuration.wazuh.socketPollInterval),
+                socketPollInterval: self.configuration.wazuh.socketPollInterval,
+                socketFullSweepInterval: self.configuration.wazuh.socketFullSweepInterval),
             logger: self.logger.tagged(component: "source"))
         let link = NATSLink(
             options: natsOptions, retry: NATSLink.retryPolicy(reconnectDelay: self.configuration.nats.reconnectDelay),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Outbox
 import ServiceLifecycle
+import Timekeeping
 import WazuhSource
 
 /// Turns the source's and the outbox's state into readiness and metrics, as a `Service` that
@@ -14,7 +15,7 @@ import WazuhSource
 /// counted by the detection service as it journals them). A failure to read the outbox is logged
 /// once per streak, never fatal.
 public final class GatewayStatusReporter: Service, Sendable {
-    private let monitor: AgentStatusMonitor
+    private let monitor: any AgentStatusSourcing
     private let outbox: OutboxStore
     private let readiness: GatewayReadiness
     private let metrics: GatewayMetrics
@@ -23,7 +24,7 @@ public final class GatewayStatusReporter: Service, Sendable {
     private let logger: Logger
 
     public init(
-        monitor: AgentStatusMonitor, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
+        monitor: any AgentStatusSourcing, outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
         dashboard: DashboardState? = nil, interval: Duration, logger: Logger
     ) {
         self.dashboard = dashboard
@@ -42,6 +43,7 @@ public final class GatewayStatusReporter: Service, Sendable {
         var activeSource: AgentStatusSource?
         var sourceSwitches = 0
         var socketQueries = 0
+        var changesBeforeFile = 0
         var socketBytes = 0
         var outboxFailing = false
     }
@@ -70,7 +72,7 @@ public final class GatewayStatusReporter: Service, Sendable {
                 self.metrics.lastSuccessfulSourceRead.record(last.timeIntervalSince1970)
             }
             if let duration = health.lastTransactionDuration {
-                self.metrics.sourceReadDuration.recordNanoseconds(Self.nanoseconds(duration))
+                self.metrics.sourceReadDuration.recordNanoseconds(duration.wholeNanoseconds)
             }
         }
         if health.failedReads > sample.failedReads {
@@ -89,6 +91,9 @@ public final class GatewayStatusReporter: Service, Sendable {
         if health.socketQueries > sample.socketQueries {
             self.metrics.wazuhDBQueries.increment(by: health.socketQueries - sample.socketQueries)
         }
+        if health.changesSeenBeforeFile > sample.changesBeforeFile {
+            self.metrics.changesBeforeFile.increment(by: health.changesSeenBeforeFile - sample.changesBeforeFile)
+        }
         if health.socketBytesReceived > sample.socketBytes {
             self.metrics.wazuhDBReplyBytes.increment(by: health.socketBytesReceived - sample.socketBytes)
         }
@@ -101,6 +106,7 @@ public final class GatewayStatusReporter: Service, Sendable {
         sample.sourceSwitches = health.sourceSwitches
         sample.socketQueries = health.socketQueries
         sample.socketBytes = health.socketBytesReceived
+        sample.changesBeforeFile = health.changesSeenBeforeFile
     }
 
     func reportOutbox(_ sample: inout Sample) {
@@ -108,7 +114,7 @@ public final class GatewayStatusReporter: Service, Sendable {
             let pending = try self.outbox.pendingCount()
             let oldest = try self.outbox.oldestPendingCreatedAt()
             self.metrics.outboxDepth.record(pending)
-            let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+            let nowMilliseconds = SystemClock.epochMilliseconds()
             let age = oldest.map { max(0, nowMilliseconds - $0) } ?? 0
             self.metrics.oldestPendingAge.record(Double(age) / 1000)
             self.dashboard?.recordOutbox(depth: pending, oldestPendingAgeSeconds: oldest == nil ? nil : age / 1000)
@@ -122,10 +128,5 @@ public final class GatewayStatusReporter: Service, Sendable {
                 sample.outboxFailing = true
             }
         }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Feeds the delivery worker's events into `GatewayMetrics` (and the same into the dashboard's
 /// state when one is given): published count and publish-to-ack latency, publish failures, parked
 /// messages, breaker state, outbox depth and oldest pending age.
@@ -14,7 +16,7 @@ public struct MetricsDeliveryObserver: DeliveryObserver {
     public func delivered(count: Int, ackLatencies: [Duration]) {
         self.metrics.messagesPublished.increment(by: count)
         for latency in ackLatencies {
-            self.metrics.publishAckLatency.recordNanoseconds(GatewayStatusReporter.nanoseconds(latency))
+            self.metrics.publishAckLatency.recordNanoseconds(latency.wholeNanoseconds)
         }
         self.dashboard?.recordDelivered(count: count, ackLatencies: ackLatencies)
     }

@@ -2,6 +2,7 @@ import Logging
 import NATSClient
 import ServiceLifecycle
 import Synchronization
+import Timekeeping
 
 /// The daemon's NATS connection lifecycle, as a swift-service-lifecycle `Service`.
 ///
@@ -115,7 +116,7 @@ public final class NATSLink: Service, Sendable {
                         "nats.servers": "\(self.options.servers.map(\.description).joined(separator: ","))",
                         "nats.attempt": "\(attempt + 1)",
                         "nats.retry_in_ms":
-                            "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                            "\(delay.wholeMilliseconds)",
                         "error": "\(error)",
                     ])
                 attempt += 1

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Exponential backoff with full jitter.
 ///
 /// The delay before retry `n` (0-based) is a uniformly random duration in
@@ -17,8 +19,8 @@ public struct Backoff: Sendable, Hashable {
 
     /// The upper bound of the delay for retry `attempt`: `min(cap, base · 2^attempt)`, without overflow.
     public func ceiling(attempt: Int) -> Duration {
-        let capNanos = Self.nanoseconds(cap)
-        let baseNanos = Self.nanoseconds(base)
+        let capNanos = cap.wholeNanoseconds
+        let baseNanos = base.wholeNanoseconds
         guard baseNanos > 0 else { return .zero }
         let shift = max(0, attempt)
         // Doubling past the cap (or past 2^62 ns) changes nothing: stop early, so no overflow.
@@ -37,7 +39,7 @@ public struct Backoff: Sendable, Hashable {
 
     /// A random delay in `0 … ceiling(attempt:)`, drawn from `generator`.
     public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
-        let upper = Self.nanoseconds(ceiling(attempt: attempt))
+        let upper = ceiling(attempt: attempt).wholeNanoseconds
         guard upper > 0 else { return .zero }
         return .nanoseconds(Int64.random(in: 0...upper, using: &generator))
     }
@@ -46,12 +48,5 @@ public struct Backoff: Sendable, Hashable {
     public func delay(attempt: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(attempt: attempt, using: &generator)
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        if seconds >= Int64.max / 1_000_000_000 { return Int64.max }
-        if seconds < 0 { return 0 }
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

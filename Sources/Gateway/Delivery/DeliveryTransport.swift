@@ -102,9 +102,14 @@ public protocol DeliveryJournal: Sendable {
     func oldestPendingCreatedAt() throws -> Int64?
     /// Deletes delivered rows older than `olderThan` (epoch ms), and oldest delivered beyond `maxBytes`.
     func prune(olderThan: Int64, maxBytes: Int64?) throws -> Int
+    /// Appends audit records for acknowledged messages that mark no row (heartbeats); returns the head.
+    func appendAudit(_ acknowledged: [AuditedDelivery], at: Int64) throws -> AuditHead?
 }
 
 extension DeliveryJournal {
+    /// A journal without an audit log records nothing.
+    public func appendAudit(_ acknowledged: [AuditedDelivery], at: Int64) throws -> AuditHead? { nil }
+
     public func markDelivered(audited: [AuditedDelivery], at: Int64) throws -> AuditHead? {
         try self.markDelivered(audited.map { (seq: $0.seq, streamSequence: $0.streamSequence) }, at: at)
         return nil

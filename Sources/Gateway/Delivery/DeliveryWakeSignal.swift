@@ -1,4 +1,5 @@
 import Synchronization
+import Timekeeping
 
 /// A coalescing wake-up from the detection service to the delivery worker: any number of `wake()`
 /// calls while the worker is busy collapse into one; a wake-up that arrives before the worker waits is
@@ -13,6 +14,9 @@ public final class DeliveryWakeSignal: Sendable {
 
     public init() {}
 
+    /// A wake-up arrived that no wait has taken yet.
+    var isPending: Bool { state.withLock { $0.pending } }
+
     /// New rows landed in the outbox.
     public func wake() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -26,8 +30,9 @@ public final class DeliveryWakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Waits until woken, `timeout` elapses, or the task is cancelled. Only one task may wait at a time.
-    public func wait(timeout: Duration) async {
+    /// Waits until woken, `timeout` of `clock`'s time elapses, or the task is cancelled. Only one task
+    /// may wait at a time.
+    public func wait(timeout: Duration, clock: any GatewayClock = SystemClock()) async {
         if state.withLock({ state in
             defer { state.pending = false }
             return state.pending
@@ -37,7 +42,7 @@ public final class DeliveryWakeSignal: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
-                    try await Task.sleep(for: timeout)
+                    try await clock.sleep(for: timeout)
                     self.wake()
                 } catch {
                     // Cancelled because the wake-up came first: nothing to do.

@@ -38,10 +38,10 @@ public struct AgentEventMapper: Sendable, Hashable {
             currentStatus: change.currentStatus.rawValue,
             reason: change.reason?.rawValue,
             ipAddress: change.ipAddress,
-            lastKeepalive: change.lastKeepalive.map { RFC3339.format(epochSeconds: $0) },
+            lastKeepalive: change.lastKeepalive.map { WireTimestamp.string(unixSeconds: $0) },
             managerNode: managerNode,
             nodeName: change.nodeName,
-            timestamp: RFC3339.format(epochMilliseconds: detectedAtMilliseconds)
+            timestamp: WireTimestamp.string(epochMilliseconds: detectedAtMilliseconds)
         )
     }
 

@@ -79,7 +79,7 @@ public struct DetectionEncoder: Sendable {
                 totalAgents: counts.total, activeAgents: counts.active, disconnectedAgents: counts.disconnected,
                 pendingAgents: counts.pending, neverConnectedAgents: counts.neverConnected),
             changesDetected: events.count)
-        let timestamp = RFC3339.format(epochMilliseconds: detectedAtMilliseconds)
+        let timestamp = WireTimestamp.string(epochMilliseconds: detectedAtMilliseconds)
         var maximumEvents = max(1, events.count)
         if let eventBytes, eventBytes + events.count + 1024 > maxBatchPayload {
             // Each part also carries the batch's own members (~500 bytes) and a comma per event.

@@ -1,6 +1,7 @@
 import Logging
 import Outbox
 import ServiceLifecycle
+import Timekeeping
 import WazuhSource
 
 /// Consumes the source's updates and journals each one — its events and the new snapshot in ONE
@@ -21,7 +22,7 @@ public final class DetectionService: Service, Sendable {
     /// and, with `nil`, when a cycle is journaled again after failures (for readiness and metrics).
     public typealias JournalHealthObserver = @Sendable (_ cause: String?) -> Void
 
-    private let monitor: AgentStatusMonitor
+    private let monitor: any AgentStatusSourcing
     private let store: OutboxStore
     private let encoder: DetectionEncoder
     private let wakeSignal: DeliveryWakeSignal
@@ -31,6 +32,7 @@ public final class DetectionService: Service, Sendable {
     private let anomalyCheckInterval: Duration
     private let onConfirmedSnapshot: SnapshotObserver?
     private let onJournalHealth: JournalHealthObserver?
+    private let clock: any GatewayClock
     private let logger: Logger
     /// Changes from which a cycle counts as large enough to return its memory afterwards.
     static let largeCycle = 500
@@ -38,12 +40,13 @@ public final class DetectionService: Service, Sendable {
     /// - Parameters:
     ///   - anomalies: when set, each cycle's anomaly findings are journaled in the cycle's transaction,
     ///     and fleet silence is checked every `anomalyCheckInterval` between cycles.
+    ///   - clock: times the retry backoff and the anomaly checks, and stamps detections (wall time).
     public init(
-        monitor: AgentStatusMonitor, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
+        monitor: any AgentStatusSourcing, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
         onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
         onJournalHealth: JournalHealthObserver? = nil, anomalies: AnomalyJournal? = nil,
-        anomalyCheckInterval: Duration = .seconds(30), logger: Logger
+        anomalyCheckInterval: Duration = .seconds(30), clock: any GatewayClock = SystemClock(), logger: Logger
     ) {
         self.onConfirmedSnapshot = onConfirmedSnapshot
         self.onJournalHealth = onJournalHealth
@@ -55,6 +58,7 @@ public final class DetectionService: Service, Sendable {
         self.onJournaled = onJournaled
         self.anomalies = anomalies
         self.anomalyCheckInterval = anomalyCheckInterval
+        self.clock = clock
         self.logger = logger
     }
 
@@ -72,7 +76,7 @@ public final class DetectionService: Service, Sendable {
     private func checkBetweenCycles(_ anomalies: AnomalyJournal) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.anomalyCheckInterval) }
+                try await cancelWhenGracefulShutdown { try await self.clock.sleep(for: self.anomalyCheckInterval) }
             } catch {
                 return
             }
@@ -113,7 +117,7 @@ public final class DetectionService: Service, Sendable {
                             "detection.changes": "\(update.changes.count)", "detection.attempt": "\(attempt + 1)",
                         ])
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                    try? await Task.sleep(for: retryBackoff.delay(attempt: attempt))
+                    try? await clock.sleep(for: retryBackoff.delay(attempt: attempt))
                     attempt += 1
                 }
             }
@@ -160,7 +164,7 @@ public final class DetectionService: Service, Sendable {
                 ])
             return
         }
-        let now = DeliveryWorker.epochMilliseconds()
+        let now = clock.epochMilliseconds
         let rows = encoder.messages(for: update.changes, counts: update.counts, detectedAtMilliseconds: now)
         var inserted = 0
         if let anomalies {

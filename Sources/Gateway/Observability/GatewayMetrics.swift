@@ -55,6 +55,8 @@ public struct GatewayMetrics: Sendable {
     public let sourceSwitches: Counter
     /// Requests sent to wazuh-db's socket, and reply bytes received from it.
     public let wazuhDBQueries: Counter
+    /// Changes seen through wazuh-db's socket while global.db did not have them yet.
+    public let changesBeforeFile: Counter
     public let wazuhDBReplyBytes: Counter
     /// Transitions whose secondary messages the per-agent rate limit condensed into a flapping summary.
     public let transitionsCondensed: Counter
@@ -95,6 +97,7 @@ public struct GatewayMetrics: Sendable {
         self.sourceSwitches = Counter(label: p + "source_switches_total", factory: factory)
         self.wazuhDBQueries = Counter(label: p + "wazuhdb_queries_total", factory: factory)
         self.wazuhDBReplyBytes = Counter(label: p + "wazuhdb_reply_bytes_total", factory: factory)
+        self.changesBeforeFile = Counter(label: p + "changes_seen_before_file_total", factory: factory)
         self.transitionsCondensed = Counter(label: p + "transitions_condensed_total", factory: factory)
         var anomalies: [String: Counter] = [:]
         for type in AnomalyEvent.Kind.allCases.map(\.rawValue) {

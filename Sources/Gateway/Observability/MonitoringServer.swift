@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import ServiceLifecycle
+import WireContract
 
 /// The HTTP endpoints, as a swift-service-lifecycle `Service`:
 /// - `GET /metrics`: Prometheus text exposition of `registry`;
@@ -42,10 +43,10 @@ public struct MonitoringServer: Service {
         router.get("/readyz") { _, _ -> Response in
             let report = await readiness.readiness()
             var body = "{\"ready\":\(report.isReady),\"problems\":["
-            body += report.problems.map(JSONText.quote).joined(separator: ",")
+            body += report.problems.map(CanonicalJSON.quoted).joined(separator: ",")
             body += "]"
             // Not named "source": a problem line starts with that word, and clients look for it.
-            if let source = report.source { body += ",\"agent_status_from\":" + JSONText.quote(source) }
+            if let source = report.source { body += ",\"agent_status_from\":" + CanonicalJSON.quoted(source) }
             body += "}\n"
             var headers = HTTPFields()
             headers[.contentType] = "application/json"

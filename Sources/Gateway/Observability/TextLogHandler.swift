@@ -1,4 +1,5 @@
 import Logging
+import WireContract
 
 /// A swift-log handler writing human-readable lines for a terminal:
 ///
@@ -6,12 +7,12 @@ import Logging
 ///
 /// Metadata is flattened like `JSONLogHandler` and printed as `key=value`, values containing
 /// spaces or quotes are quoted. Source location is printed for `debug` and `trace` only.
-public struct TextLogHandler: LogHandler {
+public struct TextLogHandler: LogLineHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
-    private let label: String
-    private let output: LogOutput
+    let label: String
+    let output: LogOutput
 
     public init(
         label: String, level: Logger.Level = .info, output: LogOutput = .standardError,
@@ -23,15 +24,9 @@ public struct TextLogHandler: LogHandler {
         self.metadataProvider = metadataProvider
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
+    func line(for event: LogEvent, fields: [(String, Logger.Metadata.Value)]) -> String {
         var line = "\(LogTimestamp.now()) \(event.level.rawValue) \(self.label): \(event.message.description)"
-        var fields = LogMetadataMerge.flatten(
-            LogMetadataMerge.merge(handler: self.metadata, provider: self.metadataProvider, event: event.metadata))
+        var fields = fields
         if let error = event.error {
             fields.append(("error", .string(String(describing: error))))
         }
@@ -41,12 +36,12 @@ public struct TextLogHandler: LogHandler {
         if event.level <= .debug {
             line += " (\(event.file):\(event.line))"
         }
-        self.output.write(line + "\n")
+        return line + "\n"
     }
 
     private static func render(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "=" })
-        return needsQuotes ? JSONText.quote(value) : value
+        return needsQuotes ? CanonicalJSON.quoted(value) : value
     }
 }
 

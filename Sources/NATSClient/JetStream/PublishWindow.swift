@@ -39,6 +39,11 @@ final class PublishWindow: Sendable {
         self.state.withLockedValue { $0.available }
     }
 
+    /// Tasks suspended in ``acquire(upTo:)``, waiting for a permit.
+    var waiting: Int {
+        self.state.withLockedValue { $0.waiters.count }
+    }
+
     /// Takes one permit, suspending while none is free. Throws `CancellationError` when the task is cancelled.
     func acquire() async throws {
         _ = try await self.acquire(upTo: 1)

@@ -36,6 +36,17 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         case allAgentIDs(lastID: Int)
         /// `global get-agents-by-connection-status <lastID> <status>` (ids only; `due` while more follow).
         case agentIDs(lastID: Int, status: Status)
+        /// `global sql SELECT connection_status AS status, count(*) AS agents, max(…) AS newest FROM agent
+        /// WHERE id > 0 GROUP BY connection_status`: agents per status, and the newest keepalive,
+        /// disconnection or registration time not after `ceiling`.
+        case agentCensus(ceiling: Int64)
+        /// `global sql SELECT <columns> FROM agent WHERE id > <after> AND (disconnection_time >= <since>
+        /// OR date_add >= <since> OR connection_status = 'pending' OR id IN (<ids>)) ORDER BY id LIMIT <limit>`:
+        /// agents disconnected, registered or pending since `since`, and the agents `ids` (known pending).
+        case changedAgents(columns: [Column], since: Int64, ids: [Int32], after: Int, limit: Int)
+        /// `global sql SELECT <columns> FROM agent WHERE id > <after> AND connection_status = 'active'
+        /// AND last_keepalive >= <since> ORDER BY id LIMIT <limit>`: agents active with a keepalive since `since`.
+        case activeAgents(columns: [Column], since: Int64, after: Int, limit: Int)
     }
 
     public let kind: Kind
@@ -65,6 +76,40 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         WazuhDBQuery(kind: .agentIDs(lastID: max(0, lastID), status: status))
     }
 
+    /// Agents per `connection_status` and the newest time not after `ceiling` (agent 000 excluded).
+    public static func agentCensus(ceiling: Int64) -> WazuhDBQuery {
+        WazuhDBQuery(kind: .agentCensus(ceiling: ceiling))
+    }
+
+    /// Like ``agents(columns:after:limit:)``, restricted to agents disconnected or registered at or
+    /// after `since`, pending, or among `ids` (at most ``maximumListedIDs`` are kept; ids ≤ 0 dropped).
+    public static func changedAgents(
+        columns: [Column], since: Int64, ids: [Int32], after: Int, limit: Int
+    ) -> WazuhDBQuery {
+        let (chosen, after, limit) = paging(columns, after, limit)
+        let listed = Array(Set(ids.filter { $0 > 0 })).sorted().prefix(maximumListedIDs)
+        return WazuhDBQuery(
+            kind: .changedAgents(columns: chosen, since: since, ids: Array(listed), after: after, limit: limit))
+    }
+
+    /// Like ``agents(columns:after:limit:)``, restricted to active agents with a keepalive at or after `since`.
+    public static func activeAgents(columns: [Column], since: Int64, after: Int, limit: Int) -> WazuhDBQuery {
+        let (chosen, after, limit) = paging(columns, after, limit)
+        return WazuhDBQuery(kind: .activeAgents(columns: chosen, since: since, after: after, limit: limit))
+    }
+
+    /// Most ids one ``changedAgents(columns:since:ids:after:limit:)`` lists: at most ~45 KiB of
+    /// request, under wazuh-db's 64 KiB. Pending lasts one notify interval (10–20 s), so only a
+    /// reconnect storm of more agents goes over; the missed pending → active transitions then show
+    /// in the counts and are read by ``activeAgents(columns:since:after:limit:)``.
+    public static let maximumListedIDs = 4096
+
+    private static func paging(_ columns: [Column], _ after: Int, _ limit: Int) -> ([Column], Int, Int) {
+        guard case .agents(let chosen, let after, let limit) = agents(columns: columns, after: after, limit: limit).kind
+        else { preconditionFailure("agents(columns:after:limit:) builds .agents") }
+        return (chosen, after, limit)
+    }
+
     /// The command text sent on the socket.
     public var text: String {
         switch kind {
@@ -73,6 +118,21 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         case .agents(let columns, let after, let limit):
             let list = columns.map(\.rawValue).joined(separator: ",")
             return "global sql SELECT \(list) FROM agent WHERE id > \(after) ORDER BY id LIMIT \(limit)"
+        case .agentCensus(let ceiling):
+            let newest = ["last_keepalive", "disconnection_time", "date_add"].map {
+                "CASE WHEN \($0) <= \(ceiling) THEN \($0) ELSE 0 END"
+            }
+            return "global sql SELECT connection_status AS status,count(*) AS agents,max(max("
+                + newest.joined(separator: ",") + ")) AS newest FROM agent WHERE id > 0 GROUP BY connection_status"
+        case .changedAgents(let columns, let since, let ids, let after, let limit):
+            let list = columns.map(\.rawValue).joined(separator: ",")
+            let listed = ids.isEmpty ? "" : " OR id IN (\(ids.map(String.init).joined(separator: ",")))"
+            return "global sql SELECT \(list) FROM agent WHERE id > \(after) AND (disconnection_time >= \(since)"
+                + " OR date_add >= \(since) OR connection_status = 'pending'\(listed)) ORDER BY id LIMIT \(limit)"
+        case .activeAgents(let columns, let since, let after, let limit):
+            let list = columns.map(\.rawValue).joined(separator: ",")
+            return "global sql SELECT \(list) FROM agent WHERE id > \(after) AND connection_status = 'active'"
+                + " AND last_keepalive >= \(since) ORDER BY id LIMIT \(limit)"
         case .allAgentIDs(let lastID):
             return "global get-all-agents last_id \(lastID)"
         case .agentIDs(let lastID, let status):

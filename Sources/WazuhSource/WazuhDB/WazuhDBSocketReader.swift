@@ -1,7 +1,7 @@
 import Logging
 import Synchronization
 
-/// Reads every agent through wazuh-db's socket, producing the same ``AgentSnapshot`` the file
+/// Reads agents through wazuh-db's socket, producing the same ``AgentSnapshot`` the file
 /// reader (``GlobalDatabaseReader``) produces for the same rows, so change detection, snapshots
 /// and event ids are shared whichever source saw a transition.
 ///
@@ -9,7 +9,11 @@ import Synchronization
 /// snapshot is as fresh as wazuh-db's own state, 10–60 s ahead of the file.
 ///
 /// - Sends only ``WazuhDBQuery``s: the column list once (and after any failure), then
-///   `SELECT … WHERE id > last ORDER BY id LIMIT n` pages. `n` adapts so a reply stays well under
+///   `SELECT … WHERE id > last ORDER BY id LIMIT n` pages: every agent in a full sweep, or, in an
+///   incremental read, wazuh-db's count of agents per status and only the rows whose status moved
+///   (see `WazuhDBSocketReader+Incremental.swift`). A full sweep runs at the first read, after any
+///   failure, every `fullSweepInterval`, and whenever the counts show that an incremental read
+///   missed something (a removal always does). `n` adapts so a reply stays well under
 ///   the 64 KiB limit: a reply that comes back truncated (invalid JSON) or as `err` is asked again
 ///   with half the rows, a page far under the limit doubles `n` next time.
 /// - `internal_key` is never selected (it is not a ``WazuhDBQuery/Column``); agent 000 is excluded.
@@ -28,6 +32,11 @@ public final class WazuhDBSocketReader: Sendable {
         public var duration: Duration
         /// `true` when this read (re)connected or re-learned the columns.
         public var opened: Bool
+        /// `true` for a full sweep (every agent read), `false` for an incremental read.
+        public var sweep: Bool
+        /// Set by the source selector: global.db had no commit since the previous socket read, so
+        /// what this read shows beyond that one is not in the file yet.
+        public var aheadOfFile = false
     }
 
     /// Rows per page at first, and bounds of the adaptation.
@@ -36,31 +45,42 @@ public final class WazuhDBSocketReader: Sendable {
     /// A full page whose reply is below this many bytes doubles the next page.
     static let growBelowBytes = WazuhDBFrame.maximumPayload / 4
 
-    private struct State {
+    struct State {
         var columns: [WazuhDBQuery.Column]?
         var pageRows = WazuhDBSocketReader.initialPageRows
         var lastCount = 0
+        /// The last read's result, which an incremental read updates.
+        var previous: AgentSnapshot?
+        /// What the next incremental read asks for (`nil`: incremental reads impossible, sweep).
+        var since: Int64?
+        var lastSweep: ContinuousClock.Instant?
     }
 
     public let client: WazuhDBClient
-    private let logger: Logger
+    /// Longest time between two full sweeps.
+    public let fullSweepInterval: Duration
+    let logger: Logger
     private let state = Mutex(State())
 
+    /// - Parameter fullSweepInterval: longest time between two reads of every agent; reads in between
+    ///   ask only for the rows whose status may have moved. `.zero` sweeps at every read.
     public init(
-        client: WazuhDBClient,
+        client: WazuhDBClient, fullSweepInterval: Duration = .seconds(60),
         logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.client = client
+        self.fullSweepInterval = fullSweepInterval
         self.logger = logger
     }
 
     /// Path of the socket read.
     public var path: String { client.path }
 
-    /// Reads every agent (agent 000 excluded).
+    /// Reads every agent (agent 000 excluded): a full sweep when due (see the type's documentation),
+    /// else only the rows whose status may have moved, merged into the previous read.
     /// - Throws: ``WazuhSourceError`` (`socketMissing`, `permissionDenied`, `socketUnavailable`,
     ///   `socketTimeout`, `malformedReply`, `wazuhDBError`, `notAWazuhDatabase`).
-    public func read() throws(WazuhSourceError) -> Read {
+    public func read(forceSweep: Bool = false) throws(WazuhSourceError) -> Read {
         try state.withLock { (state: inout State) throws(WazuhSourceError) -> Read in
             let clock = ContinuousClock()
             let start = clock.now
@@ -73,17 +93,37 @@ public final class WazuhDBSocketReader: Sendable {
                 } else {
                     columns = try learnColumns()
                     state.columns = columns
+                    state.previous = nil
                     opened = true
                 }
-                let snapshot = try readAgents(columns: columns, state: &state)
-                state.lastCount = snapshot.count
+                var snapshot: AgentSnapshot?
+                let sweepDue = state.lastSweep.map { start - $0 >= fullSweepInterval } ?? true
+                if !forceSweep, !sweepDue, let previous = state.previous, let since = state.since,
+                    let (merged, newest) = try readChanges(
+                        columns: columns, since: since, into: previous, state: &state)
+                {
+                    snapshot = merged
+                    state.since = newest - Self.changeMargin
+                }
+                let sweep = snapshot == nil
+                if sweep {
+                    let all = try readAll(columns: columns, state: &state)
+                    snapshot = all
+                    state.lastSweep = start
+                    state.since =
+                        Self.supportsIncrementalReads(columns) ? Self.newestTime(in: all) - Self.changeMargin : nil
+                }
+                let result = snapshot ?? AgentSnapshot()
+                state.previous = result
+                state.lastCount = result.count
                 let after = client.traffic
                 return Read(
-                    snapshot: snapshot, queries: after.requests - before.requests,
+                    snapshot: result, queries: after.requests - before.requests,
                     bytesReceived: after.bytesReceived - before.bytesReceived, duration: clock.now - start,
-                    opened: opened)
+                    opened: opened, sweep: sweep)
             } catch {
                 state.columns = nil
+                state.previous = nil
                 client.close()
                 throw error
             }
@@ -102,7 +142,10 @@ public final class WazuhDBSocketReader: Sendable {
 
     /// Drops the connection and what was learned through it.
     public func close() {
-        state.withLock { $0.columns = nil }
+        state.withLock { state in
+            state.columns = nil
+            state.previous = nil
+        }
         client.close()
     }
 
@@ -146,18 +189,26 @@ public final class WazuhDBSocketReader: Sendable {
         return WazuhDBQuery.Column.allCases.filter { names.contains($0.rawValue) }
     }
 
-    private func readAgents(
-        columns: [WazuhDBQuery.Column], state: inout State
-    ) throws(WazuhSourceError) -> AgentSnapshot {
+    /// Every agent, paged by id.
+    private func readAll(columns: [WazuhDBQuery.Column], state: inout State) throws(WazuhSourceError) -> AgentSnapshot {
         var builder = AgentSnapshot.Builder(capacity: state.lastCount + 64)
+        try readPages(state: &state, { .agents(columns: columns, after: $0, limit: $1) }) { append($0, to: &builder) }
+        return builder.finish()
+    }
+
+    /// Sends `query(after, rows)` pages until one comes back short, handing each row to `body` in id order.
+    /// Page sizes adapt to stay under the 64 KiB limit (see the type's documentation).
+    func readPages(
+        state: inout State, _ query: (Int, Int) -> WazuhDBQuery, _ body: (WazuhDBRows.Agent) -> Void
+    ) throws(WazuhSourceError) {
         var lastID = 0
         while true {
             let rows = state.pageRows
-            let reply = try client.send(.agents(columns: columns, after: lastID, limit: rows))
+            let reply = try client.send(query(lastID, rows))
             let json: [UInt8]
             switch reply {
-            case .ok(let body), .due(let body):
-                json = body
+            case .ok(let bytes), .due(let bytes):
+                json = bytes
             case .err(let text):
                 // wazuh-db answers `err` when a reply would not fit; anything else is a real refusal.
                 if rows > 1 {
@@ -180,16 +231,16 @@ public final class WazuhDBSocketReader: Sendable {
                     throw failure(.malformedReply, "wazuh-db returned agent ids out of order")
                 }
                 lastID = agent.id
-                append(agent, to: &builder)
+                body(agent)
             }
-            if agents.count < rows { return builder.finish() }
+            if agents.count < rows { return }
             if json.count < Self.growBelowBytes {
                 state.pageRows = min(Self.maximumPageRows, rows * 2)
             }
         }
     }
 
-    private func append(_ agent: WazuhDBRows.Agent, to builder: inout AgentSnapshot.Builder) {
+    func append(_ agent: WazuhDBRows.Agent, to builder: inout AgentSnapshot.Builder) {
         let name = Array(agent.name.utf8)
         let ip = agent.ip.map { Array($0.utf8) }
         let node = agent.nodeName.map { Array($0.utf8) }
@@ -206,7 +257,7 @@ public final class WazuhDBSocketReader: Sendable {
         }
     }
 
-    private func failure(_ code: WazuhSourceError.Code, _ message: String) -> WazuhSourceError {
+    func failure(_ code: WazuhSourceError.Code, _ message: String) -> WazuhSourceError {
         WazuhSourceError(code: code, path: client.path, message: message)
     }
 }

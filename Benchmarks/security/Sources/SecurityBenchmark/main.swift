@@ -10,8 +10,8 @@ import WireContract
 // cycle encoded, signed and journaled with its snapshot in one transaction (signals on: plus the anomaly
 // detector, a per-agent rate limit of 20/min, and their state), then every row sealed (LZ4 above 1 KiB) and marked delivered in pages of
 // 256 (audit log: plus the SHA-256 of the sealed bytes and one chained record per row). Prints the
-// median CPU time per event (this thread; robust against other processes) of each configuration and
-// the added share.
+// median CPU time per event (this thread; robust against other processes) of each configuration, its
+// range over the rounds, and the added share (of the medians, and its range over the off/on pairs).
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -149,18 +149,25 @@ for _ in 0..<rounds {
     off.append(try round(signals: false))
     on.append(try round(signals: true))
 }
-func perEvent(_ samples: [Sample], _ part: (Sample) -> Double) -> Double {
-    median(samples.map { part($0) / Double($0.events) })
+func perEvent(_ samples: [Sample], _ part: (Sample) -> Double) -> [Double] {
+    samples.map { part($0) / Double($0.events) * 1e6 }
 }
-print("fleet \(fleetSize) agents, \(cycles) cycles of \(cycleSize) changes, \(rounds) alternating rounds (median)")
-print("                          signals off    signals on    added")
+print("fleet \(fleetSize) agents, \(cycles) cycles of \(cycleSize) changes, \(rounds) alternating rounds")
+print("per event (µs, median [min–max])   signals off              signals on               added (median, ratio on/off)")
 for (name, part) in [
     ("detection + journal", { (s: Sample) in s.detection }), ("seal + mark delivered", { (s: Sample) in s.delivery }),
     ("total", { (s: Sample) in s.detection + s.delivery }),
 ] {
     let a = perEvent(off, part)
     let b = perEvent(on, part)
+    // The ratio of each "on" round to the "off" round just before it: the spread of the added share.
+    let ratios = zip(a, b).map { $1 / $0 - 1 }
+    func cell(_ values: [Double]) -> String {
+        String(format: "%7.2f [%.2f–%.2f]", median(values), values.min() ?? 0, values.max() ?? 0)
+    }
     print(
-        name.padding(toLength: 24, withPad: " ", startingAt: 0)
-            + String(format: "%9.2f µs   %9.2f µs   %+6.1f %%", a * 1e6, b * 1e6, (b / a - 1) * 100))
+        name.padding(toLength: 24, withPad: " ", startingAt: 0) + cell(a) + "   " + cell(b)
+            + String(
+                format: "   %+6.1f %% (pairs %+.1f … %+.1f %%)", (median(b) / median(a) - 1) * 100,
+                (ratios.min() ?? 0) * 100, (ratios.max() ?? 0) * 100))
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Timekeeping
 import WazuhSource
 
 /// The in-process state behind the operator dashboard: detection, delivery, the NATS link and the
@@ -109,8 +110,7 @@ public final class DashboardState: Sendable {
             }
             state.deliveredPerSecond.removeAll { $0.second <= second - Int64(self.rateWindowSeconds) }
             for latency in ackLatencies {
-                state.latencies.append(
-                    Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15)
+                state.latencies.append(latency.fractionalMilliseconds)
             }
         }
     }

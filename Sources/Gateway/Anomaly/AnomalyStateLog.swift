@@ -1,0 +1,96 @@
+import Outbox
+
+/// How the anomaly detector's per-agent tracks and the rate limiter's open windows are journaled: an
+/// append-only log of per-cycle deltas in `meta`, compacted now and then, so a cycle writes ONE entry
+/// holding only the agents it changed.
+///
+/// - `anomaly.full`: every track and window at the last compaction;
+/// - `anomaly.delta.<n>` (`n` zero-padded, rising): one per journaled cycle that changed something;
+/// each holds lines `A<id> <track line>` / `A<id>` (forgotten) and `R<id> <window line>` / `R<id>`
+/// (closed). Restoring reads the full entry, then the deltas in order. Every ``compactAfter`` deltas
+/// the next cycle writes a new full entry instead and removes the deltas (cost amortised over them).
+struct AnomalyStateLog: Sendable {
+    static let fullKey = "anomaly.full"
+    static let deltaPrefix = "anomaly.delta."
+    /// Deltas kept before the next cycle compacts them.
+    static let compactAfter = 256
+
+    var tracks: [Int: AnomalyAgentTrack] = [:]
+    var windows: [Int: AgentRateLimiter.Window] = [:]
+    /// Delta keys written since the last compaction, oldest first.
+    var deltaKeys: [String] = []
+    var nextDelta: Int64 = 1
+
+    static func deltaKey(_ number: Int64) -> String {
+        let digits = String(number)
+        return Self.deltaPrefix + String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+    }
+
+    /// The log as journaled in `entries` (other keys ignored; unreadable lines skipped).
+    init(restoring entries: [String: String]) {
+        if let full = entries[Self.fullKey] { self.apply(full) }
+        let deltas = entries.keys.filter { $0.hasPrefix(Self.deltaPrefix) }.sorted()
+        for key in deltas {
+            if let text = entries[key] { self.apply(text) }
+            if let number = Int64(key.dropFirst(Self.deltaPrefix.count)) {
+                self.nextDelta = max(self.nextDelta, number + 1)
+            }
+        }
+        self.deltaKeys = deltas
+    }
+
+    init() {}
+
+    private mutating func apply(_ text: String) {
+        for line in text.split(separator: "\n") {
+            guard let kind = line.first else { continue }
+            let rest = line.dropFirst()
+            let space = rest.firstIndex(of: " ")
+            guard let agentID = Int(rest[..<(space ?? rest.endIndex)]) else { continue }
+            let body = space.map { rest[rest.index(after: $0)...] }
+            switch kind {
+            case "A": self.tracks[agentID] = body.flatMap(AnomalyAgentTrack.init(line:))
+            case "R": self.windows[agentID] = body.flatMap(AgentRateLimiter.Window.init(line:))
+            default: continue
+            }
+        }
+    }
+
+    /// The `meta` changes that journal this cycle's changed tracks and windows (also applied to the log).
+    mutating func record(
+        tracks: [(agentID: Int, track: AnomalyAgentTrack?)], windows: [(agentID: Int, window: AgentRateLimiter.Window?)]
+    ) -> MetaUpdate {
+        guard !tracks.isEmpty || !windows.isEmpty else { return MetaUpdate() }
+        var lines: [String] = []
+        lines.reserveCapacity(tracks.count + windows.count)
+        for (agentID, track) in tracks {
+            self.tracks[agentID] = track
+            lines.append(track.map { "A\(agentID) " + $0.line } ?? "A\(agentID)")
+        }
+        for (agentID, window) in windows {
+            self.windows[agentID] = window
+            lines.append(window.map { "R\(agentID) " + $0.line } ?? "R\(agentID)")
+        }
+        if self.deltaKeys.count >= Self.compactAfter {
+            let removed = self.deltaKeys
+            self.deltaKeys = []
+            return MetaUpdate(values: [Self.fullKey: self.fullText], removed: removed)
+        }
+        let key = Self.deltaKey(self.nextDelta)
+        self.nextDelta += 1
+        self.deltaKeys.append(key)
+        return MetaUpdate(values: [key: lines.joined(separator: "\n")])
+    }
+
+    private var fullText: String {
+        var lines: [String] = []
+        lines.reserveCapacity(self.tracks.count + self.windows.count)
+        for (agentID, track) in self.tracks.sorted(by: { $0.key < $1.key }) {
+            lines.append("A\(agentID) " + track.line)
+        }
+        for (agentID, window) in self.windows.sorted(by: { $0.key < $1.key }) {
+            lines.append("R\(agentID) " + window.line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Incremental reads: ask wazuh-db only for the rows whose status moved since the previous read,
+/// merge them into it, and prove the merge complete by wazuh-db's own count of agents per status.
+///
+/// Every status change wazuh-db makes stamps the row with its own clock: a disconnection (stopped,
+/// keepalive timeout, manager restart) sets `disconnection_time`, a registration (or
+/// re-registration under the same id) `date_add`, a start-up makes the agent pending, and a
+/// keepalive that makes it active sets `last_keepalive`. One read asks, in order:
+/// 1. the census: agents per `connection_status`, and the newest time in the table (a lower bound of
+///    wazuh-db's clock at this read, the next read's `since` less ``changeMargin``);
+/// 2. the rows disconnected or registered since `since`, every pending row, and the rows the
+///    previous read saw pending (so pending → active is seen);
+/// 3. only when the merged counts per status still differ from the census, and the total agrees:
+///    the active rows with a keepalive since `since` (an agent that went active without being seen
+///    pending: disconnected → active on a keepalive).
+/// Every transition out of a status is a transition into another, so once the merged counts per
+/// status equal the census no transition was missed; if they still differ (a removal always makes
+/// the total differ), the caller sweeps. Keepalives that change no status are not read: between
+/// sweeps an agent's `last_keepalive` is the one seen at its last transition (what events carry).
+/// What no time and no count reveals — a `status_code`, name, IP or node changing alone, or a clock
+/// stepped backwards — waits for the next full sweep.
+extension WazuhDBSocketReader {
+    /// Seconds subtracted from the newest time seen before asking for changes (writes whose time
+    /// was taken a moment before an earlier write landed, clocks a little apart).
+    static let changeMargin: Int64 = 5
+    /// Times further than this past the reader's own clock are ignored as bounds (a bogus row must
+    /// not hide every later change).
+    static let futureTolerance: Int64 = 86_400
+
+    /// Whether the agent table has what incremental reads need (Wazuh before 4.3 has no
+    /// `disconnection_time`: then every read is a sweep).
+    static func supportsIncrementalReads(_ columns: [WazuhDBQuery.Column]) -> Bool {
+        columns.contains(.lastKeepalive) && columns.contains(.disconnectionTime)
+    }
+
+    /// The newest keepalive, disconnection or registration time in `snapshot`, ignoring the future.
+    static func newestTime(in snapshot: AgentSnapshot, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Int64 {
+        let ceiling = now + futureTolerance
+        var newest: Int64 = 0
+        for entry in snapshot.entries {
+            if entry.lastKeepalive <= ceiling { newest = max(newest, entry.lastKeepalive) }
+            if entry.disconnectionTime <= ceiling { newest = max(newest, entry.disconnectionTime) }
+            if entry.dateAdd <= ceiling { newest = max(newest, entry.dateAdd) }
+        }
+        return newest
+    }
+
+    /// The census, then the changed rows merged into `previous`; `nil` when the merge cannot be
+    /// proven complete (the caller sweeps). Returns the newest time of the census with the snapshot.
+    func readChanges(
+        columns: [WazuhDBQuery.Column], since: Int64, into previous: AgentSnapshot, state: inout State
+    ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, newest: Int64)? {
+        let census = try agentCensus()
+        let pending = previous.entries.lazy.filter { $0.status == AgentSnapshot.rawStatus(.pending) }.map(\.id)
+        var changed: [WazuhDBRows.Agent] = []
+        try readPages(
+            state: &state, { .changedAgents(columns: columns, since: since, ids: Array(pending), after: $0, limit: $1) }
+        ) { changed.append($0) }
+        var merged = merge(changed, into: previous)
+        if Self.countsByStatus(merged) != census.counts, merged.count == census.total {
+            var activated: [WazuhDBRows.Agent] = []
+            try readPages(state: &state, { .activeAgents(columns: columns, since: since, after: $0, limit: $1) }) {
+                activated.append($0)
+            }
+            merged = merge(activated, into: merged)
+        }
+        guard Self.countsByStatus(merged) == census.counts else {
+            logger.debug(
+                "agent counts differ after an incremental read; sweeping",
+                metadata: ["wazuh.agents": "\(census.total)", "wazuh.merged_agents": "\(merged.count)"])
+            return nil
+        }
+        return (merged, census.newest)
+    }
+
+    /// `previous` with the rows of `changed` (ascending ids) replacing or joining its agents.
+    func merge(_ changed: [WazuhDBRows.Agent], into previous: AgentSnapshot) -> AgentSnapshot {
+        guard !changed.isEmpty else { return previous }
+        var builder = AgentSnapshot.Builder(capacity: previous.count + changed.count, nodeNames: previous.nodeNames)
+        let entries = previous.entries
+        var cursor = 0
+        for agent in changed {
+            let start = cursor
+            while cursor < entries.count, Int(entries[cursor].id) < agent.id { cursor += 1 }
+            builder.appendCopies(of: previous, start..<cursor)
+            if cursor < entries.count, Int(entries[cursor].id) == agent.id { cursor += 1 }
+            append(agent, to: &builder)
+        }
+        builder.appendCopies(of: previous, cursor..<entries.count)
+        return builder.finish()
+    }
+
+    /// Agents per status of `snapshot`, keyed as the census keys them.
+    static func countsByStatus(_ snapshot: AgentSnapshot) -> [UInt8: Int] {
+        var counts: [UInt8: Int] = [:]
+        for entry in snapshot.entries { counts[entry.status, default: 0] += 1 }
+        return counts
+    }
+
+    /// wazuh-db's agents per status and newest time (agent 000 excluded).
+    private func agentCensus() throws(WazuhSourceError) -> (counts: [UInt8: Int], total: Int, newest: Int64) {
+        let ceiling = Int64(Date().timeIntervalSince1970) + Self.futureTolerance
+        let json: [UInt8]
+        switch try client.send(.agentCensus(ceiling: ceiling)) {
+        case .ok(let body), .due(let body):
+            json = body
+        case .err(let text):
+            throw failure(.wazuhDBError, "wazuh-db refused the agent census: \(text)")
+        }
+        var counts: [UInt8: Int] = [:]
+        var total = 0
+        var newest: Int64 = 0
+        for row in try WazuhDBRows.objects(json) {
+            guard let agents = WazuhDBRows.integer(row["agents"]), agents >= 0 else {
+                throw failure(.malformedReply, "a row of wazuh-db's agent census has no count")
+            }
+            let status = AgentSnapshot.rawStatus(ConnectionStatus(databaseValue: row["status"] as? String))
+            counts[status, default: 0] += Int(agents)
+            total += Int(agents)
+            newest = max(newest, WazuhDBRows.integer(row["newest"]) ?? 0)
+        }
+        return (counts, total, newest)
+    }
+}

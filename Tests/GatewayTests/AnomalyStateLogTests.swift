@@ -1,0 +1,45 @@
+import Outbox
+import Testing
+
+@testable import Gateway
+
+/// The anomaly state log: per-cycle deltas, compaction, and restoring exactly what was recorded.
+struct AnomalyStateLogTests {
+    /// Applies `update` to `entries` the way the outbox's `meta` table does.
+    func apply(_ update: MetaUpdate, to entries: inout [String: String]) {
+        for key in update.removed { entries[key] = nil }
+        for (key, value) in update.values { entries[key] = value }
+    }
+
+    @Test func deltasAndCompactionsRestoreExactlyTheLatestTracksAndWindows() {
+        var log = AnomalyStateLog()
+        var entries: [String: String] = [:]
+        for cycle in 0..<(AnomalyStateLog.compactAfter * 2 + 10) {
+            let agent = cycle % 37
+            var track = AnomalyAgentTrack(
+                name: cycle % 2 == 0 ? "web 0\(agent)%\n" : "web-0\(agent)", dateAdd: 1_700_000_000, node: "node01",
+                lastSeen: Int64(cycle))
+            track.transitions = [Int64(cycle - 1), Int64(cycle)]
+            track.disconnectedAt = cycle % 3 == 0 ? Int64(cycle) : nil
+            let window = AgentRateLimiter.Window(
+                start: Int64(cycle / 60 * 60), agentName: "", dateAdd: 5, transitions: cycle % 7, condensed: cycle % 3,
+                firstStatus: .active, lastStatus: .disconnected)
+            // Every fifth cycle forgets an agent instead.
+            let forgotten = cycle % 5 == 4 ? (cycle + 11) % 37 : nil
+            var tracks: [(agentID: Int, track: AnomalyAgentTrack?)] = [(agent, track)]
+            if let forgotten, forgotten != agent { tracks.append((forgotten, nil)) }
+            apply(log.record(tracks: tracks, windows: [(agent, cycle % 4 == 0 ? nil : window)]), to: &entries)
+        }
+        // Compacted twice: at most one full entry and fewer deltas than the compaction threshold remain.
+        #expect(entries[AnomalyStateLog.fullKey] != nil)
+        #expect(entries.keys.filter { $0.hasPrefix(AnomalyStateLog.deltaPrefix) }.count < AnomalyStateLog.compactAfter)
+        let restored = AnomalyStateLog(restoring: entries)
+        #expect(restored.tracks == log.tracks)
+        #expect(restored.windows == log.windows)
+        #expect(restored.tracks.values.contains { $0.name.contains("%\n") })
+        // Deltas written after a restore continue the numbering, so they sort after the older ones.
+        var continued = restored
+        let key = continued.record(tracks: [(1, nil)], windows: []).values.keys.first
+        #expect(key.map { $0 > entries.keys.filter { $0.hasPrefix(AnomalyStateLog.deltaPrefix) }.max() ?? "" } == true)
+    }
+}
