@@ -15,9 +15,14 @@ import WazuhSimulator
 /// `wazuh-nats-gateway run` as a child process, the way systemd and the demo run it.
 /// Uses the executable `swift build` produced (`.build/debug/wazuh-nats-gateway`); builds nothing.
 struct DaemonExecutableTests {
-    /// The built executable next to the test bundle (or under the repository's `.build/debug`).
+    /// The gateway binary the tests run: `RELIABILITY_GATEWAY_BINARY` when set (e.g. a release build for
+    /// the soak's memory figures), else the one built with the tests (next to the test bundle or under
+    /// the repository's `.build/debug`).
     static var executablePath: String? {
-        [
+        if let chosen = ProcessInfo.processInfo.environment["RELIABILITY_GATEWAY_BINARY"] {
+            return FileManager.default.isExecutableFile(atPath: chosen) ? chosen : nil
+        }
+        return [
             Bundle.main.bundleURL.appendingPathComponent("wazuh-nats-gateway").path,
             RepositoryFiles.root + "/.build/debug/wazuh-nats-gateway",
         ].first { FileManager.default.isExecutableFile(atPath: $0) }

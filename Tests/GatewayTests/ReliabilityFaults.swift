@@ -49,10 +49,16 @@ final class GatewaySlot: Sendable {
     }
 
     /// The current resident set size (`VmRSS`) of the running child, in MiB (0 when unknown).
-    var residentMiB: Double {
+    var residentMiB: Double { self.statusMiB("VmRSS:") }
+
+    /// The anonymous part of the resident set (`RssAnon`: heap, arenas, stacks; not the binary and
+    /// libraries, which a debug build makes large), in MiB.
+    var anonymousMiB: Double { self.statusMiB("RssAnon:") }
+
+    private func statusMiB(_ field: String) -> Double {
         guard let pid = self.process?.process.processIdentifier,
             let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
             let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return Double(kilobytes) / 1024

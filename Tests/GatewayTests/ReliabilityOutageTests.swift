@@ -55,9 +55,12 @@ import WazuhSimulator
             var detected = try await Self.metric(Self.detected, port: port)
             // Resident size after each phase (current / peak so far), to tell which phase grows the gateway.
             var phases: [String] = []
+            var peakAnonymous = 0.0
             func phase(_ name: String) {
                 slot.samplePeakRSS()
-                phases.append(name + String(format: ":%.1f/%.1f", slot.residentMiB, slot.peakResidentMiB))
+                peakAnonymous = max(peakAnonymous, slot.anonymousMiB)
+                phases.append(
+                    name + String(format: ":%.1f/%.1f/%.1f", slot.residentMiB, slot.peakResidentMiB, slot.anonymousMiB))
             }
             phase("baseline")
             for cycle in 0..<cycles {
@@ -97,7 +100,7 @@ import WazuhSimulator
             }
             let drain = ContinuousClock.now - drainStart
             phase("drained")
-            print("RELIABILITY-PHASES rss_mib(current/peak) " + phases.joined(separator: " "))
+            print("RELIABILITY-PHASES rss_mib(current/peak/anonymous) " + phases.joined(separator: " "))
             let last = try await slot.terminate(within: .seconds(25))
             #expect(last.status == 0, "stderr: \(slot.stderrTail)")
 
@@ -126,6 +129,7 @@ import WazuhSimulator
                     ("baseline_rss_mib", String(format: "%.1f", baselineRSS)),
                     ("peak_rss_outage_mib", String(format: "%.1f", outageRSS)),
                     ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
+                    ("anonymous_mib_at_phases_max", String(format: "%.1f", peakAnonymous)),
                     ("drain_s", String(format: "%.2f", seconds)),
                     ("drain_rows_per_s", String(format: "%.0f", backlog / max(seconds, 0.001))),
                 ])
