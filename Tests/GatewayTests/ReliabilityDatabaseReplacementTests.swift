@@ -33,20 +33,13 @@ import WazuhSource
         let seed = ReliabilityStormTests.seed
         let harness = try DaemonHarness()
         try await harness.server.start()
-        let truthPath = harness.directory + "/ground-truth.jsonl"
-        let simulator = try WazuhSimulator(
-            configuration: .init(
-                databasePath: harness.databasePath, agentCount: 100, seed: seed, groundTruthLogPath: truthPath))
+        let (simulator, truthPath) = try ReliabilityVerdict.fleet(harness, seed: seed)
         let slot = GatewaySlot(configPath: try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s"))
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
         let path = harness.databasePath
         try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
-            let gateway = try slot.start()
-            let port = try await gateway.monitoringPort()
-            try await eventually("the gateway ready", timeout: .seconds(30)) {
-                try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
-            }
+            let (gateway, port) = try await ReliabilityVerdict.startReady(slot)
             let driver = ReliabilityStormDriver(simulator: simulator, reader: reader, seed: seed)
             try await Trouble.burst(driver, steps: 40)
             try await Trouble.settle(driver, "before the replacement")
@@ -92,11 +85,7 @@ import WazuhSource
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
         try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
-            let gateway = try slot.start()
-            let port = try await gateway.monitoringPort()
-            try await eventually("the gateway ready", timeout: .seconds(30)) {
-                try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
-            }
+            _ = try await ReliabilityVerdict.startReady(slot)
             _ = try await reader.readNew()
             let new = try WazuhSimulator(
                 configuration: .init(databasePath: path + ".other", agentCount: 40, seed: seed &+ 1),
@@ -162,10 +151,7 @@ import WazuhSource
         let seed = ReliabilityStormTests.seed
         let harness = try DaemonHarness()
         try await harness.server.start()
-        let truthPath = harness.directory + "/ground-truth.jsonl"
-        let simulator = try WazuhSimulator(
-            configuration: .init(
-                databasePath: harness.databasePath, agentCount: 100, seed: seed, groundTruthLogPath: truthPath))
+        let (simulator, truthPath) = try ReliabilityVerdict.fleet(harness, seed: seed)
         let path = harness.databasePath
         // What `nobody` needs: its keys, its outbox directory, and read access to global.db (as group wazuh has).
         let state = (harness.configuration.outbox.path as NSString).deletingLastPathComponent

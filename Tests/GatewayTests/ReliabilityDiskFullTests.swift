@@ -26,10 +26,7 @@ import WazuhSimulator
         let mount = try SizeLimitedMount(path: harness.directory + "/outbox-fs", megabytes: 16)
         defer { mount.unmount() }
         try await harness.server.start()
-        let truthPath = harness.directory + "/ground-truth.jsonl"
-        let simulator = try WazuhSimulator(
-            configuration: .init(
-                databasePath: harness.databasePath, agentCount: 100, seed: seed, groundTruthLogPath: truthPath))
+        let (simulator, truthPath) = try ReliabilityVerdict.fleet(harness, seed: seed)
         let configPath = try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s")
         let outboxPath = mount.path + "/outbox.db"
         let yaml = try String(contentsOfFile: configPath, encoding: .utf8)
@@ -39,11 +36,7 @@ import WazuhSimulator
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
         try await ReliabilityVerdict.withCleanup(harness: harness, slot: slot, reader: reader) {
-            let gateway = try slot.start()
-            let port = try await gateway.monitoringPort()
-            try await eventually("the gateway ready", timeout: .seconds(30)) {
-                try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
-            }
+            let (gateway, port) = try await ReliabilityVerdict.startReady(slot)
             let driver = ReliabilityStormDriver(simulator: simulator, reader: reader, seed: seed)
             try await ReliabilityDatabaseTroubleTests.burst(driver, steps: 40)
             try await ReliabilityDatabaseTroubleTests.settle(driver, "before the disk fills")

@@ -1,6 +1,7 @@
 import Foundation
 import ReliabilityChecker
 import Testing
+import WazuhSimulator
 
 /// The common end of a storm-driven reliability scenario: stop the gateway, judge the stream, print
 /// the figures; and the cleanup every scenario needs whether it passes or fails.
@@ -27,6 +28,26 @@ enum ReliabilityVerdict {
                 ("duplicates", "\(report.duplicates)"), ("invented", "\(report.inventedEvents)"),
             ] + extra + [("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB))])
         return report
+    }
+
+    /// A simulated fleet of `agents` on the harness's global.db, logging its ground truth; returns the
+    /// simulator and the ground-truth log's path.
+    static func fleet(_ harness: DaemonHarness, agents: Int = 100, seed: UInt64) throws -> (WazuhSimulator, String) {
+        let truthPath = harness.directory + "/ground-truth.jsonl"
+        let simulator = try WazuhSimulator(
+            configuration: .init(
+                databasePath: harness.databasePath, agentCount: agents, seed: seed, groundTruthLogPath: truthPath))
+        return (simulator, truthPath)
+    }
+
+    /// Starts the gateway child and waits until `/readyz` answers 200; returns it and its monitoring port.
+    static func startReady(_ slot: GatewaySlot) async throws -> (GatewaySlot.GatewayProcess, Int) {
+        let gateway = try slot.start()
+        let port = try await gateway.monitoringPort()
+        try await eventually("the gateway ready", timeout: .seconds(30)) {
+            try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
+        }
+        return (gateway, port)
     }
 
     /// Runs `body`; whatever happens, the gateway child, the reader and nats-server are stopped after it.
