@@ -151,7 +151,7 @@ extension NATSConnection {
         let logger = self.logger
         let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(self.options.connectTimeout.timeAmount)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // IPPROTO_TCP; at SOL_SOCKET, 1 is SO_DEBUG (root only)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = NATSChannelHandler(

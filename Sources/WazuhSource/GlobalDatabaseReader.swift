@@ -19,7 +19,8 @@ import Timekeeping
 ///   `SQLITE_BUSY`, the read is retried a few times with a short, growing backoff.
 /// - Detects the schema (``GlobalDatabaseSchema``) and re-detects it when `PRAGMA schema_version`
 ///   moves (an in-place upgrade).
-/// - Notices the file being replaced (a new inode after an upgrade or restore) and reopens.
+/// - Notices the file being replaced (a new inode after an upgrade or restore) and reopens, and the
+///   read permission being taken away (`access(2)`, no descriptor opened: that would drop SQLite's locks).
 /// - Failures are ``WazuhSourceError``s naming the path and the problem; the next read starts
 ///   afresh (reopening if needed).
 ///
@@ -170,6 +171,12 @@ public final class GlobalDatabaseReader: Sendable {
                 path: path, busyTimeoutMilliseconds: Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
             state.identity = identity
             opened = true
+        } else if access(path, R_OK) != 0, errno == EACCES || errno == EPERM {
+            // The open connection would go on reading after the permission was taken away; report it now,
+            // as the next start would, instead of at the next restart.
+            throw WazuhSourceError(
+                code: .permissionDenied, path: path,
+                message: "the database file is no longer readable (the gateway needs group wazuh or root)")
         }
         guard let connection = state.connection else {
             throw WazuhSourceError(code: .readFailed, path: path, message: "no connection")

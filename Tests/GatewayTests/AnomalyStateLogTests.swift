@@ -42,4 +42,31 @@ struct AnomalyStateLogTests {
         let key = continued.record(tracks: [(1, nil)], windows: []).values.keys.first
         #expect(key.map { $0 > entries.keys.filter { $0.hasPrefix(AnomalyStateLog.deltaPrefix) }.max() ?? "" } == true)
     }
+
+    /// Restart storms change every agent each cycle, so each delta is nearly a full entry: the log must
+    /// compact by size, not only by count, or `meta` (and the journal's in-memory copy of it) holds up
+    /// to ``AnomalyStateLog/compactAfter`` copies of the fleet — 22 MiB in the 5 000-agent outage soak.
+    @Test func stormSizedDeltasAreCompactedBySizeAndStillRestoreExactly() throws {
+        var log = AnomalyStateLog()
+        var entries: [String: String] = [:]
+        var largestLog = 0
+        for cycle in 0..<300 {
+            var tracks: [(agentID: Int, track: AnomalyAgentTrack?)] = []
+            for agent in 1...2_000 {
+                var track = AnomalyAgentTrack(
+                    name: "agent-\(agent)", dateAdd: 1_700_000_000, node: "node01", lastSeen: Int64(cycle))
+                track.transitions = [Int64(cycle)]
+                tracks.append((agent, track))
+            }
+            apply(log.record(tracks: tracks, windows: []), to: &entries)
+            largestLog = max(largestLog, entries.values.reduce(0) { $0 + $1.utf8.count })
+        }
+        let fullBytes = try #require(entries[AnomalyStateLog.fullKey]).utf8.count
+        #expect(fullBytes > AnomalyStateLog.minimumDeltaBytes)
+        // The full entry, deltas up to its size, and one more delta at most.
+        #expect(largestLog <= fullBytes * 3, "log grew to \(largestLog) bytes, one full entry is \(fullBytes)")
+        let restored = AnomalyStateLog(restoring: entries)
+        #expect(restored.tracks == log.tracks)
+        #expect(restored.deltaBytes == log.deltaBytes && restored.fullBytes == log.fullBytes)
+    }
 }

@@ -21,9 +21,11 @@ struct DaemonExecutableTests {
         private let output = TextBuffer()
         private let pipe = Pipe()
 
-        /// - Parameter launcher: a program and its arguments that run the gateway (e.g. `setpriv …`),
-        ///   followed by the gateway's path; empty runs the gateway directly.
-        init(configPath: String, launcher: [String] = []) throws {
+        /// - Parameters:
+        ///   - launcher: a program and its arguments that run the gateway (e.g. `setpriv …`), followed by
+        ///     the gateway's path; empty runs the gateway directly.
+        ///   - extraEnvironment: variables added to the child's environment.
+        init(configPath: String, launcher: [String] = [], extraEnvironment: [String: String] = [:]) throws {
             let process = Process()
             let gateway = BuiltExecutable.path
             process.executableURL = URL(fileURLWithPath: launcher.first ?? gateway)
@@ -33,6 +35,7 @@ struct DaemonExecutableTests {
                 !$0.key.hasPrefix("WAZUH_NATS_GATEWAY_")
             }
             environment["LANG"] = "C.UTF-8"
+            environment.merge(extraEnvironment) { _, added in added }
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = self.pipe

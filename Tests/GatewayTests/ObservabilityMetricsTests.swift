@@ -19,7 +19,7 @@ struct ObservabilityMetricsTests {
             "events_detected_total", "messages_published_total", "publish_failures_total", "messages_parked_total",
             "outbox_depth", "oldest_pending_age_seconds", "publish_ack_latency_seconds", "breaker_state",
             "nats_reconnects_total", "nats_connected", "source_read_duration_seconds", "source_read_errors_total",
-            "last_successful_source_read_timestamp_seconds",
+            "last_successful_source_read_timestamp_seconds", "outbox_write_errors_total", "detection_paused",
         ] {
             #expect(text.contains("# TYPE wazuh_nats_gateway_\(name) "), "missing \(name)")
         }

@@ -107,7 +107,7 @@ import WazuhSimulator
         let slot = GatewaySlot(configPath: try Self.clusterConfiguration(harness, cluster: cluster))
         let stream = harness.configuration.nats.stream
         let reader = StreamReader(urls: cluster.urls, stream: stream, opener: try harness.opener())
-        try await slot.running(servers: cluster.nodes, closingOnFailure: reader) {
+        try await slot.running(servers: cluster.nodes, closing: reader) {
             let port = try await slot.start().monitoringPort()
             try await eventually("the gateway ready", timeout: .seconds(60)) {
                 try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200

@@ -38,18 +38,12 @@ import WazuhSimulator
         let seed = ReliabilityStormTests.seed
         let harness = try DaemonHarness()
         try await harness.server.start()
-        let truthPath = harness.directory + "/ground-truth.jsonl"
-        let simulator = try WazuhSimulator(
-            configuration: .init(
-                databasePath: harness.databasePath, agentCount: 100, seed: seed, groundTruthLogPath: truthPath))
+        let (simulator, truthPath) = try ReliabilityVerdict.fleet(harness, seed: seed)
         let slot = GatewaySlot(configPath: try DaemonExecutableTests.writeConfiguration(harness, shutdownTimeout: "5s"))
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        try await slot.running(servers: [harness.server], closingOnFailure: reader) {
-            let port = try await slot.start().monitoringPort()
-            try await eventually("the gateway ready", timeout: .seconds(30)) {
-                try await LoopbackHTTP.get(port: port, path: "/readyz").status == 200
-            }
+        try await slot.running(servers: [harness.server], closing: reader) {
+            let (_, port) = try await ReliabilityVerdict.startReady(slot)
             let driver = ReliabilityStormDriver(simulator: simulator, reader: reader, seed: seed)
             try await Self.burst(driver, steps: 40)
             try await Self.settle(driver, "before trouble")
@@ -89,20 +83,10 @@ import WazuhSimulator
             try await Self.settle(driver, "at the end")
 
             let totalErrors = try await Self.readErrorCount(port: port)
-            let last = try await slot.terminate(within: .seconds(25))
-            #expect(last.status == 0, "stderr: \(slot.stderrTail)")
-            await reader.close()
-            let report = try await ReliabilityStormTests.judge(harness: harness, truthPath: truthPath)
-            #expect(report.passed, "seed \(seed): \(report)")
-            #expect(report.deliveredTransitions == report.committedTransitions)
-            ReliabilityStormTests.report(
-                "database-trouble",
-                [
-                    ("seed", "\(seed)"), ("committed", "\(report.committedTransitions)"),
-                    ("status_events", "\(report.statusEvents)"), ("lost", "\(report.lostTransitions)"),
-                    ("duplicates", "\(report.duplicates)"), ("invented", "\(report.inventedEvents)"),
+            try await ReliabilityVerdict.conclude(
+                "database-trouble", seed: seed, harness: harness, truthPath: truthPath, slot: slot, reader: reader,
+                extra: [
                     ("read_errors_reported", "\(Int(totalErrors))"),
-                    ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
                     ("longest_gap_ms", "\(ReliabilityStormTests.milliseconds(driver.longestGap))"),
                 ])
         }

@@ -14,12 +14,16 @@ final class GatewaySlot: Sendable {
     typealias GatewayProcess = DaemonExecutableTests.GatewayProcess
 
     let configPath: String
+    /// A command the binary runs through (e.g. `setpriv` to drop root); empty: run directly.
+    let launcher: [String]
+    private let starts = Atomic<Int>(0)
     private let current = Mutex<GatewayProcess?>(nil)
     private let peakKilobytes = Atomic<Int>(0)
     private let lastOutput = Mutex<String>("")
 
-    init(configPath: String) {
+    init(configPath: String, launcher: [String] = []) {
         self.configPath = configPath
+        self.launcher = launcher
     }
 
     var process: GatewayProcess? { self.current.withLock { $0 } }
@@ -27,9 +31,38 @@ final class GatewaySlot: Sendable {
     /// Starts a new child (after the previous one exited).
     @discardableResult
     func start() throws -> GatewayProcess {
-        let process = try GatewayProcess(configPath: self.configPath)
+        let process = try GatewayProcess(
+            configPath: self.configPath, launcher: self.launcher, extraEnvironment: self.profilingEnvironment())
         self.current.withLock { $0 = process }
         return process
+    }
+
+    /// With `RELIABILITY_HEAPTRACK_DIR=DIR`, each child records its heap with heaptrack's preload library
+    /// into `DIR/gateway-N.raw` (same process, so signals and RSS sampling are unchanged); interpret with
+    /// `heaptrack_interpret < raw | zstd > gateway.zst` and read with `heaptrack_print`.
+    private func profilingEnvironment() -> [String: String] {
+        guard let directory = ProcessInfo.processInfo.environment["RELIABILITY_HEAPTRACK_DIR"] else { return [:] }
+        let number = self.starts.add(1, ordering: .relaxed).newValue
+        return [
+            "LD_PRELOAD": "/usr/lib/heaptrack/libheaptrack_preload.so",
+            "DUMP_HEAPTRACK_OUTPUT": "\(directory)/gateway-\(number).raw",
+        ]
+    }
+
+    /// The current resident set size (`VmRSS`) of the running child, in MiB (0 when unknown).
+    var residentMiB: Double { self.statusMiB("VmRSS:") }
+
+    /// The anonymous part of the resident set (`RssAnon`: heap, arenas, stacks; not the binary and
+    /// libraries, which a debug build makes large), in MiB.
+    var anonymousMiB: Double { self.statusMiB("RssAnon:") }
+
+    private func statusMiB(_ field: String) -> Double {
+        guard let pid = self.process?.process.processIdentifier,
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return Double(kilobytes) / 1024
     }
 
     /// The highest resident set size (`VmHWM`) any child reached, sampled before each signal, in MiB.
@@ -121,10 +154,10 @@ struct FaultInjector: Sendable {
 }
 
 extension GatewaySlot {
-    /// Runs a reliability scenario: `body`, then every gateway of the slot and every server of `servers` stopped
-    /// (each stop awaited), also when `body` throws — and then `reader` closed too (on success the body closes it).
+    /// Runs a reliability scenario: `body`, then every gateway of the slot stopped, `reader` closed (closing twice
+    /// is harmless) and every server of `servers` stopped (each stop awaited), also when `body` throws.
     func running(
-        servers: [NATSServerProcess], closingOnFailure reader: StreamReader? = nil, _ body: () async throws -> Void
+        servers: [NATSServerProcess], closing reader: StreamReader? = nil, _ body: () async throws -> Void
     ) async throws {
         do {
             try await body()
@@ -135,6 +168,7 @@ extension GatewaySlot {
             throw error
         }
         self.stopAll()
+        await reader?.close()
         for server in servers { await server.stop() }
     }
 }

@@ -53,7 +53,17 @@ import WazuhSimulator
             slot.samplePeakRSS()
             let baselineRSS = slot.peakResidentMiB
             var detected = try await Self.metric(Self.detected, port: port)
-            for _ in 0..<cycles {
+            // Resident size after each phase (current / peak so far), to tell which phase grows the gateway.
+            var phases: [String] = []
+            var peakAnonymous = 0.0
+            func phase(_ name: String) {
+                slot.samplePeakRSS()
+                peakAnonymous = max(peakAnonymous, slot.anonymousMiB)
+                phases.append(
+                    name + String(format: ":%.1f/%.1f/%.1f", slot.residentMiB, slot.peakResidentMiB, slot.anonymousMiB))
+            }
+            phase("baseline")
+            for cycle in 0..<cycles {
                 let storm = simulator.agents(withStatus: "active") + simulator.agents(withStatus: "pending")
                 simulator.now += 1
                 try simulator.apply(.restartStorm)
@@ -63,13 +73,16 @@ import WazuhSimulator
                 try await eventually("the storm detected", timeout: .seconds(120), poll: .milliseconds(100)) {
                     try await Self.metric(Self.detected, port: port) >= expected
                 }
+                phase("storm\(cycle)")
                 let down =
                     simulator.agents(withStatus: "disconnected") + simulator.agents(withStatus: "never_connected")
                 try await Self.commitPhase(
                     simulator, down, action: { .connect(agentID: $0) }, detected: &detected, port: port)
+                phase("connect\(cycle)")
                 try await Self.commitPhase(
                     simulator, simulator.agents(withStatus: "pending"), action: { .activate(agentID: $0) },
                     detected: &detected, port: port)
+                phase("activate\(cycle)")
             }
             slot.samplePeakRSS()
             let outageRSS = slot.peakResidentMiB
@@ -86,6 +99,8 @@ import WazuhSimulator
                 try await Self.metric(Self.depth, port: port) == 0
             }
             let drain = ContinuousClock.now - drainStart
+            phase("drained")
+            print("RELIABILITY-PHASES rss_mib(current/peak/anonymous) " + phases.joined(separator: " "))
             let last = try await slot.terminate(within: .seconds(25))
             #expect(last.status == 0, "stderr: \(slot.stderrTail)")
 
@@ -114,6 +129,7 @@ import WazuhSimulator
                     ("baseline_rss_mib", String(format: "%.1f", baselineRSS)),
                     ("peak_rss_outage_mib", String(format: "%.1f", outageRSS)),
                     ("peak_rss_mib", String(format: "%.1f", slot.peakResidentMiB)),
+                    ("anonymous_mib_at_phases_max", String(format: "%.1f", peakAnonymous)),
                     ("drain_s", String(format: "%.2f", seconds)),
                     ("drain_rows_per_s", String(format: "%.0f", backlog / max(seconds, 0.001))),
                 ])

@@ -45,7 +45,7 @@ import WazuhSimulator
         let slot = GatewaySlot(configPath: configPath)
         let reader = StreamReader(
             urls: harness.server.url, stream: harness.configuration.nats.stream, opener: try harness.opener())
-        try await slot.running(servers: [harness.server], closingOnFailure: reader) {
+        try await slot.running(servers: [harness.server], closing: reader) {
             let first = try slot.start()
             let port = try await first.monitoringPort()
             // The first start takes the baseline: no change may be committed before it.

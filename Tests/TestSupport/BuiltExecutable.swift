@@ -1,9 +1,13 @@
 import Foundation
 
 /// The built `wazuh-nats-gateway` executable next to the test bundle (`swift build` produced it; nothing here
-/// builds it): the one way tests find and run it.
+/// builds it): the one way tests find and run it. `RELIABILITY_GATEWAY_BINARY=PATH` runs another build instead
+/// (a release build for the soak's memory figures).
 public enum BuiltExecutable {
     public static var path: String {
+        if let chosen = ProcessInfo.processInfo.environment["RELIABILITY_GATEWAY_BINARY"], !chosen.isEmpty {
+            return chosen
+        }
         let bundle =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: bundle).deletingLastPathComponent()

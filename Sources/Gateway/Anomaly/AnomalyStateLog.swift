@@ -7,19 +7,27 @@ import Outbox
 /// - `anomaly.full`: every track and window at the last compaction;
 /// - `anomaly.delta.<n>` (`n` zero-padded, rising): one per journaled cycle that changed something;
 /// each holds lines `A<id> <track line>` / `A<id>` (forgotten) and `R<id> <window line>` / `R<id>`
-/// (closed). Restoring reads the full entry, then the deltas in order. Every ``compactAfter`` deltas
-/// the next cycle writes a new full entry instead and removes the deltas (cost amortised over them).
+/// (closed). Restoring reads the full entry, then the deltas in order. After ``compactAfter`` deltas,
+/// or once the deltas together would outgrow the last full entry (a restart storm changes every agent,
+/// so each of its deltas is nearly a full entry), the next cycle writes a new full entry instead and
+/// removes the deltas: the cost is amortised over them, and the log — in `meta` and in the journal's
+/// in-memory copy of it — stays within about twice one full entry.
 struct AnomalyStateLog: Sendable {
     static let fullKey = "anomaly.full"
     static let deltaPrefix = "anomaly.delta."
     /// Deltas kept before the next cycle compacts them.
     static let compactAfter = 256
+    /// Delta bytes always allowed before compacting, however small the full entry.
+    static let minimumDeltaBytes = 64 * 1024
 
     var tracks: [Int: AnomalyAgentTrack] = [:]
     var windows: [Int: AgentRateLimiter.Window] = [:]
     /// Delta keys written since the last compaction, oldest first.
     var deltaKeys: [String] = []
     var nextDelta: Int64 = 1
+    /// UTF-8 bytes of the deltas since the last compaction, and of the last full entry.
+    private(set) var deltaBytes = 0
+    private(set) var fullBytes = 0
 
     static func deltaKey(_ number: Int64) -> String {
         let digits = String(number)
@@ -28,10 +36,16 @@ struct AnomalyStateLog: Sendable {
 
     /// The log as journaled in `entries` (other keys ignored; unreadable lines skipped).
     init(restoring entries: [String: String]) {
-        if let full = entries[Self.fullKey] { self.apply(full) }
+        if let full = entries[Self.fullKey] {
+            self.apply(full)
+            self.fullBytes = full.utf8.count
+        }
         let deltas = entries.keys.filter { $0.hasPrefix(Self.deltaPrefix) }.sorted()
         for key in deltas {
-            if let text = entries[key] { self.apply(text) }
+            if let text = entries[key] {
+                self.apply(text)
+                self.deltaBytes += text.utf8.count
+            }
             if let number = Int64(key.dropFirst(Self.deltaPrefix.count)) {
                 self.nextDelta = max(self.nextDelta, number + 1)
             }
@@ -71,15 +85,21 @@ struct AnomalyStateLog: Sendable {
             self.windows[agentID] = window
             lines.append(window.map { "R\(agentID) " + $0.line } ?? "R\(agentID)")
         }
-        if self.deltaKeys.count >= Self.compactAfter {
+        let delta = lines.joined(separator: "\n")
+        let deltaBudget = max(self.fullBytes, Self.minimumDeltaBytes)
+        if self.deltaKeys.count >= Self.compactAfter || self.deltaBytes + delta.utf8.count > deltaBudget {
             let removed = self.deltaKeys
+            let full = self.fullText
             self.deltaKeys = []
-            return MetaUpdate(values: [Self.fullKey: self.fullText], removed: removed)
+            self.deltaBytes = 0
+            self.fullBytes = full.utf8.count
+            return MetaUpdate(values: [Self.fullKey: full], removed: removed)
         }
         let key = Self.deltaKey(self.nextDelta)
         self.nextDelta += 1
         self.deltaKeys.append(key)
-        return MetaUpdate(values: [key: lines.joined(separator: "\n")])
+        self.deltaBytes += delta.utf8.count
+        return MetaUpdate(values: [key: delta])
     }
 
     private var fullText: String {

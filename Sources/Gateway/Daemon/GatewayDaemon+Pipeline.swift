@@ -122,6 +122,7 @@ extension GatewayDaemon {
                 metrics: self.metrics, logger: manager.logger.tagged(component: "anomaly")) : nil
         // The dashboard shows one manager: the first.
         let dashboard = feedsDashboard ? self.dashboard : nil
+        let readiness = self.readiness
         return DetectionService(
             monitor: manager.source, store: manager.journal, encoder: encoder, wakeSignal: wakeSignal,
             onJournaled: { changes in
@@ -131,6 +132,16 @@ extension GatewayDaemon {
                 dashboard?.recordTransitions(changes)
             },
             onConfirmedSnapshot: { snapshot in dashboard?.recordFleet(snapshot.records) },
+            onJournalHealth: { cause in
+                if let cause {
+                    metrics.outboxWriteErrors.increment()
+                    metrics.detectionPaused.record(1)
+                    readiness.recordOutboxWriteFailure(cause)
+                } else {
+                    metrics.detectionPaused.record(0)
+                    readiness.recordOutboxWriteSuccess()
+                }
+            },
             anomalies: anomalies,
             logger: manager.logger.tagged(component: "detection"))
     }

@@ -88,6 +88,7 @@ public final class GatewayDaemon: Sendable {
     ///   loaded (nothing runs then); errors of a service that failed (e.g. the HTTP port is taken).
     public func run() async throws {
         let startedAt = ContinuousClock.now
+        HeapReturn.limitArenas()
         StartupSummary.log(
             configuration: self.configuration, configurationPath: self.options.configurationPath,
             version: Self.version, logger: self.logger)

@@ -47,12 +47,14 @@ public struct DetectionEncoder: Sendable {
         guard !changes.isEmpty else { return [] }
         var rows: [NewOutboxMessage] = []
         var events: [AgentStatusEvent] = []
+        var eventBytes = 0
         rows.reserveCapacity(changes.count * 2 + 1)
         events.reserveCapacity(changes.count)
         for change in changes {
             let event = signedEvent(for: change, detectedAtMilliseconds: detectedAtMilliseconds)
             events.append(event)
             let payload = event.canonicalJSON()
+            eventBytes += payload.count
             rows.append(
                 NewOutboxMessage(
                     messageID: event.eventID, eventID: event.eventID, kind: .event,
@@ -66,14 +68,18 @@ public struct DetectionEncoder: Sendable {
         }
         rows += batchMessages(
             events: events, counts: counts, latestTransition: changes.map(\.transitionTime).max() ?? 0,
-            detectedAtMilliseconds: detectedAtMilliseconds)
+            detectedAtMilliseconds: detectedAtMilliseconds, eventBytes: eventBytes)
         return rows
     }
 
     /// The batch rows for one cycle: one message, or parts each under ``maxBatchPayload``.
+    ///
+    /// - Parameter eventBytes: the events' canonical JSON sizes summed, when known: the first split is
+    ///   sized from it, so a restart storm's batch is never built (as a JSON tree, twice: to sign and to
+    ///   serialize) whole only to find it too large — that transient was the gateway's peak memory.
     public func batchMessages(
         events: [AgentStatusEvent], counts: WazuhSource.FleetCounts, latestTransition: Int64,
-        detectedAtMilliseconds: Int64
+        detectedAtMilliseconds: Int64, eventBytes: Int? = nil
     ) -> [NewOutboxMessage] {
         let batchID = ManagerScope.scoped(
             BatchStatusUpdate.makeBatchID(time: latestTransition, eventIDs: events.map(\.eventID)), by: scope)
@@ -84,6 +90,11 @@ public struct DetectionEncoder: Sendable {
             changesDetected: events.count)
         let timestamp = WireTimestamp.string(epochMilliseconds: detectedAtMilliseconds)
         var maximumEvents = max(1, events.count)
+        if let eventBytes, eventBytes + events.count + 1024 > maxBatchPayload {
+            // Each part also carries the batch's own members (~500 bytes) and a comma per event.
+            let perEvent = Double(eventBytes + events.count) / Double(max(1, events.count))
+            maximumEvents = max(1, min(maximumEvents, Int(Double(maxBatchPayload - 1024) / perEvent * 0.95)))
+        }
         while true {
             let parts = BatchStatusUpdate.split(
                 batchID: batchID, managerNode: mapper.managerNode, timestamp: timestamp, events: events,

@@ -18,6 +18,9 @@ public final class DetectionService: Service, Sendable {
     /// Told the snapshot the service holds as confirmed: the journaled one at start, then each
     /// newly journaled one (for the dashboard's fleet counts).
     public typealias SnapshotObserver = @Sendable (_ snapshot: AgentSnapshot) -> Void
+    /// Told each failed attempt to journal a cycle (`cause` says why, e.g. the outbox's disk is full)
+    /// and, with `nil`, when a cycle is journaled again after failures (for readiness and metrics).
+    public typealias JournalHealthObserver = @Sendable (_ cause: String?) -> Void
 
     private let monitor: any AgentStatusSourcing
     private let store: OutboxStore
@@ -28,8 +31,11 @@ public final class DetectionService: Service, Sendable {
     private let anomalies: AnomalyJournal?
     private let anomalyCheckInterval: Duration
     private let onConfirmedSnapshot: SnapshotObserver?
+    private let onJournalHealth: JournalHealthObserver?
     private let clock: any GatewayClock
     private let logger: Logger
+    /// Changes from which a cycle counts as large enough to return its memory afterwards.
+    static let largeCycle = 500
 
     /// - Parameters:
     ///   - anomalies: when set, each cycle's anomaly findings are journaled in the cycle's transaction,
@@ -39,10 +45,11 @@ public final class DetectionService: Service, Sendable {
         monitor: any AgentStatusSourcing, store: OutboxStore, encoder: DetectionEncoder, wakeSignal: DeliveryWakeSignal,
         retryBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
         onJournaled: JournaledObserver? = nil, onConfirmedSnapshot: SnapshotObserver? = nil,
-        anomalies: AnomalyJournal? = nil, anomalyCheckInterval: Duration = .seconds(30),
-        clock: any GatewayClock = SystemClock(), logger: Logger
+        onJournalHealth: JournalHealthObserver? = nil, anomalies: AnomalyJournal? = nil,
+        anomalyCheckInterval: Duration = .seconds(30), clock: any GatewayClock = SystemClock(), logger: Logger
     ) {
         self.onConfirmedSnapshot = onConfirmedSnapshot
+        self.onJournalHealth = onJournalHealth
         self.monitor = monitor
         self.store = store
         self.encoder = encoder
@@ -93,19 +100,34 @@ public final class DetectionService: Service, Sendable {
             } catch {
                 return
             }
+            // Detection pauses here until the cycle is journaled: the same update (its diff and snapshot)
+            // is retried, so nothing detected is dropped, and the next read diffs against it.
             var attempt = 0
             while true {
                 do {
                     try persist(update, hadSnapshot: confirmed != nil)
                     break
                 } catch {
+                    let cause = (error as? OutboxError)?.cause ?? "\(error)"
+                    onJournalHealth?(cause)
                     logger.error(
-                        "journaling detected changes failed; retrying",
-                        metadata: ["outbox.error": "\(error)", "detection.changes": "\(update.changes.count)"])
+                        "journaling detected changes failed; detection paused, retrying",
+                        metadata: [
+                            "outbox.cause": "\(cause)", "outbox.error": "\(error)",
+                            "detection.changes": "\(update.changes.count)", "detection.attempt": "\(attempt + 1)",
+                        ])
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
                     try? await clock.sleep(for: retryBackoff.delay(attempt: attempt))
                     attempt += 1
                 }
+            }
+            if attempt > 0 {
+                onJournalHealth?(nil)
+                logger.notice(
+                    "journaling resumed; detection continues",
+                    metadata: [
+                        "detection.failed_attempts": "\(attempt)", "detection.changes": "\(update.changes.count)",
+                    ])
             }
             confirmed = update.snapshot
             onConfirmedSnapshot?(update.snapshot)
@@ -114,6 +136,8 @@ public final class DetectionService: Service, Sendable {
                 // A baseline journals no events, so it is not reported.
                 if previous != nil { onJournaled?(update.changes) }
             }
+            // A storm-sized cycle's encoding is freed by now: give its pages back rather than keep them.
+            if update.changes.count >= Self.largeCycle { HeapReturn.returnFreedMemory() }
         }
     }
 

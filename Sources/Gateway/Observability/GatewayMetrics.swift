@@ -58,6 +58,11 @@ public struct GatewayMetrics: Sendable {
     /// Transitions whose secondary messages the per-agent rate limit condensed into a flapping summary.
     public let transitionsCondensed: Counter
     private let anomaliesDetected: [String: Counter]
+    /// Detection cycles whose journaling in the outbox failed (each retry counts).
+    public let outboxWriteErrors: Counter
+    /// 1 while detection is paused because its changes cannot be journaled (e.g. the outbox's disk is
+    /// full), 0 otherwise.
+    public let detectionPaused: Gauge
 
     /// - Parameters:
     ///   - managers: the watched managers' `manager_node`s; their source metrics are labelled
@@ -92,9 +97,12 @@ public struct GatewayMetrics: Sendable {
                 label: p + "anomalies_detected_total", dimensions: [("type", type)], factory: factory)
         }
         self.anomaliesDetected = anomalies
+        self.outboxWriteErrors = Counter(label: p + "outbox_write_errors_total", factory: factory)
+        self.detectionPaused = Gauge(label: p + "detection_paused", factory: factory)
         // Gauges start at 0 so every series is present in /metrics from the first scrape.
         for gauge in [
             self.outboxDepth, self.oldestPendingAge, self.breakerState, self.natsConnected,
+            self.detectionPaused,
         ] {
             gauge.record(0)
         }

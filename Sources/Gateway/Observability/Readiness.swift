@@ -33,8 +33,9 @@ public struct ClosureReadinessProbe: ReadinessProbe {
     }
 }
 
-/// The gateway's readiness: ready when NATS is connected AND `global.db` was read successfully
-/// within `maximumSourceAge`. The source reader and NATS client report into it; `/readyz` asks it.
+/// The gateway's readiness: ready when NATS is connected, `global.db` was read successfully
+/// within `maximumSourceAge`, and the last detection cycle could be journaled in the outbox. The
+/// source reader, the NATS client and detection report into it; `/readyz` asks it.
 ///
 /// Time comes from an injected monotonic clock (`now` returns the time since an arbitrary origin)
 /// so tests can move time without sleeping.
@@ -51,6 +52,8 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         /// Keyed by manager node; "" is the single `wazuh:` manager.
         var sources: [String: SourceState] = ["": SourceState()]
         var order: [String] = [""]
+        /// Why the last detection cycle could not be journaled (the outbox is shared by every manager).
+        var outboxWriteFailure: String?
     }
 
     private let lock = NSLock()
@@ -127,12 +130,26 @@ public final class GatewayReadiness: ReadinessProbe, @unchecked Sendable {
         }
     }
 
+    /// Records that journaling detected changes failed (`message` names the cause, e.g. a full disk,
+    /// and holds no secret): `/readyz` reports `outbox: …` until ``recordOutboxWriteSuccess()``.
+    public func recordOutboxWriteFailure(_ message: String) {
+        self.withState { $0.outboxWriteFailure = message }
+    }
+
+    /// Records that a detection cycle was journaled again.
+    public func recordOutboxWriteSuccess() {
+        self.withState { $0.outboxWriteFailure = nil }
+    }
+
     public func readiness() async -> ReadinessReport {
         let time = self.now()
         let state = self.withState { $0 }
         var problems: [String] = []
         if !state.natsConnected {
             problems.append("nats: disconnected")
+        }
+        if let failure = state.outboxWriteFailure {
+            problems.append("outbox: detection paused: \(failure)")
         }
         var kinds: [String] = []
         for name in state.order {
