@@ -8,7 +8,8 @@ import WazuhSource
 /// yields the same ``AgentChange`` (and event id) as read from the file:
 /// `id` "001" → 1 (agent 000, the manager, is dropped) · `status` → `connection_status` ·
 /// `lastKeepAlive`, `dateAdd`, `disconnection_time` (dates) → Unix seconds · `status_code` ·
-/// `node_name` · `name` · `ip`. A field the API leaves out is `nil`, as a NULL column is.
+/// `node_name` · `name` · `ip` · `group` (a list) → the `group` column's comma-separated text. A field
+/// the API leaves out is `nil`, as a NULL column is.
 public struct WazuhAPIAgentPage: Sendable {
     /// The agents of this page, in the API's order, agent 000 left out.
     public var records: [AgentRecord]
@@ -20,6 +21,7 @@ public struct WazuhAPIAgentPage: Sendable {
     /// The fields `GET /agents` is asked for (`select=`): only those the mapping reads.
     public static let selectedFields = [
         "id", "name", "ip", "status", "status_code", "lastKeepAlive", "dateAdd", "disconnection_time", "node_name",
+        "group",
     ]
 
     /// Decodes the API's envelope `{"data":{"affected_items":[…],"total_affected_items":N},"error":0}`.
@@ -27,8 +29,8 @@ public struct WazuhAPIAgentPage: Sendable {
     public init(json: some Collection<UInt8>) throws {
         let envelope = try JSONDecoder().decode(Envelope.self, from: Data(json))
         var records: [AgentRecord] = []
-        records.reserveCapacity(envelope.data.affected_items.count)
-        for item in envelope.data.affected_items {
+        records.reserveCapacity(envelope.data.affectedItems.count)
+        for item in envelope.data.affectedItems {
             guard let id = Int(item.id), id >= 0 else { throw Malformed(field: "id") }
             if id == 0 { continue }
             guard let dateAdd = item.dateAdd.flatMap(WazuhAPITimestamp.epochSeconds) else {
@@ -44,12 +46,13 @@ public struct WazuhAPIAgentPage: Sendable {
                         }
                         return seconds
                     },
-                    dateAdd: dateAdd, disconnectionTime: item.disconnection_time?.seconds,
-                    statusCode: item.status_code, nodeName: item.node_name))
+                    dateAdd: dateAdd, disconnectionTime: item.disconnectionTime?.seconds,
+                    statusCode: item.statusCode, nodeName: item.nodeName,
+                    groups: item.group.map { $0.joined(separator: ",") }))
         }
         self.records = records
-        self.itemCount = envelope.data.affected_items.count
-        self.totalAffectedItems = envelope.data.total_affected_items
+        self.itemCount = envelope.data.affectedItems.count
+        self.totalAffectedItems = envelope.data.totalAffectedItems
     }
 
     /// A needed field is absent or not in the expected form.
@@ -60,8 +63,13 @@ public struct WazuhAPIAgentPage: Sendable {
 
     private struct Envelope: Decodable {
         struct Payload: Decodable {
-            var affected_items: [Item]
-            var total_affected_items: Int
+            var affectedItems: [Item]
+            var totalAffectedItems: Int
+
+            enum CodingKeys: String, CodingKey {
+                case affectedItems = "affected_items"
+                case totalAffectedItems = "total_affected_items"
+            }
         }
         var data: Payload
     }
@@ -71,11 +79,19 @@ public struct WazuhAPIAgentPage: Sendable {
         var name: String
         var ip: String?
         var status: String?
-        var status_code: Int?
+        var statusCode: Int?
         var lastKeepAlive: String?
         var dateAdd: String?
-        var disconnection_time: FlexibleTime?
-        var node_name: String?
+        var disconnectionTime: FlexibleTime?
+        var nodeName: String?
+        var group: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, ip, status, lastKeepAlive, dateAdd, group
+            case statusCode = "status_code"
+            case disconnectionTime = "disconnection_time"
+            case nodeName = "node_name"
+        }
     }
 
     /// `disconnection_time` as a date string (the API's formatting) or as raw Unix seconds.
