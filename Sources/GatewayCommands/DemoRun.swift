@@ -32,6 +32,8 @@ public struct DemoRun: Sendable {
     public var gatewayExecutable: String
     public var format: SubscriberRun.OutputFormat
     public var environment: [String: String]
+    /// 1, or 2 for a second simulated manager read through its REST API (``DemoAPIManager``).
+    public var managers = 1
     public var logger: Logger
 
     public init(
@@ -65,6 +67,8 @@ public struct DemoRun: Sendable {
         public var changesSeenBeforeFile = 0
         public var gatewayExitStatus: Int32?
         public var natsServerExitStatus: Int32?
+        /// Agent events journaled, by manager (`demo-manager`, and `demo-manager-2` with two).
+        public var eventsByManager: [String: Int] = [:]
         /// Process ids of the children (all stopped when ``DemoRun/run(output:notice:)`` returns).
         public var childProcessIDs: [Int32] = []
 
@@ -99,16 +103,27 @@ public struct DemoRun: Sendable {
         guard access(self.gatewayExecutable, X_OK) == 0 else {
             throw OperatorCommandError(.processFailure, "gateway executable \(self.gatewayExecutable) is not runnable")
         }
+        guard (1...2).contains(self.managers) else {
+            throw OperatorCommandError(.invalidArgument, "--managers must be 1 or 2")
+        }
         let layout = Layout(root: Self.absolute(self.stateDirectory))
         try self.prepare(layout)
         let port = try DemoNATSServer.freePort()
         // A fixed free port (not 0) so the dashboard's URL can be printed.
         let httpPort = try DemoNATSServer.freePort()
+        let second = self.managers == 2 ? DemoAPIManager(root: layout.root) : nil
+        let apiPort = try second.map { manager throws(OperatorCommandError) in
+            try manager.prepare()
+            return try DemoNATSServer.freePort()
+        }
         do {
             try DemoNATSServer.configuration(port: port, storeDirectory: layout.jetStream)
                 .write(toFile: layout.natsConfig, atomically: true, encoding: .utf8)
-            try DemoConfigurationFile.rendered(root: layout.root, natsPort: port, httpPort: httpPort)
-                .write(toFile: layout.gatewayConfig, atomically: true, encoding: .utf8)
+            var text = DemoConfigurationFile.rendered(root: layout.root, natsPort: port, httpPort: httpPort)
+            if let second, let apiPort {
+                text = second.managersSection(replacingWazuhSectionOf: text, apiPort: apiPort)
+            }
+            try text.write(toFile: layout.gatewayConfig, atomically: true, encoding: .utf8)
         } catch {
             throw OperatorCommandError(.processFailure, "cannot write the demo configuration: \(error)")
         }
@@ -122,6 +137,9 @@ public struct DemoRun: Sendable {
         // Everything after this point must end with the cleanup below, whatever happens.
         let stages = Stages(nats: nats)
         do throws(OperatorCommandError) {
+            if let second, let apiPort {
+                try await self.startAPIManager(second, port: apiPort, stages: stages, notice: notice)
+            }
             try await self.runStages(
                 layout: layout, port: port, httpPort: httpPort, stages: stages, report: &report, output: output,
                 notice: notice)
@@ -137,6 +155,7 @@ public struct DemoRun: Sendable {
         private struct Running {
             var gateway: DemoChildProcess?
             var simulator: Task<Void, any Error>?
+            var apiManager: Task<Void, any Error>?
             var subscriber: Task<SubscriberRun.Report, any Error>?
             var connection: NATSConnection?
         }
@@ -153,6 +172,10 @@ public struct DemoRun: Sendable {
         var simulator: Task<Void, any Error>? {
             get { self.running.withLock { $0.simulator } }
             set { self.running.withLock { $0.simulator = newValue } }
+        }
+        var apiManager: Task<Void, any Error>? {
+            get { self.running.withLock { $0.apiManager } }
+            set { self.running.withLock { $0.apiManager = newValue } }
         }
         var subscriber: Task<SubscriberRun.Report, any Error>? {
             get { self.running.withLock { $0.subscriber } }
@@ -272,7 +295,7 @@ public struct DemoRun: Sendable {
     ) async -> Report {
         await Task {
             var report = report
-            if let simulator = stages.simulator {
+            for simulator in [stages.simulator, stages.apiManager].compactMap({ $0 }) {
                 simulator.cancel()
                 _ = try? await simulator.value
             }
@@ -310,8 +333,14 @@ public struct DemoRun: Sendable {
                 }
                 var selection = ReplaySelection(kinds: [.event], includeUndelivered: true)
                 selection.agents = []
-                report.eventsDetected = (try? selection.entries(in: reader, deliveredOnly: false).count) ?? 0
+                let events = (try? selection.entries(in: reader, deliveredOnly: false)) ?? []
+                report.eventsDetected = events.count
+                report.eventsByManager = DemoManagerSummary.eventsByManager(
+                    events.map(\.message.eventID), unscopedNode: "demo-manager")
                 try? reader.close()
+            }
+            if self.managers > 1 {
+                notice(DemoManagerSummary.line(report.eventsByManager))
             }
             notice(
                 "demo: \(report.eventsDetected) events detected, \(report.messagesPublished) messages published, "

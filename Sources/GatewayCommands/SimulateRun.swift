@@ -23,6 +23,14 @@ public struct SimulateRun: Sendable {
     public var socketPath: String?
     /// Where to write the ground-truth log of committed transitions (JSON lines); `nil`: none.
     public var groundTruthPath: String?
+    /// Also serve the simulated Wazuh REST API over HTTPS on this port (0: a free one), from the same
+    /// fleet, its CA written as `api-ca.pem` beside the database; `nil`: no API.
+    public var apiPort: Int?
+    /// The API's login (Wazuh's dashboard user `wazuh-wui` unless set).
+    public var apiUser = "wazuh-wui"
+    public var apiPassword = "wazuh-wui"
+    /// Requests per minute the simulated API answers before 429 (the real API's default).
+    public var apiRequestsPerMinute = 300
     public var logger: Logger
 
     public init(
@@ -85,6 +93,9 @@ public struct SimulateRun: Sendable {
         public var commits: Int
         /// Agents by written connection status at the end.
         public var statusCounts: [String: Int]
+        /// Requests the simulated REST API answered, and how many of them with 429 (nil: no API).
+        public var apiRequests: Int?
+        public var apiRateLimited: Int?
     }
 
     /// Creates the database and simulates until `duration` or cancellation.
@@ -104,27 +115,60 @@ public struct SimulateRun: Sendable {
             if let socketPath = self.socketPath {
                 self.logger.info("serving wazuh-db's socket", metadata: ["wazuh.socket": "\(socketPath)"])
             }
-            self.logger.info(
-                "simulated manager created",
-                metadata: [
-                    "wazuh.path": "\(self.databasePath)", "simulator.version": "\(self.schema)",
-                    "simulator.agents": "\(self.agents)", "simulator.scenario": "\(self.scenario.rawValue)",
-                ])
-            let clock = ContinuousClock()
-            let deadline = self.duration.map { clock.now + $0 } ?? clock.now + .seconds(100 * 365 * 86_400)
-            try await simulator.run(self.scenario, until: deadline)
-            var counts: [String: Int] = [:]
-            for id in simulator.agentIDs {
-                counts[simulator.status(of: id) ?? "unknown", default: 0] += 1
+            let api = try await self.startAPI(simulator)
+            do {
+                var report = try await self.simulate(simulator)
+                await api?.stop()
+                report.apiRequests = api?.requests
+                report.apiRateLimited = api?.rateLimited
+                try simulator.close()
+                return report
+            } catch {
+                await api?.stop()
+                throw error
             }
-            let report = Report(agents: simulator.agentIDs.count, commits: simulator.commits, statusCounts: counts)
-            try simulator.close()
-            return report
         } catch let error as OperatorCommandError {
             throw error
         } catch {
             throw OperatorCommandError(.processFailure, "simulating \(self.databasePath) failed: \(error)")
         }
+    }
+
+    /// Starts the simulated REST API when ``apiPort`` asks for it.
+    private func startAPI(_ simulator: WazuhSimulator) async throws -> SimulatedAPIServer? {
+        guard let apiPort else { return nil }
+        guard (0...65_535).contains(apiPort) else {
+            throw OperatorCommandError(.invalidArgument, "--api-port must be between 0 and 65535")
+        }
+        let directory = (self.databasePath as NSString).deletingLastPathComponent
+        let api = try simulator.makeAPIServer(
+            configuration: .init(
+                port: apiPort, user: self.apiUser, password: self.apiPassword,
+                requestsPerMinute: self.apiRequestsPerMinute, directory: directory.isEmpty ? "." : directory),
+            logger: self.logger)
+        let bound = try await api.start()
+        self.logger.info(
+            "serving the Wazuh REST API",
+            metadata: ["wazuh.api.url": "https://localhost:\(bound)", "wazuh.api.ca": "\(api.caPath)"])
+        return api
+    }
+
+    /// Runs the scenario until `duration` or cancellation; the closing counts.
+    private func simulate(_ simulator: WazuhSimulator) async throws -> Report {
+        self.logger.info(
+            "simulated manager created",
+            metadata: [
+                "wazuh.path": "\(self.databasePath)", "simulator.version": "\(self.schema)",
+                "simulator.agents": "\(self.agents)", "simulator.scenario": "\(self.scenario.rawValue)",
+            ])
+        let clock = ContinuousClock()
+        let deadline = self.duration.map { clock.now + $0 } ?? clock.now + .seconds(100 * 365 * 86_400)
+        try await simulator.run(self.scenario, until: deadline)
+        var counts: [String: Int] = [:]
+        for id in simulator.agentIDs {
+            counts[simulator.status(of: id) ?? "unknown", default: 0] += 1
+        }
+        return Report(agents: simulator.agentIDs.count, commits: simulator.commits, statusCounts: counts)
     }
 
     /// The default socket path for a database: `wdb` in the same directory (as `queue/db/wdb`).
@@ -136,7 +180,29 @@ public struct SimulateRun: Sendable {
     /// The command's closing line.
     public static func summaryLine(_ report: Report, path: String) -> String {
         let statuses = report.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        let api = report.apiRequests.map { ", \($0) API requests (\(report.apiRateLimited ?? 0) answered 429)" } ?? ""
         return "simulated \(path): \(report.agents) agents (\(statuses.joined(separator: ", "))), "
-            + "\(report.commits) commits"
+            + "\(report.commits) commits" + api
+    }
+}
+
+extension SimulateRun {
+    /// The environment variable that sets the simulated REST API's password.
+    public static let apiPasswordVariable = "WAZUH_SIMULATOR_API_PASSWORD"
+
+    /// The simulated REST API's password: the first line of `file`, else ``apiPasswordVariable``, else
+    /// `wazuh-wui`.
+    public static func apiPassword(file: String?, environment: [String: String]) throws(OperatorCommandError)
+        -> String
+    {
+        guard let file else { return environment[apiPasswordVariable] ?? "wazuh-wui" }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw OperatorCommandError(.invalidArgument, "--api-password-file \(file) cannot be read")
+        }
+        let line = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first ?? ""
+        guard !line.isEmpty else {
+            throw OperatorCommandError(.invalidArgument, "--api-password-file \(file) has an empty first line")
+        }
+        return String(line)
     }
 }

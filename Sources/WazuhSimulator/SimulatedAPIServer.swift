@@ -64,6 +64,7 @@ public final class SimulatedAPIServer: Sendable {
         var windowCount = 0
         var requests = 0
         var rateLimited = 0
+        var garbled = false
     }
     private let state = Mutex(State())
 
@@ -86,6 +87,10 @@ public final class SimulatedAPIServer: Sendable {
     public var rateLimited: Int { state.withLock { $0.rateLimited } }
     /// `https://localhost:<port>` (the certificate names `localhost`).
     public var url: String { "https://localhost:\(port ?? configuration.port)" }
+
+    /// While set, `GET /agents` answers 200 with a body that is not the API's JSON (a proxy's error
+    /// page, a truncated reply): for tests of a manager whose API talks garbage.
+    public func garbleReplies(_ garbled: Bool) { state.withLock { $0.garbled = garbled } }
 
     /// Invalidates every token issued so far (`PUT /security/user/revoke`).
     public func revokeTokens() { tokens.revokeAll() }
@@ -151,6 +156,12 @@ public final class SimulatedAPIServer: Sendable {
         router.get("/agents") { [self] request, _ -> Response in
             if let limited = throttle() { return limited }
             guard authorized(request) else { return Self.unauthorized }
+            if state.withLock({ $0.garbled }) {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(string: "<html><body>502 Bad Gateway</body></html>{\"data\":")))
+            }
             let query = request.uri.queryParameters
             let select = Set(
                 (query.get("select") ?? SimulatedAPIAgents.fields.joined(separator: ",")).split(separator: ",")

@@ -23,20 +23,27 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Directory for keys, configuration, databases and logs.")
     var stateDir: String = "demo-state"
 
+    @Option(
+        name: .long,
+        help: "Simulated managers: 1, or 2 (the second read through its Wazuh REST API, one gateway for both).")
+    var managers: Int = 1
+
     @Flag(name: .long, help: "Print the subscriber's raw JSON lines instead of compact ones.")
     var json = false
 
     func run() async throws {
         do {
-            let demo = DemoRun(
+            var demo = DemoRun(
                 stateDirectory: self.stateDir, agents: self.agents,
                 duration: try self.duration.map { text throws(OperatorCommandError) in
                     try SimulateRun.parseDuration(text, option: "--duration")
                 },
                 gatewayExecutable: Self.ownExecutable(), format: self.json ? .json : .compact,
                 logger: OperatorCommandSupport.logger("demo"))
+            demo.managers = self.managers
+            let configured = demo
             _ = try await CommandInterruption.cancellingOnSignals {
-                try await demo.run(output: CommandInterruption.printLine, notice: CommandInterruption.printError)
+                try await configured.run(output: CommandInterruption.printLine, notice: CommandInterruption.printError)
             }
         } catch {
             throw OperatorCommandSupport.fail("demo", error)

@@ -11,7 +11,11 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             Creates (replacing) the database with --agents agents of the given Wazuh --version, then \
             runs the --scenario in real time until --duration or Ctrl-C, committing like wazuh-db \
-            (idle --commit-idle, at most --commit-max). Serves wazuh-db's socket beside the database             (`wdb` in its directory, or --socket), answering read-only commands from the open             transaction, so the gateway's socket source sees changes before they are committed.
+            (idle --commit-idle, at most --commit-max). Serves wazuh-db's socket beside the database \
+            (`wdb` in its directory, or --socket), answering read-only commands from the open \
+            transaction, so the gateway's socket source sees changes before they are committed. With \
+            --api-port it also serves the Wazuh REST API over HTTPS (login, JWT, paging, rate limit) \
+            from the same fleet, its CA written as api-ca.pem beside the database.
             """
     )
 
@@ -46,13 +50,31 @@ struct SimulateCommand: AsyncParsableCommand {
     var noSocket = false
 
     @Option(
+        name: .customLong("api-port"),
+        help:
+            "Also serve the Wazuh REST API over HTTPS on this port, from the same fleet (CA written as api-ca.pem beside --db)."
+    )
+    var apiPort: Int?
+
+    @Option(name: .customLong("api-user"), help: "The REST API's user.")
+    var apiUser: String = "wazuh-wui"
+
+    @Option(
+        name: .customLong("api-password-file"),
+        help: "File whose first line is the REST API's password (default: wazuh-wui, or WAZUH_SIMULATOR_API_PASSWORD).")
+    var apiPasswordFile: String?
+
+    @Option(name: .customLong("api-requests-per-minute"), help: "Requests per minute the REST API answers before 429.")
+    var apiRequestsPerMinute: Int = 300
+
+    @Option(
         name: .customLong("ground-truth"),
         help: "Also write every committed transition to this file (JSON lines), for reliability checks.")
     var groundTruth: String?
 
     func run() async throws {
         do {
-            let simulation = SimulateRun(
+            var simulation = SimulateRun(
                 databasePath: self.db, agents: self.agents, schema: try SimulateRun.parseVersion(self.version),
                 scenario: try SimulateRun.parseScenario(self.scenario), seed: self.seed,
                 commitIdle: try SimulateRun.parseDuration(self.commitIdle, option: "--commit-idle"),
@@ -63,7 +85,13 @@ struct SimulateCommand: AsyncParsableCommand {
                 socketPath: self.noSocket ? nil : (self.socket ?? SimulateRun.defaultSocketPath(forDatabase: self.db)),
                 groundTruthPath: self.groundTruth,
                 logger: OperatorCommandSupport.logger("simulate", level: .info))
-            let report = try await CommandInterruption.cancellingOnSignals { try await simulation.run() }
+            simulation.apiPort = self.apiPort
+            simulation.apiUser = self.apiUser
+            simulation.apiPassword = try SimulateRun.apiPassword(
+                file: self.apiPasswordFile, environment: ProcessInfo.processInfo.environment)
+            simulation.apiRequestsPerMinute = self.apiRequestsPerMinute
+            let configured = simulation
+            let report = try await CommandInterruption.cancellingOnSignals { try await configured.run() }
             CommandInterruption.printLine(SimulateRun.summaryLine(report, path: self.db))
         } catch {
             throw OperatorCommandSupport.fail("simulate", error)

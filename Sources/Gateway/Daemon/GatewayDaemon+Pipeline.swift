@@ -102,7 +102,7 @@ extension GatewayDaemon {
     /// Source → outbox: reads `global.db` on change notifications (poll fallback), journals each
     /// diff with its snapshot in one transaction, wakes the worker.
     func makeDetectionService(
-        manager: WatchedManager, wire: WireSetup, wakeSignal: DeliveryWakeSignal, feedsDashboard: Bool
+        manager: WatchedManager, wire: WireSetup, wakeSignal: DeliveryWakeSignal
     ) -> DetectionService {
         let encoder = DetectionEncoder(
             mapper: AgentEventMapper(managerNode: manager.managerNode), subjects: wire.subjects,
@@ -120,8 +120,8 @@ extension GatewayDaemon {
                 rateLimit: AgentRateLimiter(
                     limit: rateLimit.perAgent, windowSeconds: max(1, rateLimit.window.components.seconds)),
                 metrics: self.metrics, logger: manager.logger.tagged(component: "anomaly")) : nil
-        // The dashboard shows one manager: the first.
-        let dashboard = feedsDashboard ? self.dashboard : nil
+        let dashboard = self.dashboard
+        let node = manager.managerNode
         let readiness = self.readiness
         return DetectionService(
             monitor: manager.source, store: manager.journal, encoder: encoder, wakeSignal: wakeSignal,
@@ -129,9 +129,9 @@ extension GatewayDaemon {
                 var byType: [String: Int] = [:]
                 for change in changes { byType[change.kind.rawValue, default: 0] += 1 }
                 for (type, count) in byType { metrics.eventDetected(type: type, count: count) }
-                dashboard?.recordTransitions(changes)
+                dashboard.recordTransitions(changes, manager: node)
             },
-            onConfirmedSnapshot: { snapshot in dashboard?.recordFleet(snapshot.records) },
+            onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records, manager: node) },
             onJournalHealth: { cause in
                 if let cause {
                     metrics.outboxWriteErrors.increment()

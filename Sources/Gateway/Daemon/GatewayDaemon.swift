@@ -76,7 +76,10 @@ public final class GatewayDaemon: Sendable {
         self.metrics = GatewayMetrics(
             factory: metricsFactory, managers: configuration.watchedManagers.map(\.managerNode),
             labelSources: configuration.hasManagerList)
-        self.dashboard = DashboardState(managerNode: configuration.wazuh.managerNode, gatewayVersion: Self.version)
+        self.dashboard = DashboardState(
+            managerNode: configuration.wazuh.managerNode,
+            managerNodes: configuration.watchedManagers.map(\.managerNode),
+            gatewayVersion: Self.version)
         self.readiness = readiness ?? GatewayReadiness(configuration: configuration)
         self.options = options
         self.logger = logger
@@ -158,9 +161,8 @@ public final class GatewayDaemon: Sendable {
         services.append(.init(service: worker, serviceName: "delivery"))
         // One detection service per manager: each waits on its own source and journals its own
         // cycles, so a manager whose source fails never holds back another's events.
-        for (index, manager) in managers.enumerated() {
-            let detection = self.makeDetectionService(
-                manager: manager, wire: wire, wakeSignal: worker.wakeSignal, feedsDashboard: index == 0)
+        for manager in managers {
+            let detection = self.makeDetectionService(manager: manager, wire: wire, wakeSignal: worker.wakeSignal)
             let name = self.configuration.hasManagerList ? "detection[\(manager.managerNode)]" : "detection"
             services.append(.init(service: detection, serviceName: name))
         }

@@ -37,7 +37,7 @@ public final class GatewayStatusReporter: Service, Sendable {
     private let interval: Duration
     private let logger: Logger
 
-    /// - Parameter dashboard: shows the first source's health (the dashboard shows one manager).
+    /// - Parameter dashboard: shows each source's health, under its manager.
     public init(
         sources: [ReportedSource], outbox: OutboxStore, readiness: GatewayReadiness, metrics: GatewayMetrics,
         dashboard: DashboardState? = nil, interval: Duration, logger: Logger
@@ -68,7 +68,7 @@ public final class GatewayStatusReporter: Service, Sendable {
         var sourceSamples = self.sources.map { _ in Sample() }
         while !Task.isShuttingDownGracefully {
             for index in self.sources.indices {
-                self.reportSource(self.sources[index], first: index == 0, &sourceSamples[index])
+                self.reportSource(self.sources[index], &sourceSamples[index])
             }
             self.reportOutbox(&sample)
             do {
@@ -82,7 +82,7 @@ public final class GatewayStatusReporter: Service, Sendable {
         self.reportOutbox(&sample)
     }
 
-    func reportSource(_ source: ReportedSource, first: Bool, _ sample: inout Sample) {
+    func reportSource(_ source: ReportedSource, _ sample: inout Sample) {
         let health = source.monitor.health
         let metrics = source.metrics
         if health.successfulReads > sample.successfulReads {
@@ -116,8 +116,8 @@ public final class GatewayStatusReporter: Service, Sendable {
         if health.socketBytesReceived > sample.socketBytes {
             metrics.wazuhDBReplyBytes.increment(by: health.socketBytesReceived - sample.socketBytes)
         }
-        if first, health.successfulReads != sample.successfulReads || health.failedReads != sample.failedReads {
-            self.dashboard?.recordSource(health)
+        if health.successfulReads != sample.successfulReads || health.failedReads != sample.failedReads {
+            self.dashboard?.recordSource(health, manager: source.manager)
         }
         sample.successfulReads = health.successfulReads
         sample.failedReads = health.failedReads

@@ -26,6 +26,10 @@ enum DashboardPage {
             <div class="stat warn"><div class="label">Pending</div><div class="value" id="fleet-pending">–</div></div>
             <div class="stat muted"><div class="label">Never connected</div><div class="value" id="fleet-never">–</div></div>
           </section>
+          <section class="card">
+            <h2>Managers <span class="sub" id="managers-count"></span></h2>
+            <table id="managers"><thead><tr><th>Manager</th><th>Source</th><th>Agents</th><th>Active</th><th>Disc.</th><th>Pending</th><th>Never</th><th>Events</th><th>Last read</th><th>Last error</th></tr></thead><tbody></tbody></table>
+          </section>
           <section class="grid">
             <div class="card">
               <h2>Outbox</h2>
@@ -50,7 +54,7 @@ enum DashboardPage {
               <dt>Reconnects</dt><dd id="nats-reconnects">–</dd></dl>
             </div>
             <div class="card">
-              <h2>Source (global.db)</h2>
+              <h2>Source <span class="sub" id="source-manager"></span></h2>
               <div class="pill" id="source-state">–</div>
               <dl><dt>Last read</dt><dd id="source-last-read">–</dd><dt>Reads</dt><dd id="source-reads">–</dd></dl>
               <div class="note" id="source-error"></div>
@@ -69,7 +73,7 @@ enum DashboardPage {
           </section>
           <section class="card">
             <h2>Recent events <span class="sub" id="events-count"></span></h2>
-            <table id="events"><thead><tr><th>Age</th><th>Agent</th><th>Name</th><th>Node</th><th>Transition</th><th>Reason</th></tr></thead><tbody></tbody></table>
+            <table id="events"><thead><tr><th>Age</th><th>Manager</th><th>Agent</th><th>Name</th><th>Node</th><th>Transition</th><th>Reason</th></tr></thead><tbody></tbody></table>
           </section>
         </main>
         </body>
@@ -113,6 +117,7 @@ enum DashboardPage {
         @keyframes flash{from{background:rgba(76,155,232,.25)}to{background:transparent}}
         .st{font-weight:600}.st-Active{color:var(--ok)}.st-Disconnected{color:var(--bad)}.st-Pending{color:var(--warn)}.st-NeverConnected,.st-Unknown{color:var(--muted)}
         .arrow{color:var(--muted);padding:0 4px}
+        #managers td.error{color:var(--warn);white-space:normal;word-break:break-word}
         @media (max-width:1100px){.grid{grid-template-columns:repeat(2,1fr)}.grid.wide{grid-template-columns:1fr}.counts{grid-template-columns:repeat(3,1fr)}}
 
         """

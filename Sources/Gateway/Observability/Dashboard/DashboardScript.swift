@@ -47,6 +47,7 @@ enum DashboardScript {
               const tr = document.createElement("tr");
               tr.dataset.detectedAt = String(e.detectedAt);
               cell(tr, duration(serverNow() - e.detectedAt), "age");
+              cell(tr, e.manager === null || e.manager === undefined ? s.managerNode : e.manager, "manager");
               cell(tr, e.agentID);
               cell(tr, e.agentName, "agent-name").title = e.agentName;
               cell(tr, e.node === null || e.node === undefined ? "–" : e.node);
@@ -63,6 +64,24 @@ enum DashboardScript {
             }
             body.replaceChildren(...rows);
             text("events-count", s.events.length ? "last " + s.events.length : "none yet");
+          }
+          function renderManagers(s) {
+            const body = document.querySelector("#managers tbody");
+            const managers = s.managers || [];
+            body.replaceChildren(...managers.map((m) => {
+              const tr = document.createElement("tr");
+              tr.dataset.lastRead = m.source.lastSuccessfulRead ? String(m.source.lastSuccessfulRead) : "";
+              cell(tr, m.node, "manager-node");
+              const state = document.createElement("td"), p = document.createElement("span");
+              p.className = "pill " + (m.source.healthy ? "ok" : "bad");
+              p.textContent = m.source.healthy ? "healthy" : "failing";
+              state.appendChild(p); tr.appendChild(state);
+              for (const v of [m.fleet.total, m.fleet.active, m.fleet.disconnected, m.fleet.pending, m.fleet.neverConnected, m.transitionsTotal]) cell(tr, num(v));
+              cell(tr, "–", "last-read");
+              cell(tr, m.source.lastError ? m.source.lastError : "", "error");
+              return tr;
+            }));
+            text("managers-count", managers.length === 1 ? "1 manager" : managers.length + " managers");
           }
           function renderNodes(s) {
             const body = document.querySelector("#nodes tbody");
@@ -120,7 +139,8 @@ enum DashboardScript {
             pill("source-state", s.source.healthy ? "healthy" : "failing", s.source.healthy ? "ok" : "bad");
             text("source-reads", num(s.source.successfulReads));
             text("source-error", s.source.lastError ? s.source.lastError : "");
-            renderNodes(s); renderEvents(s); renderChart(s); tick();
+            text("source-manager", s.managers && s.managers.length > 1 ? "of " + s.managers[0].node : "");
+            renderManagers(s); renderNodes(s); renderEvents(s); renderChart(s); tick();
             root.dataset.version = String(s.version);
             if (!root.dataset.firstRenderMs) root.dataset.firstRenderMs = String(Math.round(performance.now()));
           }
@@ -130,6 +150,10 @@ enum DashboardScript {
             text("uptime", duration(now - last.startedAt));
             text("updated-age", duration(Date.now() - receivedAt) + " ago");
             text("source-last-read", last.source.lastSuccessfulRead ? duration(now - last.source.lastSuccessfulRead) + " ago" : "never");
+            for (const tr of document.querySelectorAll("#managers tbody tr")) {
+              const read = Number(tr.dataset.lastRead);
+              tr.querySelector(".last-read").textContent = read ? duration(now - read) + " ago" : "never";
+            }
             for (const tr of document.querySelectorAll("#events tbody tr")) {
               tr.firstChild.textContent = duration(now - Number(tr.dataset.detectedAt));
             }

@@ -35,6 +35,8 @@ public struct DashboardSnapshot: Sendable, Codable, Equatable {
         public var currentStatus: String
         public var reason: String?
         public var detectedAt: Int64
+        /// The manager that journaled it (its `manager_node`).
+        public var manager: String?
     }
 
     /// Transitions detected during one minute starting at `minute` (Unix ms).
@@ -81,19 +83,36 @@ public struct DashboardSnapshot: Sendable, Codable, Equatable {
         public var successfulReads = 0
     }
 
+    /// One watched manager (every entry of `managers:`, or the single `wazuh:` manager): its own
+    /// fleet counts, its source's health and the transitions it journaled since the gateway started.
+    public struct Manager: Sendable, Codable, Equatable {
+        public var node: String
+        public var fleet = Counts()
+        public var source = Source()
+        public var transitionsTotal = 0
+
+        public init(node: String) {
+            self.node = node
+        }
+    }
+
     /// Increases with every change; equal versions mean equal content (apart from `now`).
     public var version: UInt64 = 0
     public var now: Int64 = 0
     public var managerNode = ""
     public var gatewayVersion = ""
     public var startedAt: Int64 = 0
+    /// Every manager's agents together.
     public var fleet = Counts()
+    /// Each manager in configuration order.
+    public var managers: [Manager] = []
     public var nodes: [NodeCounts] = []
     public var events: [Event] = []
     public var transitionsPerMinute: [MinuteBucket] = []
     public var delivery = Delivery()
     public var outbox = Outbox()
     public var nats = NATS()
+    /// The first manager's source (each manager's is in `managers`).
     public var source = Source()
 
     public init() {}

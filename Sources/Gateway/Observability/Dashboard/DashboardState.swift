@@ -11,10 +11,12 @@ import WazuhSource
 /// `rateWindow` per-second delivery buckets and the last `latencyCapacity` ack latencies. Wall time
 /// comes from the injected `now` so tests can move it.
 public final class DashboardState: Sendable {
-    private struct State {
+    struct State {
         var snapshot = DashboardSnapshot()
         /// Newest last; trimmed to `eventCapacity`.
         var events: [DashboardSnapshot.Event] = []
+        /// Counts per cluster node, by manager (the snapshot's `nodes` merges them).
+        var nodesByManager: [String: [String: FleetCounts]] = [:]
         var minutes: [DashboardSnapshot.MinuteBucket] = []
         /// (Unix second, messages acknowledged in it).
         var deliveredPerSecond: [(second: Int64, count: Int)] = []
@@ -30,8 +32,10 @@ public final class DashboardState: Sendable {
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
 
+    /// - Parameter managerNodes: every watched manager in configuration order (default: `managerNode` alone).
     public init(
-        managerNode: String, gatewayVersion: String, eventCapacity: Int = 50, minutes: Int = 30,
+        managerNode: String, managerNodes: [String]? = nil, gatewayVersion: String, eventCapacity: Int = 50,
+        minutes: Int = 30,
         rateWindowSeconds: Int = 10, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.eventCapacity = max(1, eventCapacity)
@@ -43,48 +47,44 @@ public final class DashboardState: Sendable {
             state.snapshot.managerNode = managerNode
             state.snapshot.gatewayVersion = gatewayVersion
             state.snapshot.startedAt = started
+            state.snapshot.managers = (managerNodes ?? [managerNode]).map(DashboardSnapshot.Manager.init(node:))
         }
     }
 
     // MARK: Recording
 
-    /// The fleet as of the latest read: totals and counts per cluster node.
-    public func recordFleet(counts: FleetCounts, nodes: [String: FleetCounts]) {
+    /// Manager `manager`'s fleet (the first manager's when nil) as of its latest read: totals and
+    /// counts per cluster node. The snapshot's `fleet` and `nodes` are every manager's together.
+    public func recordFleet(counts: FleetCounts, nodes: [String: FleetCounts], manager: String? = nil) {
         self.mutate { state in
-            state.snapshot.fleet = Self.counts(counts)
-            state.snapshot.nodes = nodes.sorted { $0.key < $1.key }.map {
-                DashboardSnapshot.NodeCounts(node: $0.key, counts: Self.counts($0.value))
-            }
+            let index = Self.managerIndex(manager, in: &state)
+            state.snapshot.managers[index].fleet = Self.counts(counts)
+            state.nodesByManager[state.snapshot.managers[index].node] = nodes
+            Self.mergeFleets(&state)
         }
     }
 
     /// The fleet from a confirmed snapshot's records (agent 000 is never among them).
-    public func recordFleet(_ records: [AgentRecord]) {
+    public func recordFleet(_ records: [AgentRecord], manager: String? = nil) {
         let nodes = Self.nodeCounts(records)
-        var total = FleetCounts()
-        for counts in nodes.values {
-            total.total += counts.total
-            total.active += counts.active
-            total.disconnected += counts.disconnected
-            total.pending += counts.pending
-            total.neverConnected += counts.neverConnected
-        }
-        self.recordFleet(counts: total, nodes: nodes)
+        self.recordFleet(counts: Self.sum(nodes.values), nodes: nodes, manager: manager)
     }
 
-    /// Transitions journaled by one detection cycle.
-    public func recordTransitions(_ changes: [AgentChange]) {
+    /// Transitions journaled by one detection cycle of `manager` (the first manager's when nil).
+    public func recordTransitions(_ changes: [AgentChange], manager: String? = nil) {
         guard !changes.isEmpty else { return }
         let time = Self.milliseconds(self.now())
         let minute = time - time % 60_000
         self.mutate { state in
+            let index = Self.managerIndex(manager, in: &state)
+            state.snapshot.managers[index].transitionsTotal += changes.count
             for change in changes {
                 state.events.append(
                     DashboardSnapshot.Event(
                         agentID: Self.agentID(change.agentID), agentName: change.agentName, node: change.nodeName,
                         kind: change.kind.rawValue, previousStatus: change.previousStatus.rawValue,
                         currentStatus: change.currentStatus.rawValue, reason: change.reason?.rawValue,
-                        detectedAt: time))
+                        detectedAt: time, manager: state.snapshot.managers[index].node))
             }
             if state.events.count > self.eventCapacity {
                 state.events.removeFirst(state.events.count - self.eventCapacity)
@@ -153,13 +153,17 @@ public final class DashboardState: Sendable {
         }
     }
 
-    public func recordSource(_ health: SourceHealth) {
+    /// Manager `manager`'s source health (the first manager's when nil).
+    public func recordSource(_ health: SourceHealth, manager: String? = nil) {
+        let source = DashboardSnapshot.Source(
+            healthy: health.isHealthy,
+            lastSuccessfulRead: health.lastSuccessfulRead.map(Self.milliseconds),
+            lastError: health.consecutiveFailures > 0 ? health.lastError?.description : nil,
+            consecutiveFailures: health.consecutiveFailures, successfulReads: health.successfulReads)
         self.mutate { state in
-            state.snapshot.source = DashboardSnapshot.Source(
-                healthy: health.isHealthy,
-                lastSuccessfulRead: health.lastSuccessfulRead.map(Self.milliseconds),
-                lastError: health.consecutiveFailures > 0 ? health.lastError?.description : nil,
-                consecutiveFailures: health.consecutiveFailures, successfulReads: health.successfulReads)
+            let index = Self.managerIndex(manager, in: &state)
+            state.snapshot.managers[index].source = source
+            if index == 0 { state.snapshot.source = source }
         }
     }
 
