@@ -4,7 +4,8 @@ as wazuh-db does) to a NATS subscriber receiving the gateway's event, for two ga
 same simulated manager in the same run: one reading wazuh-db's socket, one reading global.db.
 
   freshness.py subscribe --port P --out FILE      # records every event (until SIGTERM)
-  freshness.py report --truth FILE --received FILE --since-ms T --until-ms T
+  freshness.py report --truth FILE --received FILE --since-ms T --until-ms T [--record FILE]
+  freshness.py medians --record FILE              # medians over the rounds recorded in FILE
 
 The end-to-end suite (`Benchmarks/suite.sh`) uses the same two steps for one gateway:
 `subscribe --prefixes bench --stream BENCH` receives from the stream (an ordered push consumer from
@@ -68,7 +69,7 @@ def quantile(values, fraction):
 
 
 def report(truth_path, received_path, since_ms, until_ms, prefixes=("sock", "file"), field="written_at_ms",
-           as_json=False):
+           as_json=False, record=None, label=None):
     truth = []
     with open(truth_path) as handle:
         for line in handle:
@@ -108,6 +109,15 @@ def report(truth_path, received_path, since_ms, until_ms, prefixes=("sock", "fil
                           "p50_ms": quantile(latencies, .5), "p90_ms": quantile(latencies, .9),
                           "p99_ms": quantile(latencies, .99), "max_ms": max(latencies) if latencies else None}))
         return
+    if record:
+        row = {"label": label, "changes": len(truth)}
+        for gateway in prefixes:
+            latencies, missing = result[gateway]
+            row[gateway] = {"matched": len(latencies), "missing": missing, "p50_ms": quantile(latencies, .5),
+                            "p90_ms": quantile(latencies, .9), "p99_ms": quantile(latencies, .99),
+                            "max_ms": max(latencies) if latencies else None}
+        with open(record, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
     print(f"status changes written in the window: {len(truth)}")
     print("| source | events matched | missing | p50 ms | p90 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -118,9 +128,32 @@ def report(truth_path, received_path, since_ms, until_ms, prefixes=("sock", "fil
               f"{max(latencies) if latencies else float('nan'):.0f} |")
 
 
+def medians(record):
+    """One line per configuration (label): the median over its rounds of each figure, and the range."""
+    rounds = {}
+    with open(record) as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                rounds.setdefault(row["label"], []).append(row)
+    print("| configuration | rounds | changes | source | p50 ms | p99 ms | max ms | missing | p99 range ms |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---|")
+    for label, rows in rounds.items():
+        changes = quantile([row["changes"] for row in rows], .5)
+        for gateway, name in (("sock", "socket"), ("file", "file")):
+            figures = [row[gateway] for row in rows if gateway in row]
+            if not figures:
+                continue
+            median = lambda key: quantile([f[key] for f in figures if f[key] is not None], .5)
+            p99s = sorted(f["p99_ms"] for f in figures)
+            print(f"| {label} | {len(figures)} | {changes} | {name} | {median('p50_ms'):.0f} | "
+                  f"{median('p99_ms'):.0f} | {median('max_ms'):.0f} | {sum(f['missing'] for f in figures)} | "
+                  f"{p99s[0]:.0f}–{p99s[-1]:.0f} |")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["subscribe", "report"])
+    parser.add_argument("mode", choices=["subscribe", "report", "medians"])
     parser.add_argument("--port", type=int)
     parser.add_argument("--out")
     parser.add_argument("--truth")
@@ -131,10 +164,14 @@ if __name__ == "__main__":
     parser.add_argument("--stream", help="receive from this stream (ordered consumer) instead of core subjects")
     parser.add_argument("--time-field", default="written_at_ms", help="ground-truth time: written_at_ms or committed_at_ms")
     parser.add_argument("--json", action="store_true", help="report the first prefix as one JSON object")
+    parser.add_argument("--record", help="append this round's figures (every prefix) as a JSON line to FILE")
+    parser.add_argument("--label", help="the configuration the recorded round belongs to")
     arguments = parser.parse_args()
     prefixes = tuple(arguments.prefixes.split())
     if arguments.mode == "subscribe":
         asyncio.run(subscribe(arguments.port, arguments.out, prefixes, arguments.stream))
+    elif arguments.mode == "medians":
+        medians(arguments.record)
     else:
         report(arguments.truth, arguments.received, arguments.since_ms, arguments.until_ms, prefixes,
-               arguments.time_field, arguments.json)
+               arguments.time_field, arguments.json, arguments.record, arguments.label)

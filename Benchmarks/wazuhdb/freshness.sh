@@ -6,7 +6,10 @@
 #   swift build -c release --product wazuh-nats-gateway          (from the repository root)
 #   Benchmarks/wazuhdb/freshness.sh [--agents 1000] [--duration 180] [--warmup 20]
 #       [--commit-idle 10s] [--commit-max 60s] [--socket-poll 1s] [--gateway PATH]
+#       [--rounds 1] [--record FILE]
 #   --quick: --duration 60 --commit-idle 2s --commit-max 10s (for iteration; report the real timers)
+#   --rounds N: N runs one after the other (each with its own simulator, gateways and server), each
+#   round's figures appended to FILE (default: a temporary file), then the medians over the rounds.
 #
 # The simulator (`simulate --scenario steady`, wazuh-db's commit timers by default) writes global.db,
 # serves queue/db/wdb and logs every committed transition with the time it was written
@@ -15,7 +18,8 @@
 # gets the last commit.
 set -euo pipefail
 
-agents=1000; duration=180; warmup=20; idle=10s; max=60s; socket_poll=1s
+agents=1000; duration=180; warmup=20; idle=10s; max=60s; socket_poll=1s; rounds=1; record=""
+arguments=("$@")
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 gateway="$root/.build/release/wazuh-nats-gateway"
 while [ $# -gt 0 ]; do
@@ -28,12 +32,24 @@ while [ $# -gt 0 ]; do
         --socket-poll) socket_poll="$2"; shift 2 ;;
         --gateway) gateway="$2"; shift 2 ;;
         --quick) duration=60; idle=2s; max=10s; shift ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        --record) record="$2"; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
 [ -x "$gateway" ] || { echo "no gateway executable at $gateway (build it in release first)" >&2; exit 2; }
 nats_server="$(command -v nats-server || echo /usr/sbin/nats-server)"
 here="$(cd "$(dirname "$0")" && pwd)"
+if [ "$rounds" -gt 1 ]; then
+    [ -n "$record" ] || record="$(mktemp /tmp/freshness-rounds.XXXXXX)"
+    for round in $(seq "$rounds"); do
+        echo "## round $round of $rounds"
+        "$0" "${arguments[@]}" --rounds 1 --record "$record"
+    done
+    echo "# medians over $rounds rounds ($record)"
+    python3 "$here/freshness.py" medians --record "$record"
+    exit 0
+fi
 seconds() { case "$1" in *ms) echo 1 ;; *s) echo "${1%s}" ;; *m) echo $(( ${1%m} * 60 )) ;; esac; }
 
 work="$(mktemp -d /tmp/freshness.XXXXXX)"
@@ -102,5 +118,6 @@ sleep 5
 kill -TERM "$subscriber"; wait "$subscriber" 2>/dev/null || true
 echo "# freshness: $agents agents, commit timers $idle idle / $max max, socket poll $socket_poll, window ${duration}s after ${warmup}s warm-up"
 python3 "$here/freshness.py" report --truth "$work/truth.jsonl" --received "$work/received.jsonl" \
-    --since-ms "$since_ms" --until-ms "$until_ms"
+    --since-ms "$since_ms" --until-ms "$until_ms" ${record:+--record "$record"} \
+    --label "$agents agents, poll $socket_poll, timers $idle/$max"
 grep -h -i 'error\|warning' "$work/socket.log" "$work/file.log" | head -5 || true

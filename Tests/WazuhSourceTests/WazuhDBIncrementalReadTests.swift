@@ -107,19 +107,54 @@ import WazuhSource
         #expect(second.bytesReceived * 20 < first.bytesReceived, "\(second.bytesReceived) vs \(first.bytesReceived)")
     }
 
-    @Test func whatNoTimeRevealsWaitsForTheNextSweep() throws {
+    @Test func aStatusCodeChangingAloneIsSeenAtTheNextRead() throws {
         let served = try Served(agents: 50, initiallyActive: 1)
         defer { served.server.stop() }
         let (simulator, reader) = (served.simulator, served.reader)
         _ = try reader.read()
-        // A version error sets status_code alone: no time moves, so only a sweep sees it.
+        // A version error sets status_code alone: no time and no count moves, the census's
+        // id × code sum does, so this read sweeps instead of waiting for the periodic sweep.
         try simulator.apply(.setStatusCode(agentID: 9, code: 2))
-        let incremental = try reader.read()
-        #expect(!incremental.sweep)
-        #expect(incremental.snapshot.record(id: 9)?.statusCode == 0)
-        let swept = try reader.read(forceSweep: true)
-        #expect(swept.sweep)
-        #expect(swept.snapshot.record(id: 9)?.statusCode == 2)
+        let read = try reader.read()
+        #expect(read.sweep)
+        #expect(read.snapshot.record(id: 9)?.statusCode == 2)
+        #expect(simulator.hasOpenTransaction)
+        // Once seen, the next read is incremental again.
+        #expect(try !reader.read().sweep)
+    }
+
+    @Test func aClockSteppedBackIsCaughtByTheCensusIds() throws {
+        let served = try Served(agents: 60, initiallyActive: 1)
+        defer { served.server.stop() }
+        let (simulator, reader) = (served.simulator, served.reader)
+        simulator.now = baseTime + 1000
+        try simulator.apply(.stop(agentID: 20))
+        let before = try reader.read().snapshot
+        #expect(before.record(id: 20)?.status == .disconnected)
+        // The clock steps back an hour: agent 11 stops and agent 20 comes back, both stamped before
+        // the read's `since`, and the counts per status balance. Only the id sums differ.
+        simulator.now = baseTime - 3600
+        try simulator.apply(.stop(agentID: 11))
+        try simulator.apply(.activate(agentID: 20))
+        let read = try reader.read()
+        #expect(read.sweep)
+        #expect(read.snapshot.record(id: 11)?.status == .disconnected)
+        #expect(read.snapshot.record(id: 20)?.status == .active)
+        let seen = ChangeDetector.changes(from: before, to: read.snapshot).map { ($0.agentID, $0.currentStatus) }
+        #expect(seen.map(\.0) == [11, 20])
+        #expect(seen.map(\.1) == [.disconnected, .active])
+    }
+
+    @Test func aSchemaWithoutStatusCodeStaysIncremental() throws {
+        let served = try Served(agents: 40, initiallyActive: 1, schema: .wazuh4(minor: 5))
+        defer { served.server.stop() }
+        let (simulator, reader) = (served.simulator, served.reader)
+        #expect(try reader.read().sweep)
+        simulator.now = baseTime + 200
+        try simulator.apply(.stop(agentID: 6))
+        let read = try reader.read()
+        #expect(!read.sweep)
+        #expect(read.snapshot.record(id: 6)?.status == .disconnected)
     }
 
     @Test func sweepsAreDueAfterTheInterval() throws {

@@ -23,7 +23,10 @@ import WazuhSource
                 queries.append(.activeAgents(columns: subset, since: time, after: Int(time % 1000), limit: 9))
             }
         }
-        for time in times { queries.append(.agentCensus(ceiling: time)) }
+        for time in times {
+            queries.append(.agentCensus(ceiling: time))
+            queries.append(.agentCensus(ceiling: time, statusCodes: false))
+        }
         // The longest id list, of the longest ids, with every column.
         queries.append(
             .changedAgents(
@@ -81,7 +84,10 @@ import WazuhSource
                 == "global sql SELECT connection_status AS status,count(*) AS agents,max(max("
                 + "CASE WHEN last_keepalive <= 99 THEN last_keepalive ELSE 0 END,"
                 + "CASE WHEN disconnection_time <= 99 THEN disconnection_time ELSE 0 END,"
-                + "CASE WHEN date_add <= 99 THEN date_add ELSE 0 END)) AS newest FROM agent WHERE id > 0"
-                + " GROUP BY connection_status")
+                + "CASE WHEN date_add <= 99 THEN date_add ELSE 0 END)) AS newest,sum(id) AS ids,"
+                + "sum(id*ifnull(status_code,0)) AS codes FROM agent WHERE id > 0 GROUP BY connection_status")
+        #expect(
+            WazuhDBQuery.agentCensus(ceiling: 99, statusCodes: false).text.hasSuffix(
+                "AS newest,sum(id) AS ids FROM agent WHERE id > 0 GROUP BY connection_status"))
     }
 }

@@ -41,10 +41,12 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         case allAgentIDs(lastID: Int)
         /// `global get-agents-by-connection-status <lastID> <status>` (ids only; `due` while more follow).
         case agentIDs(lastID: Int, status: Status)
-        /// `global sql SELECT connection_status AS status, count(*) AS agents, max(…) AS newest FROM agent
-        /// WHERE id > 0 GROUP BY connection_status`: agents per status, and the newest keepalive,
-        /// disconnection or registration time not after `ceiling`.
-        case agentCensus(ceiling: Int64)
+        /// `global sql SELECT connection_status AS status, count(*) AS agents, max(…) AS newest,
+        /// sum(id) AS ids[, sum(id*ifnull(status_code,0)) AS codes] FROM agent WHERE id > 0 GROUP BY
+        /// connection_status`: agents per status, the sum of their ids and of id × `status_code` (when
+        /// `statusCodes`: the column exists), and the newest keepalive, disconnection or registration
+        /// time not after `ceiling`.
+        case agentCensus(ceiling: Int64, statusCodes: Bool)
         /// `global sql SELECT <columns> FROM agent WHERE id > <after> AND (disconnection_time >= <since>
         /// OR date_add >= <since> OR connection_status = 'pending' OR id IN (<ids>)) ORDER BY id LIMIT <limit>`:
         /// agents disconnected, registered or pending since `since`, and the agents `ids` (known pending).
@@ -81,9 +83,10 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         WazuhDBQuery(kind: .agentIDs(lastID: max(0, lastID), status: status))
     }
 
-    /// Agents per `connection_status` and the newest time not after `ceiling` (agent 000 excluded).
-    public static func agentCensus(ceiling: Int64) -> WazuhDBQuery {
-        WazuhDBQuery(kind: .agentCensus(ceiling: ceiling))
+    /// Agents per `connection_status`, their id sums (and id × `status_code` sums when `statusCodes`),
+    /// and the newest time not after `ceiling` (agent 000 excluded).
+    public static func agentCensus(ceiling: Int64, statusCodes: Bool = true) -> WazuhDBQuery {
+        WazuhDBQuery(kind: .agentCensus(ceiling: ceiling, statusCodes: statusCodes))
     }
 
     /// Like ``agents(columns:after:limit:)``, restricted to agents disconnected or registered at or
@@ -123,12 +126,14 @@ public struct WazuhDBQuery: Sendable, Hashable, CustomStringConvertible {
         case .agents(let columns, let after, let limit):
             let list = columns.map(\.selected).joined(separator: ",")
             return "global sql SELECT \(list) FROM agent WHERE id > \(after) ORDER BY id LIMIT \(limit)"
-        case .agentCensus(let ceiling):
+        case .agentCensus(let ceiling, let statusCodes):
             let newest = ["last_keepalive", "disconnection_time", "date_add"].map {
                 "CASE WHEN \($0) <= \(ceiling) THEN \($0) ELSE 0 END"
             }
+            let codes = statusCodes ? ",sum(id*ifnull(status_code,0)) AS codes" : ""
             return "global sql SELECT connection_status AS status,count(*) AS agents,max(max("
-                + newest.joined(separator: ",") + ")) AS newest FROM agent WHERE id > 0 GROUP BY connection_status"
+                + newest.joined(separator: ",") + ")) AS newest,sum(id) AS ids\(codes) FROM agent WHERE id > 0"
+                + " GROUP BY connection_status"
         case .changedAgents(let columns, let since, let ids, let after, let limit):
             let list = columns.map(\.selected).joined(separator: ",")
             let listed = ids.isEmpty ? "" : " OR id IN (\(ids.map(String.init).joined(separator: ",")))"

@@ -18,8 +18,17 @@ import Foundation
 /// status equal the census no transition was missed; if they still differ (a removal always makes
 /// the total differ), the caller sweeps. Keepalives that change no status are not read: between
 /// sweeps an agent's `last_keepalive` is the one seen at its last transition (what events carry).
-/// What no time and no count reveals — a `status_code`, name, IP or node changing alone, or a clock
-/// stepped backwards — waits for the next full sweep.
+///
+/// Why the census also sums ids and id × `status_code` per status. Every way into `disconnected`
+/// stamps `disconnection_time` and every way into `pending` is read by its status, so the only
+/// transitions the rows of step 2 can miss end in `active` (or `never_connected`, a registration,
+/// read by `date_add`); those change the counts, which step 3 reconciles. Two things move no time
+/// and no count: a clock stepped backwards (wazuh-db stamps a disconnection before `since`, and
+/// another agent's unseen reconnection balances the counts) and a `status_code` changing alone
+/// (version errors 1 and 2, with no connection change). The id sums catch the first (the agents
+/// in a status are other agents, not just as many), the id × code sums the second; either
+/// disagreeing makes the caller sweep at once, so neither waits for the periodic sweep. What is
+/// left for the periodic sweep: a name, IP, node or group changing alone (no event is made of them).
 extension WazuhDBSocketReader {
     /// Seconds subtracted from the newest time seen before asking for changes (writes whose time
     /// was taken a moment before an earlier write landed, clocks a little apart).
@@ -51,27 +60,58 @@ extension WazuhDBSocketReader {
     func readChanges(
         columns: [WazuhDBQuery.Column], since: Int64, into previous: AgentSnapshot, state: inout State
     ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, newest: Int64)? {
-        let census = try agentCensus()
+        let census = try agentCensus(statusCodes: columns.contains(.statusCode))
         let pending = previous.entries.lazy.filter { $0.status == AgentSnapshot.rawStatus(.pending) }.map(\.id)
         var changed: [WazuhDBRows.Agent] = []
         try readPages(
             state: &state, { .changedAgents(columns: columns, since: since, ids: Array(pending), after: $0, limit: $1) }
         ) { changed.append($0) }
         var merged = merge(changed, into: previous)
-        if Self.countsByStatus(merged) != census.counts, merged.count == census.total {
+        var tally = Self.census(of: merged)
+        if !Self.sameMembers(tally, census.statuses), merged.count == census.total {
             var activated: [WazuhDBRows.Agent] = []
             try readPages(state: &state, { .activeAgents(columns: columns, since: since, after: $0, limit: $1) }) {
                 activated.append($0)
             }
             merged = merge(activated, into: merged)
+            tally = Self.census(of: merged)
         }
-        guard Self.countsByStatus(merged) == census.counts else {
+        guard Self.sameMembers(tally, census.statuses), census.statusCodes ? tally == census.statuses : true else {
             logger.debug(
-                "agent counts differ after an incremental read; sweeping",
+                "the agent census differs after an incremental read; sweeping",
                 metadata: ["wazuh.agents": "\(census.total)", "wazuh.merged_agents": "\(merged.count)"])
             return nil
         }
         return (merged, census.newest)
+    }
+
+    /// What the census says of the agents in one status.
+    struct StatusTally: Equatable {
+        var agents = 0
+        /// Sum of their ids.
+        var ids: Int64 = 0
+        /// Sum of id × `status_code` (0 when the column is missing).
+        var codes: Int64 = 0
+    }
+
+    /// Whether the same agents are in each status (counts and id sums), whatever their codes.
+    static func sameMembers(_ mine: [UInt8: StatusTally], _ theirs: [UInt8: StatusTally]) -> Bool {
+        guard mine.count == theirs.count else { return false }
+        return mine.allSatisfy { status, tally in
+            theirs[status].map { $0.agents == tally.agents && $0.ids == tally.ids } ?? false
+        }
+    }
+
+    /// The census of `snapshot`, keyed as wazuh-db's census is.
+    static func census(of snapshot: AgentSnapshot) -> [UInt8: StatusTally] {
+        var tallies: [UInt8: StatusTally] = [:]
+        for entry in snapshot.entries {
+            let code = entry.flags & AgentSnapshot.Entry.hasStatusCode != 0 ? Int64(entry.statusCode) : 0
+            tallies[entry.status, default: StatusTally()].agents += 1
+            tallies[entry.status, default: StatusTally()].ids &+= Int64(entry.id)
+            tallies[entry.status, default: StatusTally()].codes &+= Int64(entry.id) &* code
+        }
+        return tallies
     }
 
     /// `previous` with the rows of `changed` (ascending ids) replacing or joining its agents.
@@ -91,35 +131,34 @@ extension WazuhDBSocketReader {
         return builder.finish()
     }
 
-    /// Agents per status of `snapshot`, keyed as the census keys them.
-    static func countsByStatus(_ snapshot: AgentSnapshot) -> [UInt8: Int] {
-        var counts: [UInt8: Int] = [:]
-        for entry in snapshot.entries { counts[entry.status, default: 0] += 1 }
-        return counts
-    }
-
-    /// wazuh-db's agents per status and newest time (agent 000 excluded).
-    private func agentCensus() throws(WazuhSourceError) -> (counts: [UInt8: Int], total: Int, newest: Int64) {
+    /// wazuh-db's census of agents per status (agent 000 excluded), and the newest time in the table.
+    private func agentCensus(statusCodes: Bool) throws(WazuhSourceError) -> (
+        statuses: [UInt8: StatusTally], total: Int, newest: Int64, statusCodes: Bool
+    ) {
         let ceiling = Int64(Date().timeIntervalSince1970) + Self.futureTolerance
         let json: [UInt8]
-        switch try client.send(.agentCensus(ceiling: ceiling)) {
+        switch try client.send(.agentCensus(ceiling: ceiling, statusCodes: statusCodes)) {
         case .ok(let body), .due(let body):
             json = body
         case .err(let text):
             throw failure(.wazuhDBError, "wazuh-db refused the agent census: \(text)")
         }
-        var counts: [UInt8: Int] = [:]
+        var statuses: [UInt8: StatusTally] = [:]
         var total = 0
         var newest: Int64 = 0
         for row in try WazuhDBRows.objects(json) {
-            guard let agents = WazuhDBRows.integer(row["agents"]), agents >= 0 else {
-                throw failure(.malformedReply, "a row of wazuh-db's agent census has no count")
+            guard let agents = WazuhDBRows.integer(row["agents"]), agents >= 0,
+                let ids = WazuhDBRows.integer(row["ids"])
+            else {
+                throw failure(.malformedReply, "a row of wazuh-db's agent census has no count or id sum")
             }
             let status = AgentSnapshot.rawStatus(ConnectionStatus(databaseValue: row["status"] as? String))
-            counts[status, default: 0] += Int(agents)
+            statuses[status, default: StatusTally()].agents += Int(agents)
+            statuses[status, default: StatusTally()].ids &+= ids
+            statuses[status, default: StatusTally()].codes &+= WazuhDBRows.integer(row["codes"]) ?? 0
             total += Int(agents)
             newest = max(newest, WazuhDBRows.integer(row["newest"]) ?? 0)
         }
-        return (counts, total, newest)
+        return (statuses, total, newest, statusCodes)
     }
 }
