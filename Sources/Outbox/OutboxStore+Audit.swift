@@ -69,7 +69,8 @@ extension OutboxStore {
                         try appender.append(item, at: at)
                     }
                 }
-                return appender.head.sequence == 0 ? nil : appender.head
+                let head = try appender.finish()
+                return head.sequence == 0 ? nil : head
             }
         }
     }
@@ -84,7 +85,7 @@ extension OutboxStore {
                 var appender = try AuditAppender(
                     db, after: try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash))
                 for item in acknowledged { try appender.append(item, at: at) }
-                return appender.head
+                return try appender.finish()
             }
         }
     }

@@ -102,6 +102,21 @@ public struct AuditRecord: Sendable, Hashable {
         sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
         streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], kind: Kind, scratch: inout [UInt8]
     ) -> [UInt8] {
+        var hash: [UInt8] = []
+        Self.chainHash(
+            sequence: sequence, recordedAt: recordedAt, outboxSeq: outboxSeq, subject: subject, messageID: messageID,
+            streamSequence: streamSequence, payloadSHA256: payloadSHA256, previousHash: previousHash, kind: kind,
+            scratch: &scratch, into: &hash)
+        return hash
+    }
+
+    /// The same hash, written into `hash` (made 32 bytes long; a buffer of that length is reused as it
+    /// is): a caller chaining many records alternates two buffers and allocates nothing per record.
+    public static func chainHash(
+        sequence: Int64, recordedAt: Int64, outboxSeq: Int64, subject: String, messageID: String,
+        streamSequence: UInt64?, payloadSHA256: [UInt8], previousHash: [UInt8], kind: Kind, scratch: inout [UInt8],
+        into hash: inout [UInt8]
+    ) {
         scratch.removeAll(keepingCapacity: true)
         scratch.reserveCapacity(32 + 8 * 3 + 9 + 8 + subject.utf8.count + messageID.utf8.count + 32 + 16)
         scratch += previousHash
@@ -118,17 +133,24 @@ public struct AuditRecord: Sendable, Hashable {
         Self.appendLengthPrefixed(messageID, to: &scratch)
         scratch += payloadSHA256
         if kind != .delivery { Self.appendLengthPrefixed(kind.rawValue, to: &scratch) }
-        return Array(SHA256.hash(data: scratch))
+        var hasher = SHA256()
+        scratch.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let digest = hasher.finalize()
+        if hash.count != SHA256.byteCount { hash = [UInt8](repeating: 0, count: SHA256.byteCount) }
+        digest.withUnsafeBytes { source in
+            hash.withUnsafeMutableBytes { $0.copyMemory(from: source) }
+        }
     }
 
     private static func appendLengthPrefixed(_ text: String, to bytes: inout [UInt8]) {
-        let count = UInt32(truncatingIfNeeded: text.utf8.count)
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: count >> shift)) }
-        bytes.append(contentsOf: text.utf8)
+        Self.append(UInt32(truncatingIfNeeded: text.utf8.count), to: &bytes)
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
-    private static func append(_ value: UInt64, to bytes: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+    /// `value` big-endian, appended as one block.
+    private static func append(_ value: some FixedWidthInteger, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// The record as one `audit export` JSON line object: `sequence`, `recorded_at` (epoch ms),

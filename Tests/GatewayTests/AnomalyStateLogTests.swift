@@ -11,6 +11,34 @@ struct AnomalyStateLogTests {
         for (key, value) in update.values { entries[key] = value }
     }
 
+    /// The lines are written straight into one buffer (``StateLineWriter``) in the exact text that older
+    /// gateways journaled and that restoring parses: numbers as `String(_:)` writes them, `-` for none,
+    /// escaped names, `%` for an empty text.
+    @Test func linesKeepTheJournaledTextByteForByte() {
+        var track = AnomalyAgentTrack(name: "web 01%", dateAdd: -1_700_000_000, node: "node01", lastSeen: 0)
+        track.transitions = [Int64.min, -5, 0, 1_716_897_300]
+        track.flappingLatched = true
+        track.disconnectedAt = Int64.max
+        track.groups = ""
+        #expect(
+            track.line
+                == "-1700000000 0 1 9223372036854775807 - - -9223372036854775808,-5,0,1716897300 node01 web%2001%25 %")
+        var plain = AnomalyAgentTrack(name: "web-02", dateAdd: 7, node: "n\r", lastSeen: 42)
+        plain.pendingStopAt = 40
+        plain.lastStopAt = 39
+        plain.groups = "default,site a"
+        #expect(plain.line == "7 42 0 - 40 39 - n%0D web-02 default,site%20a")
+        #expect(AnomalyAgentTrack(line: Substring(track.line)) == track)
+        #expect(AnomalyAgentTrack(line: Substring(plain.line)) == plain)
+        let window = AgentRateLimiter.Window(
+            start: 1_716_897_280, agentName: "db\n", dateAdd: 3, transitions: 21, condensed: 11, firstStatus: .active,
+            lastStatus: .disconnected)
+        #expect(window.line == "1716897280 3 21 11 Active Disconnected db%0A")
+        var log = AnomalyStateLog()
+        let update = log.record(tracks: [(12, plain), (3, nil)], windows: [(12, window), (4, nil)])
+        #expect(update.values.values.first == "A12 \(plain.line)\nA3\nR12 \(window.line)\nR4")
+    }
+
     @Test func deltasAndCompactionsRestoreExactlyTheLatestTracksAndWindows() {
         var log = AnomalyStateLog()
         var entries: [String: String] = [:]

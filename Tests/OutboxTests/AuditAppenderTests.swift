@@ -54,6 +54,46 @@ struct AuditAppenderTests {
         #expect(try store.stats().delivered == 9)
     }
 
+    @Test func windowsLongerThanOneInsertBatchAreStoredRecordForRecord() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let store = try Fixtures.open(dir, clock: clock)
+        let count = 2 * AuditAppender.batchSize + 7
+        try store.appendDetection(messages: (1...count).map { Fixtures.message($0) }, snapshot: [1])
+        let pending = try store.pendingMessages(afterSeq: 0, limit: count)
+        // Full batches and a remainder in one window, one of them with an empty message id, then a
+        // window of exactly one batch of replays.
+        let audited = pending.enumerated().map { index, message in
+            AuditedDelivery(
+                seq: message.seq, streamSequence: index % 3 == 0 ? nil : UInt64(index + 1), subject: message.subject,
+                messageID: index == 40 ? "" : message.messageID, payloadSHA256: AuditRecord.sha256(message.payload))
+        }
+        let head = try store.markDelivered(audited: audited, at: clock.now)
+        let replays = pending.prefix(AuditAppender.batchSize).map {
+            AuditedDelivery(
+                seq: $0.seq, streamSequence: nil, subject: $0.subject, messageID: $0.messageID + ":replay",
+                payloadSHA256: AuditRecord.sha256($0.payload), kind: .replay)
+        }
+        let last = try store.appendAudit(replays, at: clock.now + 1)
+        let records = try store.auditRecords(afterSequence: 0, limit: 1000)
+        #expect(records.count == count + AuditAppender.batchSize)
+        #expect(head?.sequence == Int64(count) && head?.hash == records[count - 1].hash)
+        #expect(last?.sequence == Int64(records.count) && last?.hash == records.last?.hash)
+        #expect(records[40].messageID == "" && records[0].streamSequence == nil && records[1].streamSequence == 2)
+        var previous = AuditRecord.genesisHash
+        for (index, record) in records.enumerated() {
+            let source = index < count ? audited[index] : replays[index - count]
+            let expected = AuditRecord.chained(
+                sequence: Int64(index + 1), recordedAt: index < count ? clock.now : clock.now + 1,
+                outboxSeq: source.seq, subject: source.subject, messageID: source.messageID,
+                streamSequence: source.streamSequence, payloadSHA256: source.payloadSHA256, previousHash: previous,
+                kind: source.kind)
+            #expect(record == expected)
+            previous = record.hash
+        }
+        #expect(try store.verifyAudit().isIntact)
+    }
+
     @Test func aFailedInsertRollsTheWholeWindowBack() throws {
         let dir = try TemporaryDirectory()
         let clock = TestClock()

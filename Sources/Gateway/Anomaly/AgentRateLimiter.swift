@@ -120,8 +120,26 @@ public struct AgentRateLimiter: Sendable, Hashable {
 extension AgentRateLimiter.Window {
     /// One line: `start date_add transitions condensed first_status last_status name`.
     var line: String {
-        "\(self.start) \(self.dateAdd) \(self.transitions) \(self.condensed) \(self.firstStatus.rawValue) "
-            + "\(self.lastStatus.rawValue) \(StateLine.escape(self.agentName))"
+        var writer = StateLineWriter()
+        self.write(to: &writer)
+        return writer.string
+    }
+
+    /// Appends ``line`` to `writer`.
+    func write(to writer: inout StateLineWriter) {
+        writer.int(self.start)
+        writer.space()
+        writer.int(self.dateAdd)
+        writer.space()
+        writer.int(self.transitions)
+        writer.space()
+        writer.int(self.condensed)
+        writer.space()
+        writer.text(self.firstStatus.rawValue)
+        writer.space()
+        writer.text(self.lastStatus.rawValue)
+        writer.space()
+        writer.text(self.agentName)
     }
 
     init?(line: Substring) {

@@ -44,11 +44,39 @@ struct AnomalyAgentTrack: Sendable, Hashable {
     /// groups` (`-` for none, times comma-separated, node, name and groups escaped by ``StateLine``; lines
     /// journaled before groups were tracked end after the name).
     var line: String {
-        let times = self.transitions.isEmpty ? "-" : self.transitions.map(String.init).joined(separator: ",")
-        return
-            "\(self.dateAdd) \(self.lastSeen) \(self.flappingLatched ? 1 : 0) \(StateLine.optional(self.disconnectedAt)) "
-            + "\(StateLine.optional(self.pendingStopAt)) \(StateLine.optional(self.lastStopAt)) \(times) "
-            + "\(StateLine.escape(self.node)) \(StateLine.escape(self.name)) \(StateLine.escape(self.groups))"
+        var writer = StateLineWriter()
+        self.write(to: &writer)
+        return writer.string
+    }
+
+    /// Appends ``line`` to `writer`.
+    func write(to writer: inout StateLineWriter) {
+        writer.int(self.dateAdd)
+        writer.space()
+        writer.int(self.lastSeen)
+        writer.space()
+        writer.byte(self.flappingLatched ? 0x31 : 0x30)
+        writer.space()
+        writer.optional(self.disconnectedAt)
+        writer.space()
+        writer.optional(self.pendingStopAt)
+        writer.space()
+        writer.optional(self.lastStopAt)
+        writer.space()
+        if self.transitions.isEmpty {
+            writer.byte(0x2D)
+        } else {
+            for (index, time) in self.transitions.enumerated() {
+                if index > 0 { writer.byte(0x2C) }
+                writer.int(time)
+            }
+        }
+        writer.space()
+        writer.text(self.node)
+        writer.space()
+        writer.text(self.name)
+        writer.space()
+        writer.text(self.groups)
     }
 
     init?(line: Substring) {
@@ -150,14 +178,13 @@ extension DisconnectionWindow {
         var crossings: [Crossing] = []
         var changed = false
         for scope in windows.keys.sorted() {
-            guard var stamps = windows[scope] else { continue }
-            stamps.prune(through: cutoff)
-            guard let first = stamps.first, let last = stamps.last else {
+            // Pruned in place: a copy taken out of the dictionary would copy the stamps and counts too.
+            windows[scope]?.prune(through: cutoff)
+            guard let stamps = windows[scope], let first = stamps.first, let last = stamps.last else {
                 windows[scope] = nil
                 if latched.remove(scope) != nil { changed = true }
                 continue
             }
-            windows[scope] = stamps
             guard touched.contains(scope) else { continue }
             let distinct = stamps.distinctAgents
             guard let bound = threshold(scope), distinct >= bound else {

@@ -75,19 +75,17 @@ struct AnomalyStateLog: Sendable {
         tracks: [(agentID: Int, track: AnomalyAgentTrack?)], windows: [(agentID: Int, window: AgentRateLimiter.Window?)]
     ) -> MetaUpdate {
         guard !tracks.isEmpty || !windows.isEmpty else { return MetaUpdate() }
-        var lines: [String] = []
-        lines.reserveCapacity(tracks.count + windows.count)
+        var writer = StateLineWriter(capacity: 96 * (tracks.count + windows.count))
         for (agentID, track) in tracks {
             self.tracks[agentID] = track
-            lines.append(track.map { "A\(agentID) " + $0.line } ?? "A\(agentID)")
+            Self.write(agentID, track, to: &writer)
         }
         for (agentID, window) in windows {
             self.windows[agentID] = window
-            lines.append(window.map { "R\(agentID) " + $0.line } ?? "R\(agentID)")
+            Self.write(agentID, window, to: &writer)
         }
-        let delta = lines.joined(separator: "\n")
         let deltaBudget = max(self.fullBytes, Self.minimumDeltaBytes)
-        if self.deltaKeys.count >= Self.compactAfter || self.deltaBytes + delta.utf8.count > deltaBudget {
+        if self.deltaKeys.count >= Self.compactAfter || self.deltaBytes + writer.count > deltaBudget {
             let removed = self.deltaKeys
             let full = self.fullText
             self.deltaKeys = []
@@ -98,19 +96,34 @@ struct AnomalyStateLog: Sendable {
         let key = Self.deltaKey(self.nextDelta)
         self.nextDelta += 1
         self.deltaKeys.append(key)
-        self.deltaBytes += delta.utf8.count
-        return MetaUpdate(values: [key: delta])
+        self.deltaBytes += writer.count
+        return MetaUpdate(values: [key: writer.string])
     }
 
     private var fullText: String {
-        var lines: [String] = []
-        lines.reserveCapacity(self.tracks.count + self.windows.count)
-        for (agentID, track) in self.tracks.sorted(by: { $0.key < $1.key }) {
-            lines.append("A\(agentID) " + track.line)
-        }
-        for (agentID, window) in self.windows.sorted(by: { $0.key < $1.key }) {
-            lines.append("R\(agentID) " + window.line)
-        }
-        return lines.joined(separator: "\n")
+        var writer = StateLineWriter(capacity: max(self.fullBytes, 96 * (self.tracks.count + self.windows.count)))
+        for agentID in self.tracks.keys.sorted() { Self.write(agentID, self.tracks[agentID], to: &writer) }
+        for agentID in self.windows.keys.sorted() { Self.write(agentID, self.windows[agentID], to: &writer) }
+        return writer.string
+    }
+
+    /// `A<id> <track line>`, or `A<id>` for a forgotten track, on a line of its own.
+    private static func write(_ agentID: Int, _ track: AnomalyAgentTrack?, to writer: inout StateLineWriter) {
+        if !writer.isEmpty { writer.byte(0x0A) }
+        writer.byte(0x41)
+        writer.int(agentID)
+        guard let track else { return }
+        writer.space()
+        track.write(to: &writer)
+    }
+
+    /// `R<id> <window line>`, or `R<id>` for a closed window, on a line of its own.
+    private static func write(_ agentID: Int, _ window: AgentRateLimiter.Window?, to writer: inout StateLineWriter) {
+        if !writer.isEmpty { writer.byte(0x0A) }
+        writer.byte(0x52)
+        writer.int(agentID)
+        guard let window else { return }
+        writer.space()
+        window.write(to: &writer)
     }
 }

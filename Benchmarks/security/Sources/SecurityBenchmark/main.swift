@@ -142,6 +142,13 @@ func round(signals: Bool) throws -> Sample {
     return Sample(detection: detection, delivery: delivery, events: events)
 }
 
+// `--only on|off`: rounds of one configuration and no table, for a profiler (`perf record -g`).
+if let index = arguments.firstIndex(of: "--only"), index + 1 < arguments.count {
+    let signals = arguments[index + 1] == "on"
+    for _ in 0..<rounds { _ = try round(signals: signals) }
+    exit(0)
+}
+
 var off: [Sample] = []
 var on: [Sample] = []
 _ = try round(signals: false)  // warm-up
@@ -153,7 +160,8 @@ func perEvent(_ samples: [Sample], _ part: (Sample) -> Double) -> [Double] {
     samples.map { part($0) / Double($0.events) * 1e6 }
 }
 print("fleet \(fleetSize) agents, \(cycles) cycles of \(cycleSize) changes, \(rounds) alternating rounds")
-print("per event (µs, median [min–max])   signals off              signals on               added (median, ratio on/off)")
+print(
+    "per event (µs, median [min–max])   signals off              signals on               added (median, ratio on/off)")
 for (name, part) in [
     ("detection + journal", { (s: Sample) in s.detection }), ("seal + mark delivered", { (s: Sample) in s.delivery }),
     ("total", { (s: Sample) in s.detection + s.delivery }),
