@@ -117,6 +117,10 @@ struct TimedTransport: DeliveryTransport {
         progress.sent()
         return try await inner.send(message)
     }
+    func sendBatch(_ messages: [OutgoingMessage]) async throws -> [DeliveryReceipt]? {
+        progress.sent()
+        return try await inner.sendBatch(messages)
+    }
     func publishUnjournaled(_ message: OutgoingMessage) async throws { try await inner.publishUnjournaled(message) }
     func flush() async throws { try await inner.flush() }
     var isConnected: Bool { inner.isConnected }

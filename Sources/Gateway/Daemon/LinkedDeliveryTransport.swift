@@ -57,6 +57,10 @@ public final class LinkedDeliveryTransport: DeliveryTransport {
         try await self.transport().send(message)
     }
 
+    public func sendBatch(_ messages: [OutgoingMessage]) async throws -> [DeliveryReceipt]? {
+        try await self.transport().sendBatch(messages)
+    }
+
     public func publishUnjournaled(_ message: OutgoingMessage) async throws {
         try await self.transport().publishUnjournaled(message)
     }

@@ -71,6 +71,12 @@ public protocol DeliveryTransport: Sendable {
     func prepare() async throws
     /// Sends one message without waiting for its acknowledgement.
     func send(_ message: OutgoingMessage) async throws -> DeliveryReceipt
+    /// Sends `messages` in order without waiting for their acknowledgements (one hand-off to the
+    /// connection and one socket write for the whole group), returning one receipt per message in the
+    /// same order; a message that could not go out gets a receipt that fails with its error. Throws only
+    /// before anything was sent (e.g. one message is invalid): the worker then sends them one by one.
+    /// Returns `nil` when the transport has no batch path (the default).
+    func sendBatch(_ messages: [OutgoingMessage]) async throws -> [DeliveryReceipt]?
     /// Publishes a message that is not journaled (heartbeats): best effort, no acknowledgement.
     func publishUnjournaled(_ message: OutgoingMessage) async throws
     /// Pushes everything buffered to the server.
@@ -81,6 +87,11 @@ public protocol DeliveryTransport: Sendable {
     var connectionState: String { get }
     /// Maps any error thrown by this transport (or its receipts) to a classified failure.
     func classify(_ error: any Error) -> DeliveryFailure
+}
+
+extension DeliveryTransport {
+    /// No batch path: the worker sends one message at a time.
+    public func sendBatch(_ messages: [OutgoingMessage]) async throws -> [DeliveryReceipt]? { nil }
 }
 
 /// The I/O seam between the delivery worker and the outbox journal. `OutboxStore` conforms.

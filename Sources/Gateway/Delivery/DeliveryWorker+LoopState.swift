@@ -1,6 +1,12 @@
 import Outbox
 
 extension DeliveryWorker {
+    /// A journaled message and what goes on the wire for it.
+    struct SealedOutboxMessage {
+        var message: OutboxMessage
+        var sealed: OutgoingMessage
+    }
+
     struct InFlight {
         var seq: Int64
         var receipt: DeliveryReceipt

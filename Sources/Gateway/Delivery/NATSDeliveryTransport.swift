@@ -173,6 +173,27 @@ public final class NATSDeliveryTransport: DeliveryTransport {
         }
     }
 
+    /// The pipelined JetStream path sends a group with the client's `publishBatch` (registered and
+    /// encoded under one lock, one write); the other paths have no batch form.
+    public func sendBatch(_ messages: [OutgoingMessage]) async throws -> [DeliveryReceipt]? {
+        guard case .jetstream = mode, usesContextPublish else { return nil }
+        var batch: [JetStreamOutgoingMessage] = []
+        batch.reserveCapacity(messages.count)
+        for message in messages {
+            let headers = NATSHeaders(message.headers.map { NATSHeaders.Field(name: $0.name, value: $0.value) })
+            batch.append(
+                JetStreamOutgoingMessage(
+                    subject: message.subject, payload: ByteBuffer(bytes: message.payload),
+                    headers: headers.isEmpty ? nil : headers))
+        }
+        let acks = try await jetStream.publishBatch(batch)
+        return acks.map { pending in
+            DeliveryReceipt(
+                { try await pending.result().seq },
+                arrived: { pending.outcome.map { $0.map { Optional($0.seq) } } })
+        }
+    }
+
     public func publishUnjournaled(_ message: OutgoingMessage) async throws {
         let headers = NATSHeaders(message.headers.map { NATSHeaders.Field(name: $0.name, value: $0.value) })
         try await connection.publish(subject: message.subject, headers: headers, bytes: message.payload)
