@@ -13,7 +13,11 @@ extension SigningKey {
     public func signature(of object: [String: JSONValue]) throws(CanonicalJSON.SerializationError) -> String {
         var unsigned = object
         unsigned.removeValue(forKey: Self.signatureMember)
-        let canonical = try CanonicalJSON.serialize(.object(unsigned))
+        return self.signature(ofCanonical: try CanonicalJSON.serialize(.object(unsigned)))
+    }
+
+    /// The signature of an object already serialized as canonical JSON without its `signature` member.
+    public func signature(ofCanonical canonical: [UInt8]) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: canonical, using: self.key)
         return Base64.encode(Array(code))
     }

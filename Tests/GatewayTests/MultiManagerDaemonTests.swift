@@ -76,7 +76,11 @@ struct MultiManagerDaemonTests {
             var stored: [StoredEvent] = []
             try await eventually("every manager's event in the stream", timeout: .seconds(20)) {
                 stored = try await harness.storedMessages()
-                return Self.statusEvents(stored).count == count
+                // The `.disconnected` secondaries are published after the `.status` events: wait for them too.
+                let secondaries = stored.filter {
+                    $0.subject == "wazuh.agent.\(Subjects.agentToken(agent)).disconnected"
+                }
+                return Self.statusEvents(stored).count == count && secondaries.count == count
             }
             // The same transition of the same agent: one single-manager id, scoped apart per manager.
             var unscoped: Set<String> = []

@@ -45,8 +45,13 @@ struct MultiManagerIsolationTests {
             let agent = try #require(repaired.agents(withStatus: "active").first)
             try repaired.apply(.stop(agentID: agent))
             try repaired.commit()
+            // The simulator creates its file in two commits (schema, then agents): a baseline read between
+            // them sees no agents and publishes them as `registered` afterwards. Wait for the stop itself.
             try await eventually("the repaired manager's event", timeout: .seconds(20)) {
-                Fixture.statusEvents(try await harness.storedMessages())["mgr-2"]?.count == 1
+                let events = Fixture.statusEvents(try await harness.storedMessages())["mgr-2"] ?? []
+                return events.contains {
+                    $0.event?.agentID == Subjects.agentToken(agent) && $0.event?.currentStatus == "Disconnected"
+                }
             }
             let events = Fixture.statusEvents(try await harness.storedMessages())
             #expect(events["mgr-1"]?.count == 1 && events["mgr-3"]?.count == 1)

@@ -47,14 +47,17 @@ public struct DetectionEncoder: Sendable {
         guard !changes.isEmpty else { return [] }
         var rows: [NewOutboxMessage] = []
         var events: [AgentStatusEvent] = []
+        var payloads: [[UInt8]] = []
         var eventBytes = 0
         rows.reserveCapacity(changes.count * 2 + 1)
         events.reserveCapacity(changes.count)
+        payloads.reserveCapacity(changes.count)
         for change in changes {
             let event = signedEvent(for: change, detectedAtMilliseconds: detectedAtMilliseconds)
             events.append(event)
             let payload = event.canonicalJSON()
             eventBytes += payload.count
+            payloads.append(payload)
             rows.append(
                 NewOutboxMessage(
                     messageID: event.eventID, eventID: event.eventID, kind: .event,
@@ -68,7 +71,7 @@ public struct DetectionEncoder: Sendable {
         }
         rows += batchMessages(
             events: events, counts: counts, latestTransition: changes.map(\.transitionTime).max() ?? 0,
-            detectedAtMilliseconds: detectedAtMilliseconds, eventBytes: eventBytes)
+            detectedAtMilliseconds: detectedAtMilliseconds, eventBytes: eventBytes, eventPayloads: payloads)
         return rows
     }
 
@@ -77,10 +80,14 @@ public struct DetectionEncoder: Sendable {
     /// - Parameter eventBytes: the events' canonical JSON sizes summed, when known: the first split is
     ///   sized from it, so a restart storm's batch is never built (as a JSON tree, twice: to sign and to
     ///   serialize) whole only to find it too large — that transient was the gateway's peak memory.
+    /// - Parameter eventPayloads: each event's canonical JSON (its row's payload), when known: each part
+    ///   is then written around those bytes (``BatchStatusUpdate/signedCanonicalJSON(with:eventPayloads:)``)
+    ///   instead of being built as a JSON tree of all its events, twice.
     public func batchMessages(
         events: [AgentStatusEvent], counts: WazuhSource.FleetCounts, latestTransition: Int64,
-        detectedAtMilliseconds: Int64, eventBytes: Int? = nil
+        detectedAtMilliseconds: Int64, eventBytes: Int? = nil, eventPayloads: [[UInt8]]? = nil
     ) -> [NewOutboxMessage] {
+        let eventPayloads = eventPayloads?.count == events.count ? eventPayloads : nil
         let batchID = ManagerScope.scoped(
             BatchStatusUpdate.makeBatchID(time: latestTransition, eventIDs: events.map(\.eventID)), by: scope)
         let summary = BatchSummary(
@@ -99,7 +106,13 @@ public struct DetectionEncoder: Sendable {
             let parts = BatchStatusUpdate.split(
                 batchID: batchID, managerNode: mapper.managerNode, timestamp: timestamp, events: events,
                 summary: summary, maximumEvents: maximumEvents)
-            let encoded = parts.map { ($0.messageID, $0.signed(with: signingKey).canonicalJSON()) }
+            var offset = 0
+            let encoded = parts.map { part in
+                defer { offset += part.events.count }
+                guard let eventPayloads else { return (part.messageID, part.signed(with: signingKey).canonicalJSON()) }
+                let payloads = eventPayloads[offset..<(offset + part.events.count)]
+                return (part.messageID, part.signedCanonicalJSON(with: signingKey, eventPayloads: payloads))
+            }
             if maximumEvents == 1 || encoded.allSatisfy({ $0.1.count <= maxBatchPayload }) {
                 return encoded.map { messageID, payload in
                     NewOutboxMessage(
