@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "WazuhAPISourceTests",
             dependencies: [
-                "WazuhAPISource", "WazuhSource", "WazuhSimulator", "Timekeeping", "WireContract",
+                "WazuhAPISource", "WazuhSource", "WazuhSimulator", "Timekeeping", "WireContract", "NATSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

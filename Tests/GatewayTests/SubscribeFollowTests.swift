@@ -27,34 +27,18 @@ struct SubscribeFollowTests {
         return Task { try await subscriber.run(on: connection, output: lines.append) }
     }
 
-    private func waitFor(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
     /// Waits until the stream's consumer has delivered everything and holds a pull request open on
     /// the server: the follower is quiet, waiting for the next message.
     private func waitUntilQuiet(_ connection: NATSConnection, stream: String) async throws {
         let context = connection.jetStream()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
+        try await eventually("a quiet follower") {
             let reply = try await connection.request(subject: "$JS.API.CONSUMER.NAMES.\(stream)", timeout: .seconds(2))
             let object = try JSONSerialization.jsonObject(with: Data(reply.payloadBytes)) as? [String: Any]
             for name in (object?["consumers"] as? [String]) ?? [] {
                 let info = try await context.consumerInfo(stream: stream, name: name)
-                if info.numWaiting > 0 && info.numPending == 0 && info.numAckPending == 0 { return }
+                if info.numWaiting > 0 && info.numPending == 0 && info.numAckPending == 0 { return true }
             }
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for a quiet follower")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
+            return false
         }
     }
 
@@ -72,7 +56,7 @@ struct SubscribeFollowTests {
                 .init(
                     count: 5, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
                 on: connection, lines: lines)
-            try await self.waitFor("the stored messages") { lines.lines.count == 2 }
+            try await eventually("the stored messages") { lines.lines.count == 2 }
             for agent in 3...5 {
                 // The follower has gone quiet in between: caught up, its pull request waiting on the server.
                 try await self.waitUntilQuiet(connection, stream: configuration.nats.stream)
@@ -102,9 +86,9 @@ struct SubscribeFollowTests {
                     count: 3, timeout: .seconds(20), fromStream: true, follow: true, pollInterval: .milliseconds(100)),
                 on: connection, lines: lines)
             try await self.store(fixture, agent: 1, in: context)
-            try await self.waitFor("the first message") { lines.lines.count == 1 }
+            try await eventually("the first message") { lines.lines.count == 1 }
             try await self.store(fixture, agent: 2, tampered: true, in: context)
-            try await self.waitFor("the tampered message") { lines.lines.count == 2 }
+            try await eventually("the tampered message") { lines.lines.count == 2 }
             try await self.store(fixture, agent: 3, in: context)
 
             let report = try await task.value
@@ -128,7 +112,7 @@ struct SubscribeFollowTests {
             // No count, no timeout and the default (longest) pause: only cancellation ends it.
             let task = try self.follower(
                 configuration, .init(fromStream: true, follow: true), on: connection, lines: lines)
-            try await self.waitFor("the stored message") { lines.lines.count == 1 }
+            try await eventually("the stored message") { lines.lines.count == 1 }
             try await self.waitUntilQuiet(connection, stream: configuration.nats.stream)  // following a quiet stream
             let cancelled = ContinuousClock.now
             task.cancel()
@@ -154,10 +138,10 @@ struct SubscribeFollowTests {
                 logger: logs.logger(level: .warning))
             subscriber.requestTimeout = .milliseconds(500)
             let task = Task { [subscriber] in try await subscriber.run(on: connection, output: lines.append) }
-            try await self.waitFor("the stored message") { lines.lines.count == 1 }
+            try await eventually("the stored message") { lines.lines.count == 1 }
             // Requests fail while the server is down and after; the follower keeps retrying.
             await server.stop()
-            try await self.waitFor("a failed look at the stream") { logs.contains("reading the stream failed") }
+            try await eventually("a failed look at the stream") { logs.contains("reading the stream failed") }
             try await server.start()
             let deadline = ContinuousClock.now + .seconds(15)
             while true {
@@ -210,9 +194,9 @@ struct SubscribeFollowTests {
             let command = try RunningCommand([
                 "subscribe", "--config", fixture.configPath, "--stream", "--follow", "--from-seq", "2",
             ])
-            try await self.waitFor("the stored message") { command.output.contains("\"stream_seq\":2") }
+            try await eventually("the stored message") { command.output.contains("\"stream_seq\":2") }
             try await self.store(fixture, agent: 3, in: context)
-            try await self.waitFor("the new message") { command.output.contains("\"stream_seq\":3") }
+            try await eventually("the new message") { command.output.contains("\"stream_seq\":3") }
             let interrupted = ContinuousClock.now
             let status = try await command.interrupt()
             #expect(ContinuousClock.now - interrupted < .seconds(2))
@@ -264,11 +248,7 @@ final class RunningCommand {
     /// Sends SIGINT (Ctrl-C) and waits up to 10 s for the exit status; `nil` if it did not exit.
     func interrupt() async throws -> Int32? {
         self.process.interrupt()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while self.process.isRunning && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        guard !self.process.isRunning else { return nil }
+        guard try await waitUntil({ !self.process.isRunning }) else { return nil }
         return self.process.terminationStatus
     }
 }

@@ -86,8 +86,8 @@ struct JetStreamBatchTests {
             _ = try await js.ensureStream(Self.config)
             await server.freeze()
             let publishing = Task { try await js.publishBatch(Self.messages(0..<100)) }
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(js.availablePermits == 0)
+            // The window fills and stays full: the frozen server acknowledges nothing.
+            #expect(try await waitUntil { js.availablePermits == 0 })
             server.thaw()
             let acks = try await withDeadline(.seconds(15), "the batch behind a full window") {
                 try await publishing.value

@@ -1,3 +1,4 @@
+import NATSTestSupport
 import Testing
 
 @testable import NATSClient
@@ -41,16 +42,9 @@ struct PublishWindowTests {
         #expect(window.available == 1)
     }
 
-    /// Yields until `count` tasks wait for a permit (the event the tests order on), at most 10 s.
+    /// Waits until `count` tasks wait for a permit (the event the tests order on), at most 10 s.
     static func waitUntil(_ window: PublishWindow, hasWaiting count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while window.waiting < count {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("\(count) waiters expected, \(window.waiting) waiting")
-                return
-            }
-            await Task.yield()
-        }
+        try await eventually("\(count) tasks waiting for a permit", poll: .milliseconds(1)) { window.waiting >= count }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NATSTestSupport
 import Testing
 import WazuhAPISource
 import WazuhSimulator
@@ -21,7 +22,7 @@ import WazuhSource
         try await SimulatedAPIFixture.run(agents: 5, server: { $0.tokenLifetime = .seconds(2) }) { _, server in
             try await SimulatedAPIFixture.withClient(server, adjust: { $0.tokenLifetime = .seconds(2) }) { client in
                 _ = try await client.readAllAgents()
-                let renewed = try await SimulatedAPIFixture.eventually {
+                let renewed = try await waitUntil(timeout: .seconds(60)) {
                     _ = try await client.readAllAgents()
                     return client.statistics.authentications >= 3
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import NATSTestSupport
 import Testing
 import Timekeeping
 import WazuhAPISource
@@ -46,7 +47,7 @@ import WazuhSource
                     requestTimeout: .seconds(5)),
                 pollInterval: .milliseconds(200), logger: SimulatedAPIFixture.logger)
             let reading = Task { try await monitor.nextUpdate(after: nil) }
-            let failed = try await SimulatedAPIFixture.eventually { monitor.health.consecutiveFailures >= 2 }
+            let failed = try await waitUntil(timeout: .seconds(60)) { monitor.health.consecutiveFailures >= 2 }
             #expect(failed)
             #expect(monitor.health.lastError?.code == .apiUnavailable)
             reading.cancel()

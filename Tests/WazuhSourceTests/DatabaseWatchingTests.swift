@@ -31,7 +31,7 @@ struct DatabaseWatchingTests {
                 if let first = signals(after: count).first { return first.0 }
                 try await Task.sleep(for: .microseconds(200))
             }
-            throw TimeoutError(what: "a watcher signal")
+            throw TestTimeout(what: "a watcher signal")
         }
     }
 
@@ -134,7 +134,7 @@ struct DatabaseWatchingTests {
         #expect(log.signals(after: 0).allSatisfy { $0.1 == .pollTick })
         #expect(Self.watchThreads() == before + 1)
         consumer.cancel()
-        try await withTimeout(.seconds(2), "the consumer to end") { await consumer.value }
+        try await withDeadline(.seconds(2), "the consumer to end") { await consumer.value }
         try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
             Self.watchThreads() == before
         }
@@ -145,7 +145,7 @@ struct DatabaseWatchingTests {
         let path = directory.file("global.db")
         let simulator = try WazuhSimulator.fixture(path, agents: 30, initiallyActive: 1)
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
-        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let baseline = try await withDeadline(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
         #expect(baseline.isBaseline)
         #expect(baseline.changes.isEmpty)
         #expect(baseline.counts.total == 30)
@@ -158,7 +158,7 @@ struct DatabaseWatchingTests {
         simulator.now = baseTime + 20
         try simulator.apply(.stop(agentID: 4))
         try simulator.commit()
-        let update = try await withTimeout(.seconds(5), "the update") { try await next.value }
+        let update = try await withDeadline(.seconds(5), "the update") { try await next.value }
         #expect(!update.isBaseline)
         #expect(update.changes.map(\.agentID) == [4])
         #expect(update.counts.disconnected == 1)
@@ -172,15 +172,15 @@ struct DatabaseWatchingTests {
         let path = directory.file("global.db")
         let simulator = try WazuhSimulator.fixture(path, agents: 10, initiallyActive: 1)
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
-        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let baseline = try await withDeadline(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
 
         let first = Task { try await monitor.nextUpdate(after: baseline.snapshot) }
         simulator.now = baseTime + 30
         try simulator.apply(.stop(agentID: 2))
         try simulator.commit()
-        let lost = try await withTimeout(.seconds(5), "the first update") { try await first.value }
+        let lost = try await withDeadline(.seconds(5), "the first update") { try await first.value }
 
-        let retried = try await withTimeout(.seconds(5), "the retried update") {
+        let retried = try await withDeadline(.seconds(5), "the retried update") {
             try await monitor.nextUpdate(after: baseline.snapshot)
         }
         #expect(retried.changes == lost.changes)
@@ -190,7 +190,7 @@ struct DatabaseWatchingTests {
         simulator.now = baseTime + 40
         try simulator.apply(.stop(agentID: 3))
         try simulator.commit()
-        let update = try await withTimeout(.seconds(5), "the next update") { try await later.value }
+        let update = try await withDeadline(.seconds(5), "the next update") { try await later.value }
         #expect(update.changes.map(\.agentID) == [3])
         try simulator.close()
     }
@@ -207,7 +207,7 @@ struct DatabaseWatchingTests {
         try simulator.close()
 
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
-        let update = try await withTimeout(.seconds(5), "the catch-up update") {
+        let update = try await withDeadline(.seconds(5), "the catch-up update") {
             try await monitor.nextUpdate(after: stored)
         }
         #expect(update.changes.count == 11)
@@ -231,7 +231,7 @@ struct DatabaseWatchingTests {
         let fixed = directory.file("fixed.db")
         try WazuhSimulator.fixture(fixed, agents: 4).close()
         _ = rename(fixed, path)
-        let baseline = try await withTimeout(.seconds(5), "recovery") { try await first.value }
+        let baseline = try await withDeadline(.seconds(5), "recovery") { try await first.value }
         #expect(baseline.isBaseline)
         #expect(baseline.counts.total == 4)
         #expect(monitor.health.isHealthy)
@@ -256,7 +256,7 @@ struct DatabaseWatchingTests {
         let created = directory.file("new.db")
         try WazuhSimulator.fixture(created, agents: 4).close()
         _ = rename(created, path)
-        let baseline = try await withTimeout(.seconds(5), "the file to appear") { try await first.value }
+        let baseline = try await withDeadline(.seconds(5), "the file to appear") { try await first.value }
         #expect(baseline.counts.total == 4)
         let comparison = try #require(monitor.health.clientKeys)
         #expect(comparison.removedButInDatabase == [4])
@@ -272,11 +272,11 @@ struct DatabaseWatchingTests {
         }
         let before = Self.watchThreads()
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
-        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let baseline = try await withDeadline(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
         let waiting = Task { try await monitor.nextUpdate(after: baseline.snapshot) }
         try await Task.sleep(for: .milliseconds(50))
         waiting.cancel()
-        let outcome = try await withTimeout(.seconds(5), "cancellation") { await waiting.result }
+        let outcome = try await withDeadline(.seconds(5), "cancellation") { await waiting.result }
         #expect(throws: CancellationError.self) { try outcome.get() }
         try await eventually("the watch thread to exit", timeout: .seconds(2), poll: .milliseconds(2)) {
             Self.watchThreads() == before
@@ -324,8 +324,8 @@ struct DatabaseWatchingTests {
             try simulator.close()
             return (quiet.sorted(), contended.sorted())
         }
-        let (quiet, contended) = try await withTimeout(.seconds(120), "writer") { try await writer.value }
-        let (reads, longestRead) = try await withTimeout(.seconds(10), "reader") { try await readerTask.value }
+        let (quiet, contended) = try await withDeadline(.seconds(120), "writer") { try await writer.value }
+        let (reads, longestRead) = try await withDeadline(.seconds(10), "reader") { try await readerTask.value }
         let quietMedian = quiet[quiet.count / 2]
         let contendedMedian = contended[contended.count / 2]
         print(
@@ -345,7 +345,7 @@ struct DatabaseWatchingTests {
         let path = directory.file("global.db")
         try WazuhSimulator.fixture(path, agents: 10, initiallyActive: 1).close()
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
-        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let baseline = try await withDeadline(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
         let writer = try openForWriting(path)
         let holder = Task.detached {
             try writer.writeWithoutTransaction { db in
@@ -359,7 +359,7 @@ struct DatabaseWatchingTests {
                 try db.execute(sql: "COMMIT")
             }
         }
-        let update = try await withTimeout(.seconds(10), "the change") {
+        let update = try await withDeadline(.seconds(10), "the change") {
             try await monitor.nextUpdate(after: baseline.snapshot)
         }
         try await holder.value
@@ -379,11 +379,11 @@ struct DatabaseWatchingTests {
                 commitIdle: .milliseconds(40), commitMaxAge: .milliseconds(150), notifyInterval: .seconds(1),
                 reconnectPeriod: .milliseconds(900), initiallyActive: 1))
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .milliseconds(500)))
-        let baseline = try await withTimeout(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let baseline = try await withDeadline(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
         #expect(baseline.counts.active == 20)
         let deadline = ContinuousClock.now + .seconds(4)
         let run = Task { try await simulator.run(.restartStorm, until: deadline, tick: .milliseconds(20)) }
-        let history = try await withTimeout(.seconds(15), "the storm to pass") {
+        let history = try await withDeadline(.seconds(15), "the storm to pass") {
             var snapshot = baseline.snapshot
             var history: [Int: [ConnectionStatus]] = [:]
             while history.count < 20 || history.values.contains(where: { $0.last != .active }) {
@@ -396,7 +396,7 @@ struct DatabaseWatchingTests {
             }
             return history
         }
-        try await withTimeout(.seconds(10), "the simulator run") { try await run.value }
+        try await withDeadline(.seconds(10), "the simulator run") { try await run.value }
         #expect(history.count == 20)
         for (id, statuses) in history {
             // Like wazuh-db, the simulator commits late: an agent that returns before the storm is

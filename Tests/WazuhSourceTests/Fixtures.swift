@@ -4,15 +4,6 @@ import Testing
 import WazuhSimulator
 import WazuhSource
 
-/// The shared ``TestTimeout`` and ``withDeadline(_:_:_:)`` under the names these tests were written with.
-typealias TimeoutError = TestTimeout
-
-func withTimeout<T: Sendable>(
-    _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withDeadline(limit, what, body)
-}
-
 /// A fixed Unix time used by step-driven tests (2026-01-01T00:00:00Z).
 let baseTime: Int64 = 1_767_225_600
 

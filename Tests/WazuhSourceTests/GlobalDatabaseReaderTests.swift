@@ -240,7 +240,7 @@ struct GlobalDatabaseReaderTests {
                 try db.execute(sql: "COMMIT")
             }
         }
-        while !locked.on { try await Task.sleep(for: .milliseconds(1)) }
+        try await eventually("the writer holding its lock", poll: .milliseconds(1)) { locked.on }
         return holder
     }
 }

@@ -21,7 +21,7 @@ final class ScriptedWazuhDB: Sendable {
         unlink(path)
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         let bound = withUnixSocketAddress(path) { bind(listener, $0, $1) }
-        guard bound == 0, listen(listener, 8) == 0 else { throw TimeoutError(what: "binding \(path)") }
+        guard bound == 0, listen(listener, 8) == 0 else { throw TestTimeout(what: "binding \(path)") }
         descriptors.withLock { $0.append(listener) }
         let thread = Thread { [self] in acceptLoop() }
         thread.start()

@@ -43,7 +43,7 @@ import WazuhSource
                 databasePath: directory.file("global.db"), pollInterval: .milliseconds(200), source: .auto,
                 socketPath: directory.file("wdb"), socketPollInterval: .milliseconds(100),
                 socketTimeout: .milliseconds(300)))
-        let baseline = try await withTimeout(.seconds(60), "the baseline through the file") {
+        let baseline = try await withDeadline(.seconds(60), "the baseline through the file") {
             try await monitor.nextUpdate(after: nil)
         }
         #expect(baseline.snapshot.count == 12)
@@ -52,7 +52,7 @@ import WazuhSource
         simulator.now = baseTime + 20
         try simulator.apply(.stop(agentID: 2))
         try simulator.commit()
-        let update = try await withTimeout(.seconds(60), "the stop through the file") {
+        let update = try await withDeadline(.seconds(60), "the stop through the file") {
             try await monitor.nextUpdate(after: baseline.snapshot)
         }
         #expect(update.changes.map(\.agentID) == [2])

@@ -26,8 +26,8 @@ import WazuhSource
         // Committed before the socket could see it (the server answers nothing meanwhile): not counted.
         server.setReplyDelay(.seconds(1))
         let queries = server.requests
-        try await withTimeout(.seconds(30), "a delayed query") {
-            while server.requests == queries { try await Task.sleep(for: .milliseconds(5)) }
+        try await eventually("a delayed query", timeout: .seconds(30), poll: .milliseconds(5)) {
+            server.requests != queries
         }
         try simulator.apply(.stop(agentID: 5))
         try simulator.commit()

@@ -47,11 +47,10 @@ import WazuhSource
         let resumed = SourceSwitchingTests.Observed()
         let task = Self.resume(second, from: try AgentSnapshot(exported: journal), into: resumed)
         defer { task.cancel() }
-        try await withTimeout(.seconds(60), "the restarted monitor waiting for wazuh-db's commit (or reporting)") {
-            while !second.health.waitingForFileCommit && resumed.changes.isEmpty {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-        }
+        try await eventually(
+            "the restarted monitor waiting for wazuh-db's commit (or reporting)", timeout: .seconds(60),
+            poll: .milliseconds(5)
+        ) { second.health.waitingForFileCommit || !resumed.changes.isEmpty }
         // Before the fix the file's stale state came out here as "7 Disconnected → Active".
         #expect(resumed.changes.isEmpty, "reported \(resumed.changes.map { "\($0.agentID) → \($0.currentStatus)" })")
         // wazuh-db commits what its socket showed; then another agent stops.

@@ -54,15 +54,9 @@ import WazuhSource
 
     /// Waits until the monitor's latest snapshot has `status` for each agent in `expected`.
     static func waitFor(_ observed: Observed, _ expected: [Int: ConnectionStatus], _ what: String) async throws {
-        try await withTimeout(.seconds(60), what) {
-            while true {
-                if let snapshot = observed.snapshot,
-                    expected.allSatisfy({ snapshot.record(id: $0.key)?.status == $0.value })
-                {
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(5))
-            }
+        try await eventually(what, timeout: .seconds(60), poll: .milliseconds(5)) {
+            guard let snapshot = observed.snapshot else { return false }
+            return expected.allSatisfy { snapshot.record(id: $0.key)?.status == $0.value }
         }
     }
 
@@ -169,8 +163,8 @@ import WazuhSource
         // wazuh-db dies and loses its transaction: the file never gets the stop.
         server.stop()
         try simulator.close()
-        try await withTimeout(.seconds(30), "the monitor waiting for a commit") {
-            while !monitor.health.waitingForFileCommit { try await Task.sleep(for: .milliseconds(5)) }
+        try await eventually("the monitor waiting for a commit", timeout: .seconds(30), poll: .milliseconds(5)) {
+            monitor.health.waitingForFileCommit
         }
         // After the limit the file is the truth: the lost stop is undone by a reported reconnection.
         try await Self.waitFor(observed, [4: .active], "the file after the catch-up limit")
