@@ -17,5 +17,5 @@ public struct OutboxMigration: Sendable, Hashable {
 /// Namespace for the outbox schema migrations; each migration lives in its own file.
 public enum OutboxMigrations {
     /// Every migration, in the order they must be applied.
-    public static let all: [OutboxMigration] = [v001, v002, v003, v004, v005]
+    public static let all: [OutboxMigration] = [v001, v002, v003, v004, v005, v006]
 }

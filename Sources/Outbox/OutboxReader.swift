@@ -122,7 +122,8 @@ public final class OutboxReader: Sendable {
             case ENOENT, ENOTDIR:
                 throw OutboxError.reader(
                     code: .missing, path: path,
-                    message: "does not exist: the gateway has not run yet with this configuration, or the path is wrong")
+                    message: "does not exist: the gateway has not run yet with this configuration, or the path is wrong"
+                )
             case EACCES:
                 throw OutboxError.reader(
                     code: .notReadable, path: path,

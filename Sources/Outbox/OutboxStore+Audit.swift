@@ -34,8 +34,9 @@ extension OutboxStore {
     /// appends one chained ``AuditRecord`` per row that this call marked (a row already delivered keeps
     /// its first acknowledgement and gets no second record).
     ///
-    /// Cost per transaction: one head lookup; per run of consecutive rows one count and one range
-    /// `UPDATE`; per row one hash and one `INSERT`.
+    /// Cost per transaction: one head lookup and the watermark; per run of consecutive rows one count
+    /// and one window row (or, out of journal order, one range `UPDATE`); per row one hash and one
+    /// audit `INSERT`.
     ///
     /// - Returns: the chain head after the transaction, `nil` when the chain is empty.
     @discardableResult
@@ -45,29 +46,9 @@ extension OutboxStore {
             try self.database.write { db in
                 var appender = try AuditAppender(
                     db, after: try Self.auditHead(db) ?? AuditHead(sequence: 0, hash: AuditRecord.genesisHash))
-                let update = try db.cachedStatement(
-                    sql: """
-                        UPDATE outbox SET delivered_at = ?1, stream_seq = ?2 + (seq - ?3), next_attempt_at = NULL
-                        WHERE seq BETWEEN ?3 AND ?4 AND delivered_at IS NULL
-                        """)
-                let undelivered = try db.cachedStatement(
-                    sql: "SELECT count(*) FROM outbox WHERE seq BETWEEN ? AND ? AND delivered_at IS NULL")
-                let undeliveredSeqs = try db.cachedStatement(
-                    sql: "SELECT seq FROM outbox WHERE seq BETWEEN ? AND ? AND delivered_at IS NULL")
-                var index = 0
                 let pairs = deliveries.map { (seq: $0.seq, streamSequence: $0.streamSequence) }
-                for run in Self.consecutiveRuns(pairs) {
-                    let length = Int(run.last - run.first + 1)
-                    let items = deliveries[index..<(index + length)]
-                    index += length
-                    let count = try Int.fetchOne(undelivered, arguments: [run.first, run.last]) ?? 0
-                    let fresh: Set<Int64>? =
-                        count == length
-                        ? nil : Set(try Int64.fetchAll(undeliveredSeqs, arguments: [run.first, run.last]))
-                    try update.execute(arguments: [at, run.firstStreamSequence, run.first, run.last])
-                    for item in items where fresh?.contains(item.seq) ?? true {
-                        try appender.append(item, at: at)
-                    }
+                try Self.recordDelivered(pairs, at: at, db: db) { position in
+                    try appender.append(deliveries[position], at: at)
                 }
                 let head = try appender.finish()
                 return head.sequence == 0 ? nil : head
@@ -93,12 +74,12 @@ extension OutboxStore {
     /// The latest audit record's sequence and hash (the anchor's when every record was pruned), `nil`
     /// when nothing was ever recorded.
     public func auditHead() throws(OutboxError) -> AuditHead? {
-        try self.run("auditHead") { try self.database.read { db in try Self.auditHead(db) } }
+        try self.run("auditHead") { try self.reading { db in try Self.auditHead(db) } }
     }
 
     /// The last pruned record's sequence and hash: where verification of the kept records starts.
     public func auditAnchor() throws(OutboxError) -> AuditHead? {
-        try self.run("auditAnchor") { try self.database.read { db in try Self.auditAnchor(db) } }
+        try self.run("auditAnchor") { try self.reading { db in try Self.auditAnchor(db) } }
     }
 
     /// Up to `limit` audit records with sequence above `afterSequence`, optionally only those recorded
@@ -107,7 +88,7 @@ extension OutboxStore {
         afterSequence: Int64, recordedFrom: Int64? = nil, recordedBefore: Int64? = nil, limit: Int
     ) throws(OutboxError) -> [AuditRecord] {
         try self.run("auditRecords") {
-            try self.database.read { db in
+            try self.reading { db in
                 // A journal from before the record kinds (opened read-only, not migrated) has deliveries only.
                 let kind = try db.columns(in: "audit_log").contains { $0.name == "kind" } ? "kind" : "'delivery'"
                 let rows = try Row.fetchCursor(

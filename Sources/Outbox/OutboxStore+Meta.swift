@@ -19,7 +19,7 @@ extension OutboxStore {
     /// in a manager's view (``scoped(toManager:)``), that manager's entries under their own keys.
     public func metaValues(prefixes: [String]) throws(OutboxError) -> [String: String] {
         try self.run("metaValues") {
-            try self.database.read { db in
+            try self.reading { db in
                 var values: [String: String] = [:]
                 let scopeLength = self.metaKey("").count
                 for prefix in prefixes.map(self.metaKey) {

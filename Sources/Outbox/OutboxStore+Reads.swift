@@ -4,13 +4,16 @@ import GRDB
 extension OutboxStore {
     private static let columns = """
         seq, message_id, event_id, kind, subject, agent_id, payload, created_at,
-        attempts, last_error, next_attempt_at, delivered_at, stream_seq, parked_at
+        attempts, last_error,
+        CASE WHEN \(OutboxStore.deliveredInWindowSQL) THEN NULL ELSE next_attempt_at END AS next_attempt_at,
+        \(OutboxStore.deliveredAtSQL) AS delivered_at,
+        \(OutboxStore.streamSequenceSQL) AS stream_seq, parked_at
         """
 
     /// The source snapshot last journaled, or `nil` for a new journal (the gateway must baseline).
     public func loadSnapshot() throws(OutboxError) -> [UInt8]? {
         try self.run("loadSnapshot") {
-            try self.database.read { db in
+            try self.reading { db in
                 try self.readSnapshot(db: db)
             }
         }
@@ -19,7 +22,7 @@ extension OutboxStore {
     /// When ``recordBaseline(snapshot:)`` last ran (epoch ms), `nil` if never.
     public func baselineRecordedAt() throws(OutboxError) -> Int64? {
         try self.run("baselineRecordedAt") {
-            try self.database.read { db in
+            try self.reading { db in
                 try String.fetchOne(
                     db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [self.metaKey("baseline_recorded_at")]
                 )
@@ -34,7 +37,7 @@ extension OutboxStore {
     public func pendingMessages(afterSeq: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage] {
         guard limit >= 0 else { throw OutboxError(code: .invalidArgument, path: self.path, message: "negative limit") }
         return try self.run("pendingMessages") {
-            try self.database.read { db in
+            try self.reading { db in
                 // Only the columns a message needs, read by position (the delivery worker pages through
                 // every row this way).
                 let statement = try db.cachedStatement(
@@ -44,7 +47,8 @@ extension OutboxStore {
                         WHERE delivered_at IS NULL AND parked_at IS NULL AND seq > ?
                         ORDER BY seq LIMIT ?
                         """)
-                let rows = try Row.fetchCursor(statement, arguments: [afterSeq, limit])
+                let after = max(afterSeq, try Self.deliveredThrough(db))
+                let rows = try Row.fetchCursor(statement, arguments: [after, limit])
                 var messages = [OutboxMessage]()
                 messages.reserveCapacity(min(limit, 4096))
                 while let row = try rows.next() {
@@ -66,10 +70,7 @@ extension OutboxStore {
     /// How many messages are neither delivered nor parked.
     public func pendingCount() throws(OutboxError) -> Int {
         try self.run("pendingCount") {
-            try self.database.read { db in
-                try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND parked_at IS NULL") ?? 0
-            }
+            try self.reading { db in try Self.pendingCount(db) }
         }
     }
 
@@ -79,13 +80,14 @@ extension OutboxStore {
     /// set back; taking the first by `seq` keeps the query O(1) with a million pending rows.
     public func oldestPendingCreatedAt() throws(OutboxError) -> Int64? {
         try self.run("oldestPendingCreatedAt") {
-            try self.database.read { db in
+            try self.reading { db in
                 try Int64.fetchOne(
                     db,
                     sql: """
                         SELECT created_at FROM outbox INDEXED BY outbox_pending
-                        WHERE delivered_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT 1
-                        """)
+                        WHERE delivered_at IS NULL AND parked_at IS NULL AND seq > ? ORDER BY seq LIMIT 1
+                        """,
+                    arguments: [try Self.deliveredThrough(db)])
             }
         }
     }
@@ -93,7 +95,7 @@ extension OutboxStore {
     /// How many messages are parked.
     public func parkedCount() throws(OutboxError) -> Int {
         try self.run("parkedCount") {
-            try self.database.read { db in
+            try self.reading { db in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL") ?? 0
             }
         }
@@ -136,7 +138,7 @@ extension OutboxStore {
             arguments += [value]
         }
         if query.deliveredOnly {
-            conditions.append("delivered_at IS NOT NULL")
+            conditions.append(Self.deliveredSQL)
         }
         if let kinds = query.kinds {
             if kinds.isEmpty { return [] }
@@ -149,7 +151,7 @@ extension OutboxStore {
         let sql = "SELECT \(Self.columns) FROM outbox \(whereClause) ORDER BY seq LIMIT ?"
         let boundArguments = arguments
         return try self.run("entries") {
-            try self.database.read { db in
+            try self.reading { db in
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: boundArguments)
                 var entries = [OutboxEntry]()
                 while let row = try rows.next() { entries.append(try Self.entry(row)) }
@@ -158,16 +160,26 @@ extension OutboxStore {
         }
     }
 
+    /// How many rows are pending, in the caller's transaction (above the watermark: proportional to
+    /// the pending rows, not to the journal).
+    static func pendingCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) FROM outbox INDEXED BY outbox_pending
+                WHERE delivered_at IS NULL AND parked_at IS NULL AND seq > ?
+                """,
+            arguments: [try Self.deliveredThrough(db)]) ?? 0
+    }
+
     /// Counts, oldest pending age and database size.
     public func stats() throws(OutboxError) -> OutboxStats {
         let now = self.now()
         let counts = try self.run("stats") {
-            try self.database.read { db in
-                let pending =
-                    try Int.fetchOne(
-                        db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND parked_at IS NULL") ?? 0
+            try self.reading { db in
+                let pending = try Self.pendingCount(db)
                 let delivered =
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL") ?? 0
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE \(Self.deliveredSQL)") ?? 0
                 let parked = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL") ?? 0
                 let lastSeq =
                     try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") ?? 0
@@ -205,7 +217,7 @@ extension OutboxStore {
     /// The `PRAGMA journal_mode` and `PRAGMA synchronous` (0 off, 1 normal, 2 full) of the open database.
     public func pragmas() throws(OutboxError) -> (journalMode: String, synchronous: Int) {
         try self.run("pragmas") {
-            try self.database.read { db in
+            try self.reading { db in
                 let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
                 let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
                 return (mode, synchronous)

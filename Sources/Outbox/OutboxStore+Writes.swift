@@ -57,7 +57,7 @@ extension OutboxStore {
     /// The `meta` value under `key`, `nil` when absent.
     public func metaValue(_ key: String) throws(OutboxError) -> String? {
         try self.run("metaValue") {
-            try self.database.read { db in
+            try self.reading { db in
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [self.metaKey(key)])
             }
         }
@@ -86,20 +86,14 @@ extension OutboxStore {
     /// when known. Rows already delivered keep their first acknowledgement.
     ///
     /// Runs of consecutive rows whose stream sequences are also consecutive (the usual case: one publisher
-    /// in journal order) are written with one range `UPDATE` each; the range holds exactly the rows of the
-    /// run, so only the rows listed are ever marked.
+    /// in journal order) are recorded as one delivered window each, moving the delivered watermark, when
+    /// nothing before them is pending (``recordDelivered(_:at:db:marked:)``); any other run is written on
+    /// its rows. Only the rows listed are ever marked.
     public func markDelivered(_ seqs: [(seq: Int64, streamSequence: UInt64?)], at: Int64) throws(OutboxError) {
         if seqs.isEmpty { return }
         try self.run("markDelivered") {
             try self.database.write { db in
-                let update = try db.cachedStatement(
-                    sql: """
-                        UPDATE outbox SET delivered_at = ?1, stream_seq = ?2 + (seq - ?3), next_attempt_at = NULL
-                        WHERE seq BETWEEN ?3 AND ?4 AND delivered_at IS NULL
-                        """)
-                for run in Self.consecutiveRuns(seqs) {
-                    try update.execute(arguments: [at, run.firstStreamSequence, run.first, run.last])
-                }
+                try Self.recordDelivered(seqs, at: at, db: db, marked: { _ in })
             }
         }
     }
@@ -141,7 +135,7 @@ extension OutboxStore {
                 try db.execute(
                     sql: """
                         UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
-                        WHERE seq = ? AND delivered_at IS NULL
+                        WHERE seq = ? AND NOT \(Self.deliveredSQL)
                         """,
                     arguments: [error, nextAttemptAt, seq])
             }
@@ -158,7 +152,7 @@ extension OutboxStore {
                     sql: """
                         UPDATE outbox SET parked_at = ?, last_error = ?, attempts = attempts + 1,
                             next_attempt_at = NULL
-                        WHERE seq = ? AND delivered_at IS NULL AND parked_at IS NULL
+                        WHERE seq = ? AND delivered_at IS NULL AND parked_at IS NULL AND seq > \(Self.watermarkSQL)
                         """,
                     arguments: [at, error, seq])
             }
@@ -172,6 +166,9 @@ extension OutboxStore {
     public func unpark(seq: Int64) throws(OutboxError) -> Bool {
         try self.run("unpark") {
             try self.database.write { db in
+                let parked = try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM outbox WHERE seq = ? AND parked_at IS NOT NULL", arguments: [seq])
+                if parked == true { try Self.lowerWatermark(below: seq, db: db) }
                 try db.execute(
                     sql:
                         "UPDATE outbox SET parked_at = NULL, next_attempt_at = NULL WHERE seq = ? AND parked_at IS NOT NULL",
@@ -193,9 +190,10 @@ extension OutboxStore {
         try self.run("prune") {
             var deleted = try self.database.write { db in
                 try db.execute(
-                    sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL AND created_at < ?",
+                    sql: "DELETE FROM outbox WHERE \(Self.deliveredSQL) AND parked_at IS NULL AND created_at < ?",
                     arguments: [olderThan])
                 let deleted = db.changesCount
+                try Self.pruneWindows(db)
                 // The audit log keeps the same retention, cut as a prefix so the rest stays a chain.
                 _ = try Self.pruneAudit(
                     db,
@@ -210,16 +208,17 @@ extension OutboxStore {
                             db,
                             sql: """
                                 SELECT max(seq) FROM (
-                                    SELECT seq FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL
+                                    SELECT seq FROM outbox WHERE \(Self.deliveredSQL) AND parked_at IS NULL
                                     ORDER BY seq LIMIT 500)
                                 """)
                         try db.execute(
                             sql: """
                                 DELETE FROM outbox WHERE seq IN (
-                                    SELECT seq FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL
+                                    SELECT seq FROM outbox WHERE \(Self.deliveredSQL) AND parked_at IS NULL
                                     ORDER BY seq LIMIT 500)
                                 """)
                         let removed = db.changesCount
+                        try Self.pruneWindows(db)
                         if let lastRemoved {
                             _ = try Self.pruneAudit(
                                 db,
@@ -246,7 +245,7 @@ extension OutboxStore {
 
     /// Pages in use in the database, in bytes (file size minus free pages; the WAL not counted).
     func usedBytes() throws -> Int64 {
-        try self.database.read { db in
+        try self.reading { db in
             let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
             let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0

@@ -219,6 +219,26 @@ public final class OutboxStore: Sendable {
         try self.run("close") { try self.database.close() }
     }
 
+    /// Runs `body` in one deferred read transaction.
+    ///
+    /// Not GRDB's `read`: that one switches `PRAGMA query_only` on and off around every read, and each
+    /// change of that pragma expires every prepared statement of the connection, so the delivery
+    /// worker's cached statements were compiled again after every page it read.
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
+        try self.database.unsafeRead { db in
+            if db.isInsideTransaction { return try body(db) }
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else {
+                throw OutboxError(code: .database, path: self.path, message: "read returned nothing")
+            }
+            return result
+        }
+    }
+
     /// Runs `body`, mapping any error to an ``OutboxError`` naming `step`.
     func run<T>(_ step: String, _ body: () throws -> T) throws(OutboxError) -> T {
         do {

@@ -368,5 +368,6 @@ struct OutboxStoreTests {
 enum OutboxMigrationsList {
     static let identifiers = [
         "v001_create_outbox", "v002_parked_index", "v003_audit_log", "v004_audit_record_kind", "v005_manager_snapshots",
+        "v006_delivery_watermark",
     ]
 }
