@@ -178,8 +178,19 @@ extension OutboxStore {
         let counts = try self.run("stats") {
             try self.reading { db in
                 let pending = try Self.pendingCount(db)
-                let delivered =
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE \(Self.deliveredSQL)") ?? 0
+                // Delivered on their rows, plus delivered under the watermark: both counted from a partial
+                // index, never the table.
+                let deliveredOnRows =
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL") ?? 0
+                let deliveredInWindows =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT count(*) FROM outbox INDEXED BY outbox_pending
+                            WHERE delivered_at IS NULL AND parked_at IS NULL AND seq <= ?
+                            """,
+                        arguments: [try Self.deliveredThrough(db)]) ?? 0
+                let delivered = deliveredOnRows + deliveredInWindows
                 let parked = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL") ?? 0
                 let lastSeq =
                     try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") ?? 0
