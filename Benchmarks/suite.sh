@@ -6,6 +6,12 @@
 #   --quick     fewer agents and rounds, shorter phases (under 5 minutes after the build)
 #   --no-write  print the table, leave BENCHMARKS.md alone
 #   --keep      keep the work directory (logs, ground truth, receipts) and print its path
+#   --latency-only  only step 2 (latency and resources); implies --no-write
+#
+# Environment (for before/after comparisons): SUITE_LATENCY_RUNS ("AGENTS:RATE ..."), SUITE_ROUNDS,
+# SUITE_GATEWAYS (space-separated gateway binaries, e.g. a build of the baseline and of the change: every
+# configuration of every round runs each of them in turn, alternating, so both see the same load),
+# SUITE_NO_BUILD=1 (use the release binaries already built).
 #
 # Steps (all on this machine, loopback only; results as JSON lines in WORK/results.jsonl):
 #  1. builds the Benchmarks package in release (e2e-load, delivery-benchmark, NATSPublishBench and the
@@ -25,10 +31,11 @@
 #  5. `suite_table.py` writes the table between the markers in BENCHMARKS.md.
 set -euo pipefail
 
-quick=0; write=1; keep=0
+quick=0; write=1; keep=0; latency_only=0
 for argument in "$@"; do
     case "$argument" in
         --quick) quick=1 ;;
+        --latency-only) latency_only=1; write=0 ;;
         --no-write) write=0 ;;
         --keep) keep=1 ;;
         *) echo "unknown argument $argument" >&2; exit 2 ;;
@@ -49,13 +56,18 @@ else
     storm_agents="20000 100000"; storm_rounds=3; storm_paths=both; c_pending="4000 256"
     client_args=(3 50000 "256 1024"); client_modes="js js-batch"
 fi
+latency_runs="${SUITE_LATENCY_RUNS:-$latency_runs}"
+rounds="${SUITE_ROUNDS:-$rounds}"
 
-echo "== building (release)" >&2
-(cd "$here" && swift build -c release 2>&1 | tail -3 >&2)
-# The gateway too, from the same release build of the Benchmarks package (one build instead of two).
-(cd "$here" && swift build -c release --product wazuh-nats-gateway 2>&1 | tail -1 >&2)
+if [ -z "${SUITE_NO_BUILD:-}" ]; then
+    echo "== building (release)" >&2
+    (cd "$here" && swift build -c release 2>&1 | tail -3 >&2)
+    # The gateway too, from the same release build of the Benchmarks package (one build instead of two).
+    (cd "$here" && swift build -c release --product wazuh-nats-gateway 2>&1 | tail -1 >&2)
+fi
 bin="$(cd "$here" && swift build -c release --show-bin-path)"
 gateway="$bin/wazuh-nats-gateway"
+gateways="${SUITE_GATEWAYS:-$gateway}"
 mkdir -p "$here/bin"
 cc -O2 -Wall -Wextra -o "$here/bin/js_bench" "$here/c/js_bench.c" $(pkg-config --cflags --libs libnats)
 built="$(date +%s)"
@@ -110,13 +122,14 @@ mkdir -p -m 700 "$work/keys"
 run_number=0
 for round in $(seq "$rounds"); do
     for configuration in $latency_runs; do
+      for gateway_under_test in $gateways; do
         agents="${configuration%%:*}"; rate="${configuration##*:}"
         run_number=$((run_number + 1))
         run="$work/run$run_number"; mkdir -p "$run/state"
         prefix="e2e$run_number"; stream="E2E$run_number"
         run_warmup=$warmup; [ "$agents" -ge 100000 ] && run_warmup=$((warmup + 15))
         run_idle=$idle; [ "$agents" -ge 100000 ] || [ "$rate" != 10 ] && run_idle=0
-        echo "-- round $round: $agents agents, $rate changes/s" >&2
+        echo "-- round $round: $agents agents, $rate changes/s ($gateway_under_test)" >&2
         "$bin/e2e-load" --db "$run/global.db" --agents "$agents" --truth "$run/truth.jsonl" \
             --start-file "$run/gateway.pid" --warmup-seconds "$run_warmup" --idle-seconds "$run_idle" \
             --seconds "$load" --rate "$rate" --seed "$run_number" > "$run/load.out" 2> "$run/load.err" &
@@ -147,7 +160,7 @@ CONF
             --prefixes "$prefix" --stream "$stream" > "$run/subscriber.out" 2>&1 &
         subscriber=$!
         pids+=($subscriber)
-        "$gateway" run --config "$run/gateway.yaml" 2> "$run/gateway.log" > /dev/null &
+        "$gateway_under_test" run --config "$run/gateway.yaml" 2> "$run/gateway.log" > /dev/null &
         gateway_pid=$!
         pids+=($gateway_pid)
         wait_for 120 "the gateway's metrics endpoint" grep -q '"http.port"' "$run/gateway.log"
@@ -159,9 +172,10 @@ CONF
         kill -TERM "$gateway_pid"; wait "$gateway_pid" || true
         kill -TERM "$subscriber"; wait "$subscriber" 2>/dev/null || true
         outbox_bytes="$(du -sb "$run/state" | cut -f1)"
-        python3 - "$run" "$round" "$outbox_bytes" "$here/wazuhdb/freshness.py" "$prefix" >> "$results" <<'PY'
+        python3 - "$run" "$round" "$outbox_bytes" "$here/wazuhdb/freshness.py" "$prefix" "$gateway_under_test" "$gateway" \
+            >> "$results" <<'PY'
 import json, subprocess, sys
-run, round_, outbox_bytes, freshness, prefix = sys.argv[1:6]
+run, round_, outbox_bytes, freshness, prefix, under_test, default = sys.argv[1:8]
 load = json.loads(open(f"{run}/load.out").read().splitlines()[-1])
 window = load["load"]
 latency = subprocess.run(
@@ -169,14 +183,22 @@ latency = subprocess.run(
      "--since-ms", str(window["start_ms"]), "--until-ms", str(window["end_ms"]), "--prefixes", prefix,
      "--time-field", "committed_at_ms", "--json"], capture_output=True, text=True, check=True).stdout
 row = {"kind": "e2e", "round": int(round_), "outbox_bytes": int(outbox_bytes), **load,
-       "latency": json.loads(latency)}
+       "latency": json.loads(latency), "loadavg": open("/proc/loadavg").read().split()[:3]}
+if under_test != default:
+    row["gateway"] = under_test
 print(json.dumps(row))
 PY
         tail -1 "$results" >&2
         rm -rf "$run/global.db" "$run/state"
+      done
     done
 done
 kill "$nats_pid" 2>/dev/null || true
+if [ "$latency_only" = 1 ]; then
+    cp "$results" "$here/last-latency-results.jsonl"
+    python3 "$here/suite_table.py" "$results" || true
+    exit 0
+fi
 
 echo "== storms" >&2
 for agents in $storm_agents; do

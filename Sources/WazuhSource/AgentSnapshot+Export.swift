@@ -23,7 +23,7 @@ extension AgentSnapshot {
     /// Serialises the snapshot; ``init(exported:)`` restores an equal snapshot.
     public func export() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(16 + entries.count * 46 + arena.count + (nodeNames.count + groupSets.count) * 16)
+        out.reserveCapacity(32 + (nodeNames + groupSets).reduce(0) { $0 + 4 + $1.utf8.count })
         out.append(contentsOf: Self.magic)
         out.append(Self.formatVersion)
         if let origin {
@@ -43,23 +43,41 @@ extension AgentSnapshot {
                 out.append(contentsOf: bytes)
             }
         }
-        out.appendLE(UInt32(entries.count))
-        for entry in entries {
-            out.appendLE(UInt32(bitPattern: entry.id))
-            out.appendLE(entry.nameEnd)
-            out.appendLE(entry.ipEnd)
-            out.appendLE(UInt32(bitPattern: entry.statusCode))
-            out.appendLE(entry.nodeIndex)
-            out.append(entry.status)
-            out.append(entry.flags)
-            out.appendLE(entry.groupIndex)
-            out.appendLE(UInt64(bitPattern: entry.dateAdd))
-            out.appendLE(UInt64(bitPattern: entry.lastKeepalive))
-            out.appendLE(UInt64(bitPattern: entry.disconnectionTime))
+        // The agents, the arena and the checksum: the bulk of the bytes, written in place (no per-byte
+        // append, no bounds check per field).
+        let head = out.count
+        let total = head + 4 + entries.count * 46 + 4 + arena.count + 8
+        out.reserveCapacity(total)
+        out.append(contentsOf: repeatElement(0, count: total - head))
+        out.withUnsafeMutableBytes { raw in
+            var at = head
+            @inline(__always) func put<T: FixedWidthInteger>(_ value: T) {
+                raw.storeBytes(of: value.littleEndian, toByteOffset: at, as: T.self)
+                at += MemoryLayout<T>.size
+            }
+            put(UInt32(entries.count))
+            for entry in entries {
+                put(UInt32(bitPattern: entry.id))
+                put(entry.nameEnd)
+                put(entry.ipEnd)
+                put(UInt32(bitPattern: entry.statusCode))
+                put(entry.nodeIndex)
+                put(entry.status)
+                put(entry.flags)
+                put(entry.groupIndex)
+                put(UInt64(bitPattern: entry.dateAdd))
+                put(UInt64(bitPattern: entry.lastKeepalive))
+                put(UInt64(bitPattern: entry.disconnectionTime))
+            }
+            put(UInt32(arena.count))
+            arena.withUnsafeBytes { bytes in
+                if let source = bytes.baseAddress, let target = raw.baseAddress {
+                    (target + at).copyMemory(from: source, byteCount: bytes.count)
+                }
+            }
+            at += arena.count
+            put(AgentSnapshot.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<at])))
         }
-        out.appendLE(UInt32(arena.count))
-        out.append(contentsOf: arena)
-        out.appendLE(fnv1a64(out[...]))
         return out
     }
 
@@ -77,7 +95,7 @@ extension AgentSnapshot {
         }
         let body = bytes[..<(bytes.count - 8)]
         var trailer = ByteReader(bytes[(bytes.count - 8)...])
-        guard let stored = trailer.readU64(), stored == fnv1a64(body) else {
+        guard let stored = trailer.readU64(), stored == body.withUnsafeBytes({ AgentSnapshot.checksum($0) }) else {
             throw corrupt("exported snapshot checksum mismatch")
         }
         var reader = ByteReader(body.dropFirst(Self.magic.count))
@@ -203,11 +221,14 @@ extension Array where Element == UInt8 {
     }
 }
 
-private func fnv1a64(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash &*= 0x0000_0100_0000_01b3
+extension AgentSnapshot {
+    /// FNV-1a 64 of `bytes`: the checksum ending an export and a delta.
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
     }
-    return hash
 }

@@ -19,6 +19,35 @@ extension AgentSnapshot {
         return result
     }
 
+    /// Counts by status per cluster node, agents without a node name under `unnamed`, counted from the
+    /// compact entries without decoding any record (what the dashboard shows after every cycle).
+    public func countsPerNode(unnamed: String) -> [String: FleetCounts] {
+        var byIndex = [FleetCounts](repeating: FleetCounts(), count: self.nodeNames.count + 1)
+        for entry in self.entries {
+            let index = entry.nodeIndex == Entry.noNode ? self.nodeNames.count : Int(entry.nodeIndex)
+            byIndex[index].total += 1
+            switch entry.status {
+            case 1: byIndex[index].active += 1
+            case 2: byIndex[index].disconnected += 1
+            case 3: byIndex[index].neverConnected += 1
+            case 4: byIndex[index].pending += 1
+            default: break
+            }
+        }
+        var result: [String: FleetCounts] = [:]
+        for (index, counts) in byIndex.enumerated() where counts.total > 0 {
+            let name = index == self.nodeNames.count ? unnamed : self.nodeNames[index]
+            var merged = result[name] ?? FleetCounts()
+            merged.total += counts.total
+            merged.active += counts.active
+            merged.disconnected += counts.disconnected
+            merged.pending += counts.pending
+            merged.neverConnected += counts.neverConnected
+            result[name] = merged
+        }
+        return result
+    }
+
     /// The latest `last_keepalive` of any agent (Unix epoch seconds), `nil` when none ever connected.
     public var latestKeepalive: Int64? {
         var latest: Int64?

@@ -201,6 +201,9 @@ extension AgentSnapshot {
         private var nodeNames = TextTable()
         private var groupSets = TextTable()
 
+        /// Agents appended so far.
+        var count: Int { entries.count }
+
         init(capacity: Int) {
             entries = []
             entries.reserveCapacity(capacity)
@@ -323,7 +326,7 @@ extension AgentSnapshot {
     }
 }
 
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let bytes else { return body(nil) }
     return bytes.withUnsafeBytes { body($0) }
 }

@@ -61,8 +61,7 @@ struct DetectionServiceTests {
 
         /// The agent's status in the journaled snapshot, if there is one.
         func journaledStatus(of agentID: Int) throws -> ConnectionStatus? {
-            guard let bytes = try store.loadSnapshot() else { return nil }
-            return try AgentSnapshot(exported: bytes).record(id: agentID)?.status
+            try JournaledSnapshot.load(from: store, now: 0)?.snapshot.record(id: agentID)?.status
         }
 
         func journaledSubjects() throws -> [String] {
@@ -116,6 +115,32 @@ struct DetectionServiceTests {
         let event = try #require(try fixture.store.messages(matching: OutboxQuery(kinds: [.event])).first)
         let json = String(decoding: event.payload, as: UTF8.self)
         #expect(json.contains("\"current_status\":\"Disconnected\""))
+    }
+
+    /// A cycle of a few changes journals them as a delta since the whole snapshot (a few hundred bytes, not
+    /// the fleet), which a restart applies: the stored row still holds the baseline, the journaled state
+    /// the change; a new start diffs against the latter and journals nothing twice.
+    @Test func aSmallCycleJournalsADeltaThatARestartApplies() async throws {
+        let fixture = try Fixture()
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
+            #expect(try await waitUntil { (try? fixture.store.loadSnapshot()) != nil })
+            fixture.simulator.now += 10
+            try fixture.simulator.apply(.stop(agentID: 3))
+            try fixture.simulator.commit()
+            #expect(try await waitUntil { ((try? fixture.store.stats().lastSeq) ?? 0) > 0 })
+        }
+        let base = try AgentSnapshot(exported: #require(try fixture.store.loadSnapshot()))
+        #expect(base.record(id: 3)?.status == .active)
+        let delta = try #require(try fixture.store.metaValue(JournaledSnapshot.deltaKey))
+        #expect(delta.utf8.count < 2_000)
+        #expect(try fixture.journaledStatus(of: 3) == .disconnected)
+        let journaled = try fixture.store.stats().lastSeq
+        try await withRunningService(try fixture.makeService(logger: logger), logger: logger) {
+            let read = try await fixture.waitForReads(1)
+            #expect(read)
+        }
+        #expect(try fixture.store.stats().lastSeq == journaled)
+        #expect(try fixture.journaledStatus(of: 3) == .disconnected)
     }
 
     /// The observer (the daemon's `events_detected_total`) hears of each detection's changes once

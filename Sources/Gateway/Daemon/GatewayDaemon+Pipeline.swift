@@ -131,7 +131,10 @@ extension GatewayDaemon {
                 for (type, count) in byType { metrics.eventDetected(type: type, count: count) }
                 dashboard.recordTransitions(changes, manager: node)
             },
-            onConfirmedSnapshot: { snapshot in dashboard.recordFleet(snapshot.records, manager: node) },
+            onConfirmedSnapshot: { snapshot in
+                dashboard.recordFleet(
+                    counts: snapshot.counts, nodes: snapshot.countsPerNode(unnamed: "-"), manager: node)
+            },
             onJournalHealth: { cause in
                 if let cause {
                     metrics.outboxWriteErrors.increment()

@@ -5,7 +5,8 @@ import Timekeeping
 import WazuhSource
 
 /// Consumes the source's updates and journals each one — its events and the new snapshot in ONE
-/// outbox transaction — then wakes the delivery worker (a swift-service-lifecycle `Service`).
+/// outbox transaction — then wakes the delivery worker (a swift-service-lifecycle `Service`). The
+/// snapshot is journaled as a delta since a base when few agents moved (``JournaledSnapshot``).
 ///
 /// The monitor diffs against the snapshot this service last *confirmed* (persisted), so a failed
 /// write loses nothing: the same update is retried (with backoff) until it is journaled or the
@@ -90,7 +91,9 @@ public final class DetectionService: Service, Sendable {
     }
 
     private func detect() async {
-        var confirmed = loadConfirmedSnapshot()
+        let loaded = loadConfirmedSnapshot()
+        var confirmed = loaded?.snapshot
+        var journaled = loaded?.journal
         if let confirmed { onConfirmedSnapshot?(confirmed) }
         while !Task.isShuttingDownGracefully {
             let update: SourceUpdate
@@ -103,9 +106,10 @@ public final class DetectionService: Service, Sendable {
             // Detection pauses here until the cycle is journaled: the same update (its diff and snapshot)
             // is retried, so nothing detected is dropped, and the next read diffs against it.
             var attempt = 0
+            var compactAfter = false
             while true {
                 do {
-                    try persist(update, hadSnapshot: confirmed != nil)
+                    compactAfter = try persist(update, hadSnapshot: confirmed != nil, journal: &journaled)
                     break
                 } catch {
                     let cause = (error as? OutboxError)?.cause ?? "\(error)"
@@ -130,31 +134,47 @@ public final class DetectionService: Service, Sendable {
                     ])
             }
             confirmed = update.snapshot
+            // Delivery first: the observers (metrics, the dashboard's counts) are not on the events' path.
+            if !update.changes.isEmpty { wakeSignal.wake() }
             onConfirmedSnapshot?(update.snapshot)
-            if !update.changes.isEmpty {
-                wakeSignal.wake()
-                // A baseline journals no events, so it is not reported.
-                if previous != nil { onJournaled?(update.changes) }
-            }
+            // A baseline journals no events, so it is not reported.
+            if !update.changes.isEmpty, previous != nil { onJournaled?(update.changes) }
+            if compactAfter { compact(update.snapshot, journal: &journaled) }
             // A storm-sized cycle's encoding is freed by now: give its pages back rather than keep them.
             if update.changes.count >= Self.largeCycle { HeapReturn.returnFreedMemory() }
         }
     }
 
-    private func loadConfirmedSnapshot() -> AgentSnapshot? {
+    private func loadConfirmedSnapshot() -> (snapshot: AgentSnapshot, journal: JournaledSnapshot)? {
         do {
-            guard let bytes = try store.loadSnapshot() else { return nil }
-            return try AgentSnapshot(exported: bytes)
+            return try JournaledSnapshot.load(from: store, now: clock.epochMilliseconds)
         } catch {
             logger.error("the journaled snapshot is unusable; re-baselining", metadata: ["outbox.error": "\(error)"])
             return nil
         }
     }
 
-    private func persist(_ update: SourceUpdate, hadSnapshot: Bool) throws {
-        let snapshot = update.snapshot.export()
+    /// Rewrites the journaled snapshot whole (between cycles, after delivery was woken), so that the
+    /// next cycles' deltas stay small; a failure is logged and the delta kept (it is still valid).
+    private func compact(_ snapshot: AgentSnapshot, journal: inout JournaledSnapshot?) {
+        let exported = snapshot.export()
+        do {
+            try store.appendDetection(
+                messages: [], snapshot: exported, meta: MetaUpdate(removed: [JournaledSnapshot.deltaKey]))
+            journal = JournaledSnapshot(base: snapshot, exported: exported, writtenAt: clock.epochMilliseconds)
+        } catch {
+            logger.warning(
+                "rewriting the journaled snapshot failed; retried after a later cycle",
+                metadata: ["outbox.error": "\(error)"])
+        }
+    }
+
+    /// Journals one cycle; returns whether the journaled snapshot's base is due for a rewrite.
+    private func persist(_ update: SourceUpdate, hadSnapshot: Bool, journal: inout JournaledSnapshot?) throws -> Bool {
         if !hadSnapshot {
+            let snapshot = update.snapshot.export()
             try store.recordBaseline(snapshot: snapshot)
+            journal = JournaledSnapshot(base: update.snapshot, exported: snapshot, writtenAt: clock.epochMilliseconds)
             anomalies?.seed(with: update.snapshot)
             logger.notice(
                 "recorded the first baseline; no events for the initial state",
@@ -162,19 +182,39 @@ public final class DetectionService: Service, Sendable {
                     "wazuh.agents.total": "\(update.counts.total)", "wazuh.agents.active": "\(update.counts.active)",
                     "wazuh.agents.disconnected": "\(update.counts.disconnected)",
                 ])
-            return
+            return false
         }
         let now = clock.epochMilliseconds
         let rows = encoder.messages(for: update.changes, counts: update.counts, detectedAtMilliseconds: now)
+        let write = journal?.write(for: update.snapshot) ?? .whole(update.snapshot.export())
+        // The snapshot goes in the events' transaction: as a delta when small, else whole (delta dropped).
+        func journalRows(_ journaled: [NewOutboxMessage], _ meta: MetaUpdate) throws -> Int {
+            var meta = meta
+            switch write {
+            case .delta(let value, _):
+                meta.values[JournaledSnapshot.deltaKey] = value
+                return try store.appendMessages(journaled, meta: meta)
+            case .whole(let exported):
+                meta.removed.append(JournaledSnapshot.deltaKey)
+                return try store.appendDetection(messages: journaled, snapshot: exported, meta: meta)
+            }
+        }
         var inserted = 0
         if let anomalies {
             try anomalies.journalCycle(
                 update.changes, rows: rows, snapshot: update.snapshot, detectedAtMilliseconds: now
             ) { journaled, meta in
-                inserted = try store.appendDetection(messages: journaled, snapshot: snapshot, meta: meta)
+                inserted = try journalRows(journaled, meta)
             }
         } else {
-            inserted = try store.appendDetection(messages: rows, snapshot: snapshot)
+            inserted = try journalRows(rows, MetaUpdate())
+        }
+        var compactionDue = false
+        switch write {
+        case .delta(_, let agents):
+            compactionDue = journal?.compactionDue(afterDeltaOf: agents, now: now) ?? false
+        case .whole(let exported):
+            journal = JournaledSnapshot(base: update.snapshot, exported: exported, writtenAt: now)
         }
         if !update.changes.isEmpty {
             // The cycle's batch id is deterministic and travels in the stream as the batch's Nats-Msg-Id,
@@ -187,5 +227,6 @@ public final class DetectionService: Service, Sendable {
                     "outbox.inserted": "\(inserted)",
                 ])
         }
+        return compactionDue
     }
 }
