@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 
 /// The `wazuh-nats-gateway` command line: a thin front over the Gateway library.
 /// Adding a subcommand is one line in `subcommands`.
@@ -19,4 +20,10 @@ struct GatewayCommand: AsyncParsableCommand {
             RunCommand.self,
         ]
     )
+
+    /// Sets the allocator up before any other thread exists, then runs the command line.
+    static func main() async {
+        DaemonStartup.configureAllocator()
+        await Self.main(nil)
+    }
 }

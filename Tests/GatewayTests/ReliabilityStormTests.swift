@@ -34,7 +34,10 @@ import WazuhSimulator
     @Test func crashStormWithNATSRestartsLosesAndRepeatsNothing() async throws {
         let seed = Self.seed
         let agents = Self.soak ? 1000 : 200
-        let interruptions = Self.soak ? 200 : 24
+        // Issue #10 asks for at least 200 SIGKILLs in the soak and 20 in CI; the one SIGTERM under load
+        // comes on top of them.
+        let kills = Self.soak ? 200 : 23
+        let interruptions = kills + 1
         let harness = try DaemonHarness()
         try await harness.server.start()
         let truthPath = harness.directory + "/ground-truth.jsonl"
@@ -81,7 +84,7 @@ import WazuhSimulator
             #expect(report.passed, "seed \(seed): \(report)")
             #expect(report.lostTransitions == 0 && report.duplicates == 0 && report.coalescedTransitions == 0)
             #expect(report.deliveredTransitions == report.committedTransitions)
-            #expect(counts.kills == interruptions - 1 && counts.natsRestarts == interruptions / 6)
+            #expect(counts.kills == kills && counts.natsRestarts == interruptions / 6)
             for stop in counts.gracefulStops {
                 #expect(stop.status == 0, "a SIGTERM under load must drain and exit 0: \(slot.stderrTail)")
                 // Bounded by shutdown_timeout (5 s) plus generous room for a loaded machine.

@@ -53,6 +53,13 @@ public enum DaemonStartup {
         return (configuration, warnings)
     }
 
+    /// Sets glibc's allocator up for the daemon (one arena, fixed mapping and trimming thresholds:
+    /// ``HeapReturn``). Call first thing in the process, on the main thread: an arena cap applies only
+    /// to arenas created after it, and every thread that allocates before it may get its own.
+    public static func configureAllocator() {
+        HeapReturn.limitArenas()
+    }
+
     /// Bootstraps the global logging system (format and level from `monitoring`, to standard error)
     /// and the global metrics system over a new Prometheus registry. Call once, from the executable only.
     public static func bootstrapProcessGlobals(

@@ -1,8 +1,12 @@
 #if canImport(Glibc)
+    import Glibc
+
     // <malloc.h> is not part of the Glibc module; both take and return C ints (size_t for the pad).
     @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
     @_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
-    /// `M_ARENA_MAX` from <malloc.h>.
+    /// `M_TRIM_THRESHOLD`, `M_MMAP_THRESHOLD` and `M_ARENA_MAX` from <malloc.h>.
+    private let mallocTrimThreshold: Int32 = -1
+    private let mallocMmapThreshold: Int32 = -3
     private let mallocArenaMax: Int32 = -8
 #endif
 
@@ -14,11 +18,23 @@
 /// arena kept its own high-water mark and the resident size became their sum (measured in the 100k-event
 /// outage soak: two arenas of 21 and 18 MiB while the heap in use was a fraction of that).
 enum HeapReturn {
-    /// Caps the number of malloc arenas (call once at start): a daemon of a few threads gains nothing
-    /// from more, and a capped set reuses the memory a previous cycle freed.
+    /// The size from which a block is mapped on its own (and unmapped when freed) rather than carved
+    /// out of an arena. glibc starts at this value but raises it to the largest block freed so far
+    /// (up to 32 MiB), after which a storm cycle's buffers (row arrays, batch parts, the snapshot)
+    /// stay in the arena and keep its pages; fixing it keeps those buffers out of the arenas.
+    static let mmapThreshold: Int32 = 128 * 1024
+    /// Free memory at the top of an arena above which glibc returns it at once (fixed for the same reason).
+    static let trimThreshold: Int32 = 128 * 1024
+
+    /// Sets the allocator up for a long-running daemon (call once, at start): one arena, shared by the
+    /// few threads, so the memory one cycle freed is reused by the next whatever thread runs it, and
+    /// fixed mapping and trimming thresholds. An operator's `GLIBC_TUNABLES` for malloc takes precedence.
     static func limitArenas() {
         #if canImport(Glibc)
-            _ = glibcMallopt(mallocArenaMax, 2)
+            if let tunables = getenv("GLIBC_TUNABLES"), String(cString: tunables).contains("glibc.malloc.") { return }
+            _ = glibcMallopt(mallocArenaMax, 1)
+            _ = glibcMallopt(mallocMmapThreshold, mmapThreshold)
+            _ = glibcMallopt(mallocTrimThreshold, trimThreshold)
         #endif
     }
 
