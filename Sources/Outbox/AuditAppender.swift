@@ -58,6 +58,9 @@ struct AuditAppender {
     /// The batch not inserted yet, and the bytes its parameters are bound from.
     private var rows: [Row] = []
     private var arena: [UInt8] = []
+    /// The full-batch statement, looked up once per appender (the cache lookup hashes its long SQL); held,
+    /// so it stays alive for the appender's transaction.
+    private var batchStatement: Statement?
 
     /// An appender chaining after `head`, on `db`'s write transaction.
     init(_ db: Database, after head: AuditHead) throws {
@@ -107,8 +110,16 @@ struct AuditAppender {
 
     private mutating func flush() throws {
         guard !self.rows.isEmpty else { return }
-        let sql = self.rows.count == Self.batchSize ? Self.batchSQL : Self.insertSQL(rows: self.rows.count)
-        let statement = try self.db.cachedStatement(sql: sql).sqliteStatement
+        let full = self.rows.count == Self.batchSize
+        let sql = full ? Self.batchSQL : Self.insertSQL(rows: self.rows.count)
+        let held: Statement
+        if full, let cached = self.batchStatement {
+            held = cached
+        } else {
+            held = try self.db.cachedStatement(sql: sql)
+            if full { self.batchStatement = held }
+        }
+        let statement = held.sqliteStatement
         let rows = self.rows
         let code = self.arena.withUnsafeBytes { arena -> Int32 in
             for (index, row) in rows.enumerated() {

@@ -142,8 +142,10 @@ public struct AnomalyDetector: Sendable {
         _ change: AgentChange, node: String, snapshot: AgentSnapshot, touchedNodes: inout Set<String>,
         touchedGroups: inout Set<String>
     ) -> Finding? {
+        // Taken out of the dictionary (not copied): the track is then uniquely referenced, so appending to
+        // its transitions does not copy them.
         var track =
-            self.tracks[change.agentID]
+            self.tracks.removeValue(forKey: change.agentID)
             ?? AnomalyAgentTrack(
                 name: change.agentName, dateAdd: change.dateAdd, node: node, lastSeen: change.transitionTime)
         let changedBefore = track.transitions.contains { $0 > change.transitionTime - self.thresholds.windowSeconds }

@@ -55,14 +55,16 @@ public final class AnomalyJournal: Sendable {
 
     /// The state the journaled `entries` describe.
     private func makeState(restoring entries: [String: String]) -> State {
-        let log = AnomalyStateLog(restoring: entries)
+        var log = AnomalyStateLog(restoring: entries)
         var limiter = self.rateLimit
         limiter.windows = log.windows
-        return State(
-            detector: AnomalyDetector(
-                thresholds: self.thresholds, fleet: entries[AnomalyDetector.fleetKey],
-                retired: entries[AnomalyDetector.retiredKey], tracks: log.tracks),
-            limiter: limiter, log: log, journaled: entries)
+        let detector = AnomalyDetector(
+            thresholds: self.thresholds, fleet: entries[AnomalyDetector.fleetKey],
+            retired: entries[AnomalyDetector.retiredKey], tracks: log.tracks)
+        // Handed over: the detector and the limiter own the state from here on.
+        log.tracks = [:]
+        log.windows = [:]
+        return State(detector: detector, limiter: limiter, log: log, journaled: entries)
     }
 
     /// Restores the detector and the limiter from `store` (fresh ones when nothing was journaled).
@@ -107,7 +109,7 @@ public final class AnomalyJournal: Sendable {
             defer { slot = state }
             let findings = state.detector.observe(
                 changes, snapshot: snapshot, managerNode: self.encoder.managerNode, nowSeconds: now)
-            var journaled: [NewOutboxMessage] = []
+            var summaryRows: [NewOutboxMessage] = []
             var condensedIDs: Set<String> = []
             if state.limiter.isEnabled {
                 var summaries: [AgentRateLimiter.Summary] = []
@@ -128,12 +130,17 @@ public final class AnomalyJournal: Sendable {
                 if let newest = changes.lazy.map(\.transitionTime).max() {
                     summaries += state.limiter.closeExpired(nowSeconds: newest)
                 }
-                journaled += self.encoder.messages(for: summaries, detectedAtMilliseconds: detectedAtMilliseconds)
+                summaryRows = self.encoder.messages(for: summaries, detectedAtMilliseconds: detectedAtMilliseconds)
             }
-            journaled +=
+            // The cycle's rows are passed on as they are in the common case (no summary, nothing condensed,
+            // no finding): no copy of a few hundred rows per cycle.
+            var journaled =
                 condensedIDs.isEmpty
                 ? rows : rows.filter { !($0.kind == .secondary && condensedIDs.contains($0.eventID)) }
-            journaled += self.encoder.messages(for: findings, detectedAtMilliseconds: detectedAtMilliseconds)
+            if !summaryRows.isEmpty { journaled.insert(contentsOf: summaryRows, at: 0) }
+            if !findings.isEmpty {
+                journaled += self.encoder.messages(for: findings, detectedAtMilliseconds: detectedAtMilliseconds)
+            }
             let update = Self.stateChanges(&state)
             do {
                 try write(journaled, update)
@@ -179,7 +186,9 @@ public final class AnomalyJournal: Sendable {
 
     private static func stateChanges(_ state: inout State) -> MetaUpdate {
         let detector = state.detector.takeStateChanges()
-        var update = state.log.record(tracks: detector.tracks, windows: state.limiter.takeChangedWindows())
+        var update = state.log.record(
+            tracks: detector.tracks, windows: state.limiter.takeChangedWindows(),
+            current: (state.detector.tracks, state.limiter.windows))
         if let fleet = detector.fleet { update.values[AnomalyDetector.fleetKey] = fleet }
         if let retired = detector.retired { update.values[AnomalyDetector.retiredKey] = retired }
         return update

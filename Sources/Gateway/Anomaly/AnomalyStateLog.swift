@@ -8,10 +8,14 @@ import Outbox
 /// - `anomaly.delta.<n>` (`n` zero-padded, rising): one per journaled cycle that changed something;
 /// each holds lines `A<id> <track line>` / `A<id>` (forgotten) and `R<id> <window line>` / `R<id>`
 /// (closed). Restoring reads the full entry, then the deltas in order. After ``compactAfter`` deltas,
-/// or once the deltas together would outgrow the last full entry (a restart storm changes every agent,
-/// so each of its deltas is nearly a full entry), the next cycle writes a new full entry instead and
-/// removes the deltas: the cost is amortised over them, and the log — in `meta` and in the journal's
-/// in-memory copy of it — stays within about twice one full entry.
+/// or once the deltas together would outgrow ``deltaBudgetFactor`` times the last full entry (a restart
+/// storm changes every agent, so each of its deltas is nearly a full entry), the next cycle writes a new
+/// full entry instead and removes the deltas: the cost is amortised over them, and the log — in `meta`
+/// and in the journal's in-memory copy of it — stays within about three full entries.
+///
+/// The log keeps no copy of the state it journals: a compaction writes the detector's tracks and the
+/// limiter's windows as they are (the same values every delta recorded), so a cycle costs the lines it
+/// writes, not a second dictionary update per changed agent.
 struct AnomalyStateLog: Sendable {
     static let fullKey = "anomaly.full"
     static let deltaPrefix = "anomaly.delta."
@@ -19,7 +23,14 @@ struct AnomalyStateLog: Sendable {
     static let compactAfter = 256
     /// Delta bytes always allowed before compacting, however small the full entry.
     static let minimumDeltaBytes = 64 * 1024
+    /// Delta bytes allowed before compacting, in full entries. A compaction rewrites every track, so it
+    /// costs a full entry's bytes per `deltaBudgetFactor` full entries of deltas: at 1 the state log wrote
+    /// as many bytes in compactions as in deltas (and compacting was a third of the detector's time in
+    /// the security benchmark); at 2, half as many, for one more full entry of `meta` at most.
+    static let deltaBudgetFactor = 2
 
+    /// The tracks and windows restored from the journaled entries (``init(restoring:)``); not kept up to
+    /// date by ``record(tracks:windows:current:)``.
     var tracks: [Int: AnomalyAgentTrack] = [:]
     var windows: [Int: AgentRateLimiter.Window] = [:]
     /// Delta keys written since the last compaction, oldest first.
@@ -70,24 +81,22 @@ struct AnomalyStateLog: Sendable {
         }
     }
 
-    /// The `meta` changes that journal this cycle's changed tracks and windows (also applied to the log).
+    /// The `meta` changes that journal this cycle's changed tracks and windows. `current` holds every
+    /// track and window after the cycle (the changed ones included, forgotten ones absent): a compaction
+    /// writes it in full.
     mutating func record(
-        tracks: [(agentID: Int, track: AnomalyAgentTrack?)], windows: [(agentID: Int, window: AgentRateLimiter.Window?)]
+        tracks: [(agentID: Int, track: AnomalyAgentTrack?)],
+        windows: [(agentID: Int, window: AgentRateLimiter.Window?)],
+        current: (tracks: [Int: AnomalyAgentTrack], windows: [Int: AgentRateLimiter.Window])
     ) -> MetaUpdate {
         guard !tracks.isEmpty || !windows.isEmpty else { return MetaUpdate() }
         var writer = StateLineWriter(capacity: 96 * (tracks.count + windows.count))
-        for (agentID, track) in tracks {
-            self.tracks[agentID] = track
-            Self.write(agentID, track, to: &writer)
-        }
-        for (agentID, window) in windows {
-            self.windows[agentID] = window
-            Self.write(agentID, window, to: &writer)
-        }
-        let deltaBudget = max(self.fullBytes, Self.minimumDeltaBytes)
+        for (agentID, track) in tracks { Self.write(agentID, track, to: &writer) }
+        for (agentID, window) in windows { Self.write(agentID, window, to: &writer) }
+        let deltaBudget = max(Self.deltaBudgetFactor * self.fullBytes, Self.minimumDeltaBytes)
         if self.deltaKeys.count >= Self.compactAfter || self.deltaBytes + writer.count > deltaBudget {
             let removed = self.deltaKeys
-            let full = self.fullText
+            let full = Self.fullText(current.tracks, current.windows, capacity: self.fullBytes)
             self.deltaKeys = []
             self.deltaBytes = 0
             self.fullBytes = full.utf8.count
@@ -100,10 +109,14 @@ struct AnomalyStateLog: Sendable {
         return MetaUpdate(values: [key: writer.string])
     }
 
-    private var fullText: String {
-        var writer = StateLineWriter(capacity: max(self.fullBytes, 96 * (self.tracks.count + self.windows.count)))
-        for agentID in self.tracks.keys.sorted() { Self.write(agentID, self.tracks[agentID], to: &writer) }
-        for agentID in self.windows.keys.sorted() { Self.write(agentID, self.windows[agentID], to: &writer) }
+    /// Every track and window, in agent order: the full entry.
+    private static func fullText(
+        _ tracks: [Int: AnomalyAgentTrack], _ windows: [Int: AgentRateLimiter.Window], capacity: Int
+    ) -> String {
+        var writer = StateLineWriter(capacity: max(capacity, 96 * (tracks.count + windows.count)))
+        // Only the ids are sorted (sorting the pairs moved every track around: most of a compaction's time).
+        for agentID in tracks.keys.sorted() { Self.write(agentID, tracks[agentID], to: &writer) }
+        for agentID in windows.keys.sorted() { Self.write(agentID, windows[agentID], to: &writer) }
         return writer.string
     }
 
