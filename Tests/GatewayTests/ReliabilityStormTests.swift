@@ -149,7 +149,14 @@ import WazuhSimulator
                     "SELECT message_id, delivered_at, stream_seq FROM outbox WHERE agent_id = ? ORDER BY seq DESC LIMIT 3",
                 arguments: [AgentEventMapper.wireAgentID(agent)])
             let top = try Int.fetchOne(db, sql: "SELECT max(stream_seq) FROM outbox") ?? -1
-            let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered_at IS NULL") ?? -1
+            // Pending as the outbox defines it since v006: above the delivered watermark, unmarked, not parked.
+            let pending =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND parked_at IS NULL
+                        AND seq > coalesce((SELECT through_seq FROM delivery_watermark WHERE id = 1), 0)
+                        """) ?? -1
             return "max stream_seq \(top), pending \(pending), agent rows \(rows.map { "\($0)" })"
         }
     }
