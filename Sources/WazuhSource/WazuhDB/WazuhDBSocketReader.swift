@@ -147,7 +147,7 @@ public final class WazuhDBSocketReader: Sendable {
                 state.columns = nil
                 state.previous = nil
                 client.close()
-                throw error
+                throw error.naming(client.path)
             }
         }
     }
