@@ -5,7 +5,7 @@
 #
 #   swift build -c release --product wazuh-nats-gateway          (from the repository root)
 #   Benchmarks/wazuhdb/freshness.sh [--agents 1000] [--duration 180] [--warmup 20]
-#       [--commit-idle 10s] [--commit-max 60s] [--socket-poll 1s] [--gateway PATH]
+#       [--commit-idle 10s] [--commit-max 60s] [--socket-poll 500ms] [--gateway PATH]
 #       [--rounds 1] [--record FILE]
 #   --quick: --duration 60 --commit-idle 2s --commit-max 10s (for iteration; report the real timers)
 #   --rounds N: N runs one after the other (each with its own simulator, gateways and server), each
@@ -18,7 +18,7 @@
 # gets the last commit.
 set -euo pipefail
 
-agents=1000; duration=180; warmup=20; idle=10s; max=60s; socket_poll=1s; rounds=1; record=""
+agents=1000; duration=180; warmup=20; idle=10s; max=60s; socket_poll=500ms; rounds=1; record=""
 arguments=("$@")
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 gateway="$root/.build/release/wazuh-nats-gateway"

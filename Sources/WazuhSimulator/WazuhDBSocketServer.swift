@@ -35,6 +35,8 @@ public final class WazuhDBSocketServer: Sendable {
         var stopped = false
         /// Extra delay before each reply (a slow wazuh-db, for tests).
         var replyDelay: Duration = .zero
+        /// Answer every command with a well-framed reply that is not wazuh-db's (for tests).
+        var garbled = false
     }
     private let state = Mutex(State())
 
@@ -95,6 +97,12 @@ public final class WazuhDBSocketServer: Sendable {
     /// Delays every following reply by `delay` (zero: answer at once).
     public func setReplyDelay(_ delay: Duration) {
         state.withLock { $0.replyDelay = delay }
+    }
+
+    /// While `garbled`, every command is answered with a well-framed payload that is neither `ok`,
+    /// `due` nor `err` (a broken or foreign server on the socket, for tests).
+    public func garbleReplies(_ garbled: Bool) {
+        state.withLock { $0.garbled = garbled }
     }
 
     /// Closes the listening socket and every connection, and removes the socket file.
@@ -159,9 +167,9 @@ public final class WazuhDBSocketServer: Sendable {
                 } catch {
                     return
                 }
-                let delay = state.withLock { state -> Duration in
+                let (delay, garbled) = state.withLock { state -> (Duration, Bool) in
                     state.requests += 1
-                    return state.replyDelay
+                    return (state.replyDelay, state.garbled)
                 }
                 if delay > .zero { Thread.sleep(forTimeInterval: delay.fractionalSeconds) }
                 let started = (wall: ContinuousClock.now, cpu: Self.threadCPUTime())
@@ -173,7 +181,7 @@ public final class WazuhDBSocketServer: Sendable {
                         state.load.cpuTime += spent.cpu
                     }
                 }
-                let reply = answer(String(decoding: request, as: UTF8.self))
+                let reply = garbled ? Self.garbage : answer(String(decoding: request, as: UTF8.self))
                 guard let frame = try? WazuhDBFrame.encode(reply.prefix(WazuhDBFrame.maximumPayload)) else { return }
                 var offset = 0
                 while offset < frame.count {
@@ -188,6 +196,9 @@ public final class WazuhDBSocketServer: Sendable {
             }
         }
     }
+
+    /// What a garbled server answers.
+    static let garbage = Array("\u{1}\u{2}NOT-WAZUH-DB <html>".utf8)
 
     /// CPU time of the calling thread.
     static func threadCPUTime() -> Duration {

@@ -94,7 +94,7 @@ public final class AgentStatusMonitor: Sendable {
             databasePath: String, clientKeysPath: String? = nil, pollInterval: Duration = .seconds(5),
             busyTimeout: Duration = .milliseconds(50), debounce: Duration = .zero,
             minimumGap: Duration = .milliseconds(10), source: SourceSelection = .file, socketPath: String? = nil,
-            socketPollInterval: Duration = .seconds(1), socketFullSweepInterval: Duration = .seconds(60),
+            socketPollInterval: Duration = .milliseconds(500), socketFullSweepInterval: Duration = .seconds(60),
             socketTimeout: Duration = .seconds(2), fileCatchUpLimit: Duration = .seconds(75)
         ) {
             self.socketFullSweepInterval = socketFullSweepInterval

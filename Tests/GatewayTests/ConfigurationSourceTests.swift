@@ -13,7 +13,7 @@ struct ConfigurationSourceTests {
         let configuration = try GatewayConfiguration.load(yaml: minimalYAML, environment: [:])
         #expect(configuration.wazuh.source == .auto)
         #expect(configuration.wazuh.socketPath == "/var/ossec/queue/db/wdb")
-        #expect(configuration.wazuh.socketPollInterval == .seconds(1))
+        #expect(configuration.wazuh.socketPollInterval == .milliseconds(500))
         #expect(configuration.wazuh.monitorSource == .auto)
         let moved = try GatewayConfiguration.load(yaml: Self.yaml("  install_root: /opt/wazuh"), environment: [:])
         #expect(moved.wazuh.socketPath == "/opt/wazuh/queue/db/wdb")
@@ -61,6 +61,6 @@ struct ConfigurationSourceTests {
         let text = try GatewayConfiguration.load(yaml: minimalYAML, environment: [:]).effectiveDescription()
         #expect(text.contains("source: auto"))
         #expect(text.contains("socket_path: \"/var/ossec/queue/db/wdb\""))
-        #expect(text.contains("socket_poll_interval: \"1s\""))
+        #expect(text.contains("socket_poll_interval: \"500ms\""))
     }
 }

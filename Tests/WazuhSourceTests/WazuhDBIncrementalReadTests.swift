@@ -6,8 +6,11 @@ import WazuhSource
 /// Incremental socket reads (only the rows whose status may have moved) against full sweeps: the
 /// same agents, the same transitions, at a fraction of wazuh-db's work.
 @Suite struct WazuhDBIncrementalReadTests {
-    static func reader(_ path: String, sweepEvery: Duration) -> WazuhDBSocketReader {
-        WazuhDBSocketReader(client: WazuhDBClient(path: path, timeout: .seconds(5)), fullSweepInterval: sweepEvery)
+    /// A reader sweeping every `sweepEvery` and counting at every read unless `censusEvery` says otherwise.
+    static func reader(_ path: String, sweepEvery: Duration, censusEvery: Duration = .zero) -> WazuhDBSocketReader {
+        WazuhDBSocketReader(
+            client: WazuhDBClient(path: path, timeout: .seconds(5)), fullSweepInterval: sweepEvery,
+            censusInterval: censusEvery)
     }
 
     /// A simulated manager serving its socket, and a reader of it sweeping every `sweepEvery`.
@@ -19,13 +22,14 @@ import WazuhSource
 
         init(
             agents: Int, initiallyActive: Double = 0.9, schema: SimulatedSchema = .wazuh4(minor: 14),
-            sweepEvery: Duration = .seconds(3600)
+            sweepEvery: Duration = .seconds(3600), censusEvery: Duration = .zero
         ) throws {
             directory = try TemporaryDirectory()
             simulator = try WazuhSimulator.fixture(
                 directory.file("global.db"), schema: schema, agents: agents, initiallyActive: initiallyActive)
             server = try simulator.serveWazuhDB(at: directory.file("wdb"))
-            reader = WazuhDBIncrementalReadTests.reader(directory.file("wdb"), sweepEvery: sweepEvery)
+            reader = WazuhDBIncrementalReadTests.reader(
+                directory.file("wdb"), sweepEvery: sweepEvery, censusEvery: censusEvery)
         }
 
         func path(_ name: String) -> String { directory.file(name) }
@@ -105,6 +109,40 @@ import WazuhSource
         // The census and one short page of changed rows, against every agent's row.
         #expect(second.queries == 2)
         #expect(second.bytesReceived * 20 < first.bytesReceived, "\(second.bytesReceived) vs \(first.bytesReceived)")
+    }
+
+    @Test func betweenCensusesAReadIsOneScanAndStillSeesEveryStampedTransition() throws {
+        let served = try Served(agents: 2000, initiallyActive: 0.8, censusEvery: .seconds(3600))
+        defer { served.server.stop() }
+        let (simulator, reader) = (served.simulator, served.reader)
+        let first = try reader.read()
+        #expect(first.sweep && first.census)
+        let active = simulator.agentIDs.filter { simulator.status(of: $0) == "active" }
+        let (restarted, timedOut, coded) = (active[0], active[1], active[2])
+        // A stop, a keepalive timeout, a start-up, a registration: each stamps a time or is pending.
+        simulator.now = baseTime + 600
+        try simulator.apply(.stop(agentID: restarted))
+        try simulator.apply(.keepaliveTimeout(agentID: timedOut))
+        try simulator.apply(.connect(agentID: restarted))
+        try simulator.apply(.register)
+        let second = try reader.read()
+        #expect(!second.sweep && !second.census)
+        #expect(second.queries == 1, "one page of changed rows, no census")
+        #expect(second.snapshot.record(id: restarted)?.status == .pending)
+        #expect(second.snapshot.record(id: timedOut)?.status == .disconnected)
+        #expect(second.snapshot.count == first.snapshot.count + 1)
+        // pending → active, read because the previous read saw the agent pending.
+        try simulator.apply(.activate(agentID: restarted))
+        let third = try reader.read()
+        #expect(third.queries == 1 && third.snapshot.record(id: restarted)?.status == .active)
+        // What moves no time waits for the census: a status_code alone, then a removal.
+        try simulator.apply(.setStatusCode(agentID: coded, code: 2))
+        #expect(try reader.read().snapshot.record(id: coded)?.statusCode != 2)
+        let counted = try reader.read(forceCensus: true)
+        #expect(counted.census && counted.sweep)
+        #expect(counted.snapshot.record(id: coded)?.statusCode == 2)
+        let sweeping = Self.reader(served.path("wdb"), sweepEvery: .zero)
+        #expect(try counted.snapshot.records == sweeping.read().snapshot.records)
     }
 
     @Test func aStatusCodeChangingAloneIsSeenAtTheNextRead() throws {

@@ -58,7 +58,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Explicit `socket_path`; nil means `<install_root>/queue/db/wdb`.
         public var explicitSocketPath: String?
         /// How often wazuh-db's socket is asked.
-        public var socketPollInterval: Duration = .seconds(1)
+        public var socketPollInterval: Duration = .milliseconds(500)
         /// Longest time between two full sweeps of wazuh-db's agents (polls in between are incremental).
         public var socketFullSweepInterval: Duration = .seconds(60)
         /// The `api_*` keys, used when `source` is `api`.

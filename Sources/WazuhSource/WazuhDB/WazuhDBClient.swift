@@ -63,7 +63,7 @@ public final class WazuhDBClient: Sendable {
                 return try WazuhDBReply.parse(payload)
             } catch {
                 disconnect(&state)
-                throw error
+                throw error.naming(path)
             }
         }
     }
@@ -190,6 +190,16 @@ private func connectDescriptor(
     _ descriptor: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t
 ) -> Int32 {
     connect(descriptor, address, length)
+}
+
+extension WazuhSourceError {
+    /// This error, naming `path` when it names no file yet (the frame and reply parsers know no path).
+    func naming(_ path: String) -> WazuhSourceError {
+        guard self.path == nil else { return self }
+        var named = self
+        named.path = path
+        return named
+    }
 }
 
 private func sendBytes(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int {

@@ -7,8 +7,9 @@ import Foundation
 /// keepalive timeout, manager restart) sets `disconnection_time`, a registration (or
 /// re-registration under the same id) `date_add`, a start-up makes the agent pending, and a
 /// keepalive that makes it active sets `last_keepalive`. One read asks, in order:
-/// 1. the census: agents per `connection_status`, and the newest time in the table (a lower bound of
-///    wazuh-db's clock at this read, the next read's `since` less ``changeMargin``);
+/// 1. when due (every `censusInterval`, 5 s by default), the census: agents per `connection_status`,
+///    and the newest time in the table (a lower bound of wazuh-db's clock at this read, the `since`
+///    of the reads until the next census, less ``changeMargin``);
 /// 2. the rows disconnected or registered since `since`, every pending row, and the rows the
 ///    previous read saw pending (so pending → active is seen);
 /// 3. only when the merged counts per status still differ from the census, and the total agrees:
@@ -29,6 +30,15 @@ import Foundation
 /// in a status are other agents, not just as many), the id × code sums the second; either
 /// disagreeing makes the caller sweep at once, so neither waits for the periodic sweep. What is
 /// left for the periodic sweep: a name, IP, node or group changing alone (no event is made of them).
+///
+/// Why the census is not asked at every read. wazuh-db's `agent` table has indexes on name, ip and
+/// group_hash only, so each statement about status or times is a scan of the table, and the census
+/// (grouping, sums) costs wazuh-db about three times the changed-rows scan. Every transition a
+/// freshness goal is about stamps a time or is pending (disconnections, registrations, start-ups,
+/// pending → active), so step 2 alone sees them at every read; the census, every `censusInterval`,
+/// bounds how late the unstamped rest (a removal, a `status_code` alone, a clock stepped back,
+/// disconnected → active on a keepalive) is seen. One read costs one scan; one in `censusInterval /
+/// poll` costs two or three.
 extension WazuhDBSocketReader {
     /// Seconds subtracted from the newest time seen before asking for changes (writes whose time
     /// was taken a moment before an earlier write landed, clocks a little apart).
@@ -55,24 +65,28 @@ extension WazuhDBSocketReader {
         return newest
     }
 
-    /// The census, then the changed rows merged into `previous`; `nil` when the merge cannot be
-    /// proven complete (the caller sweeps). Returns the newest time of the census with the snapshot.
+    /// The changed rows merged into `previous`, and, when `census`, wazuh-db's census first; `nil`
+    /// when the census shows the merge incomplete (the caller sweeps). Returns the newest time of
+    /// the census with the snapshot (`nil` without a census: `since` stays as it was).
     func readChanges(
-        columns: [WazuhDBQuery.Column], since: Int64, into previous: AgentSnapshot, state: inout State
-    ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, newest: Int64)? {
-        let census = try agentCensus(statusCodes: columns.contains(.statusCode))
+        columns: [WazuhDBQuery.Column], since: Int64, into previous: AgentSnapshot, census counting: Bool,
+        state: inout State
+    ) throws(WazuhSourceError) -> (snapshot: AgentSnapshot, newest: Int64?)? {
+        let census = counting ? try agentCensus(statusCodes: columns.contains(.statusCode)) : nil
         let pending = previous.entries.lazy.filter { $0.status == AgentSnapshot.rawStatus(.pending) }.map(\.id)
         var changed: [WazuhDBRows.Agent] = []
         try readPages(
-            state: &state, { .changedAgents(columns: columns, since: since, ids: Array(pending), after: $0, limit: $1) }
-        ) { changed.append($0) }
+            state: &state,
+            query: { .changedAgents(columns: columns, since: since, ids: Array(pending), after: $0, limit: $1) },
+            each: { changed.append($0) })
         var merged = merge(changed, into: previous)
+        guard let census else { return (merged, nil) }
         var tally = Self.census(of: merged)
         if !Self.sameMembers(tally, census.statuses), merged.count == census.total {
             var activated: [WazuhDBRows.Agent] = []
-            try readPages(state: &state, { .activeAgents(columns: columns, since: since, after: $0, limit: $1) }) {
-                activated.append($0)
-            }
+            try readPages(
+                state: &state, query: { .activeAgents(columns: columns, since: since, after: $0, limit: $1) },
+                each: { activated.append($0) })
             merged = merge(activated, into: merged)
             tally = Self.census(of: merged)
         }

@@ -34,10 +34,17 @@ public final class WazuhDBSocketReader: Sendable {
         public var opened: Bool
         /// `true` for a full sweep (every agent read), `false` for an incremental read.
         public var sweep: Bool
+        /// `true` when wazuh-db counted the agents at this read (a sweep, or an incremental read
+        /// with its census): whatever moved without a time stamp is in the snapshot.
+        public var census: Bool
         /// Set by the source selector: global.db had no commit since the previous socket read, so
         /// what this read shows beyond that one is not in the file yet.
         public var aheadOfFile = false
     }
+
+    /// Default longest time between two censuses: what moves no time stamp (a `status_code` alone, a
+    /// clock stepped back, disconnected → active on a keepalive) is seen within this.
+    public static let defaultCensusInterval: Duration = .seconds(5)
 
     /// Rows per page at first, and bounds of the adaptation.
     static let initialPageRows = 256
@@ -54,22 +61,31 @@ public final class WazuhDBSocketReader: Sendable {
         /// What the next incremental read asks for (`nil`: incremental reads impossible, sweep).
         var since: Int64?
         var lastSweep: ContinuousClock.Instant?
+        /// When wazuh-db last counted the agents for this reader (a sweep counts too).
+        var lastCensus: ContinuousClock.Instant?
     }
 
     public let client: WazuhDBClient
     /// Longest time between two full sweeps.
     public let fullSweepInterval: Duration
+    /// Longest time between two censuses (wazuh-db's count of agents per status, which proves an
+    /// incremental read complete). Reads in between only ask for the rows stamped as changed.
+    public let censusInterval: Duration
     let logger: Logger
     private let state = Mutex(State())
 
     /// - Parameter fullSweepInterval: longest time between two reads of every agent; reads in between
     ///   ask only for the rows whose status may have moved. `.zero` sweeps at every read.
+    /// - Parameter censusInterval: longest time between two censuses; `.zero` counts at every read.
+    ///   Reads in between cost wazuh-db one scan instead of two (see `WazuhDBSocketReader+Incremental.swift`).
     public init(
         client: WazuhDBClient, fullSweepInterval: Duration = .seconds(60),
+        censusInterval: Duration = WazuhDBSocketReader.defaultCensusInterval,
         logger: Logger = Logger(label: "wazuh.source", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.client = client
         self.fullSweepInterval = fullSweepInterval
+        self.censusInterval = censusInterval
         self.logger = logger
     }
 
@@ -80,7 +96,8 @@ public final class WazuhDBSocketReader: Sendable {
     /// else only the rows whose status may have moved, merged into the previous read.
     /// - Throws: ``WazuhSourceError`` (`socketMissing`, `permissionDenied`, `socketUnavailable`,
     ///   `socketTimeout`, `malformedReply`, `wazuhDBError`, `notAWazuhDatabase`).
-    public func read(forceSweep: Bool = false) throws(WazuhSourceError) -> Read {
+    /// - Parameter forceCensus: count the agents at this read even when the census is not due.
+    public func read(forceSweep: Bool = false, forceCensus: Bool = false) throws(WazuhSourceError) -> Read {
         try state.withLock { (state: inout State) throws(WazuhSourceError) -> Read in
             let clock = ContinuousClock()
             let start = clock.now
@@ -98,18 +115,23 @@ public final class WazuhDBSocketReader: Sendable {
                 }
                 var snapshot: AgentSnapshot?
                 let sweepDue = state.lastSweep.map { start - $0 >= fullSweepInterval } ?? true
+                let censusDue = forceCensus || (state.lastCensus.map { start - $0 >= censusInterval } ?? true)
                 if !forceSweep, !sweepDue, let previous = state.previous, let since = state.since,
                     let (merged, newest) = try readChanges(
-                        columns: columns, since: since, into: previous, state: &state)
+                        columns: columns, since: since, into: previous, census: censusDue, state: &state)
                 {
                     snapshot = merged
-                    state.since = newest - Self.changeMargin
+                    if let newest {
+                        state.since = newest - Self.changeMargin
+                        state.lastCensus = start
+                    }
                 }
                 let sweep = snapshot == nil
                 if sweep {
                     let all = try readAll(columns: columns, state: &state)
                     snapshot = all
                     state.lastSweep = start
+                    state.lastCensus = start
                     state.since =
                         Self.supportsIncrementalReads(columns) ? Self.newestTime(in: all) - Self.changeMargin : nil
                 }
@@ -120,12 +142,12 @@ public final class WazuhDBSocketReader: Sendable {
                 return Read(
                     snapshot: result, queries: after.requests - before.requests,
                     bytesReceived: after.bytesReceived - before.bytesReceived, duration: clock.now - start,
-                    opened: opened, sweep: sweep)
+                    opened: opened, sweep: sweep, census: sweep || censusDue)
             } catch {
                 state.columns = nil
                 state.previous = nil
                 client.close()
-                throw error
+                throw error.naming(client.path)
             }
         }
     }
@@ -192,14 +214,16 @@ public final class WazuhDBSocketReader: Sendable {
     /// Every agent, paged by id.
     private func readAll(columns: [WazuhDBQuery.Column], state: inout State) throws(WazuhSourceError) -> AgentSnapshot {
         var builder = AgentSnapshot.Builder(capacity: state.lastCount + 64)
-        try readPages(state: &state, { .agents(columns: columns, after: $0, limit: $1) }) { append($0, to: &builder) }
+        try readPages(
+            state: &state, query: { .agents(columns: columns, after: $0, limit: $1) },
+            each: { append($0, to: &builder) })
         return builder.finish()
     }
 
     /// Sends `query(after, rows)` pages until one comes back short, handing each row to `body` in id order.
     /// Page sizes adapt to stay under the 64 KiB limit (see the type's documentation).
     func readPages(
-        state: inout State, _ query: (Int, Int) -> WazuhDBQuery, _ body: (WazuhDBRows.Agent) -> Void
+        state: inout State, query: (Int, Int) -> WazuhDBQuery, each body: (WazuhDBRows.Agent) -> Void
     ) throws(WazuhSourceError) {
         var lastID = 0
         while true {
