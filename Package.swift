@@ -98,6 +98,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
@@ -186,6 +187,7 @@ let package = Package(
                 "NATSClient",
                 "NATSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -202,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "WazuhAPISourceTests",
             dependencies: [
-                "WazuhAPISource", "WazuhSource", "WazuhSimulator", "Timekeeping", "WireContract", "NATSTestSupport",
+                "WazuhAPISource", "WazuhSource", "WazuhSimulator", "Timekeeping", "NATSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

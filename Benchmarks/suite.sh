@@ -43,6 +43,7 @@ for argument in "$@"; do
 done
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+. "$here/lib.sh"
 started="$(date +%s)"
 
 if [ "$quick" = 1 ]; then
@@ -72,23 +73,10 @@ mkdir -p "$here/bin"
 cc -O2 -Wall -Wextra -o "$here/bin/js_bench" "$here/c/js_bench.c" $(pkg-config --cflags --libs libnats)
 built="$(date +%s)"
 
-nats_server="$(command -v nats-server || echo /usr/sbin/nats-server)"
-work="$(mktemp -d /tmp/bench-suite.XXXXXX)"
+nats_server="$(bench_nats_server)"
+bench_workdir /tmp/bench-suite.XXXXXX
 results="$work/results.jsonl"
 : > "$results"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ "$keep" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {  # seconds description command...
-    local limit="$1" what="$2"; shift 2
-    for _ in $(seq $((limit * 10))); do "$@" && return 0; sleep 0.1; done
-    echo "timed out waiting for $what" >&2; return 1
-}
 
 # The machine, recorded before anything runs.
 python3 - "$results" "$nats_server" "$root" "$quick" <<'PY'
@@ -111,11 +99,7 @@ PY
 
 echo "== latency and resources" >&2
 port="$(free_port)"
-printf 'listen: 127.0.0.1:%s\nmax_payload: 1048576\njetstream { store_dir: "%s/jetstream" }\n' "$port" "$work" > "$work/nats.conf"
-"$nats_server" -c "$work/nats.conf" > "$work/nats.log" 2>&1 &
-nats_pid=$!
-pids+=($nats_pid)
-wait_for 30 "nats-server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+bench_start_nats "$nats_server" "$port" "max_payload: 1048576"
 mkdir -p -m 700 "$work/keys"
 "$gateway" keygen --out "$work/keys/signing.key" > /dev/null 2>&1
 
@@ -141,20 +125,7 @@ wazuh:
   db_path: "$run/global.db"
   poll_interval: "5s"
   manager_node: "bench-manager"
-nats:
-  url: "nats://127.0.0.1:$port"
-  subject_prefix: "$prefix"
-  stream: "$stream"
-security:
-  signing_key_path: "$work/keys/signing.key"
-  encrypt_messages: false
-outbox:
-  path: "$run/state/outbox.db"
-monitoring:
-  enable_metrics: true
-  metrics_address: "127.0.0.1"
-  metrics_port: 0
-  log_level: "info"
+$(bench_gateway_config_tail "$port" "$work/keys/signing.key" "$run/state/outbox.db" "$prefix" "$stream")
 CONF
         python3 "$here/wazuhdb/freshness.py" subscribe --port "$port" --out "$run/received.jsonl" \
             --prefixes "$prefix" --stream "$stream" > "$run/subscriber.out" 2>&1 &

@@ -16,6 +16,7 @@ agents=1000
 warmup=10
 duration=60
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/Benchmarks/lib.sh"
 gateway="$root/.build/release/wazuh-nats-gateway"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,29 +29,12 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
-[ -x "$gateway" ] || { echo "no gateway executable at $gateway (build it in release first)" >&2; exit 2; }
-nats_server="$(command -v nats-server || true)"
-[ -n "$nats_server" ] || nats_server=/usr/sbin/nats-server
-[ -x "$nats_server" ] || { echo "nats-server is not installed" >&2; exit 2; }
+bench_require_gateway "$gateway"
+nats_server="$(bench_nats_server)"
 
-work="$(mktemp -d /tmp/daemon-footprint.XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
+bench_workdir /tmp/daemon-footprint.XXXXXX
 nats_port="$(free_port)"
-cat > "$work/nats.conf" <<CONF
-listen: 127.0.0.1:$nats_port
-jetstream { store_dir: "$work/jetstream" }
-CONF
-"$nats_server" -c "$work/nats.conf" > "$work/nats.log" 2>&1 &
-pids+=($!)
+bench_start_nats "$nats_server" "$nats_port"
 
 mkdir -m 700 "$work/keys"
 "$gateway" keygen --out "$work/keys/signing.key" 2>/dev/null
@@ -60,7 +44,7 @@ total=$((warmup + duration + 5))
     --commit-idle 200ms --commit-max 1s --duration "${total}s" > "$work/simulate.log" 2>&1 &
 simulator=$!
 pids+=($simulator)
-for _ in $(seq 100); do [ -f "$work/global.db" ] && break; sleep 0.1; done
+wait_for 10 "the simulator's global.db" test -f "$work/global.db"
 # Let the simulator finish populating, so the gateway's baseline is the whole fleet.
 sleep 2
 
@@ -69,48 +53,12 @@ wazuh:
   db_path: "$work/global.db"
   poll_interval: "5s"
   manager_node: "bench-manager"
-nats:
-  url: "nats://127.0.0.1:$nats_port"
-security:
-  signing_key_path: "$work/keys/signing.key"
-  encrypt_messages: false
-outbox:
-  path: "$work/state/outbox.db"
-monitoring:
-  enable_metrics: true
-  metrics_address: "127.0.0.1"
-  metrics_port: 0
-  log_level: "info"
+$(bench_gateway_config_tail "$nats_port" "$work/keys/signing.key" "$work/state/outbox.db")
 CONF
-"$gateway" run --config "$work/gateway.yaml" 2> "$work/gateway.log" &
-gw=$!
-pids+=($gw)
-
-http_port=""
-for _ in $(seq 200); do
-    http_port="$(grep -o '"http.port":"[0-9]*"' "$work/gateway.log" | head -1 | grep -o '[0-9]*' || true)"
-    [ -n "$http_port" ] && break
-    sleep 0.1
-done
-[ -n "$http_port" ] || { echo "the gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+bench_run_gateway "$gateway" "$work/gateway.yaml" "$work/gateway.log" 20
 
 sleep "$warmup"
-ticks_per_second="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$gw/stat"; }
-status_kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$gw/status"; }
-
-start_ticks="$(cpu_ticks)"
-start_ns="$(date +%s%N)"
-max_rss=0
-for _ in $(seq "$duration"); do
-    sleep 1
-    rss="$(status_kib VmRSS)"
-    [ "$rss" -gt "$max_rss" ] && max_rss="$rss"
-done
-end_ticks="$(cpu_ticks)"
-end_ns="$(date +%s%N)"
-hwm="$(status_kib VmHWM)"
-last_rss="$(status_kib VmRSS)"
+sample_process "$gw" "$duration"
 curl -s "http://127.0.0.1:$http_port/metrics" > "$work/metrics.txt" || true
 
 kill -TERM "$gw"

@@ -27,6 +27,7 @@ duration=60
 api_only=false
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$root/Benchmarks/lib.sh"
 gateway="$root/.build/release/wazuh-nats-gateway"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,29 +39,13 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
-[ -x "$gateway" ] || { echo "no gateway executable at $gateway (build it in release first)" >&2; exit 2; }
-nats_server="$(command -v nats-server || true)"
-[ -n "$nats_server" ] || nats_server=/usr/sbin/nats-server
-[ -x "$nats_server" ] || { echo "nats-server is not installed" >&2; exit 2; }
+bench_require_gateway "$gateway"
+nats_server="$(bench_nats_server)"
 python3 -c 'import nats' 2>/dev/null || { echo "needs nats-py (pip install nats-py)" >&2; exit 2; }
 
-work="$(mktemp -d /tmp/managers-bench.XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
+bench_workdir /tmp/managers-bench.XXXXXX
 nats_port="$(free_port)"
-cat > "$work/nats.conf" <<CONF
-listen: 127.0.0.1:$nats_port
-jetstream { store_dir: "$work/jetstream" }
-CONF
-"$nats_server" -c "$work/nats.conf" > "$work/nats.log" 2>&1 &
-pids+=($!)
+bench_start_nats "$nats_server" "$nats_port"
 mkdir -m 700 "$work/keys"
 "$gateway" keygen --out "$work/keys/signing.key" 2>/dev/null
 printf 'Bench-Api-Passw0rd\n' > "$work/keys/api.password"
@@ -108,25 +93,14 @@ $(api_entry api)"
     names="file socket api"
 fi
 for name in $names; do
-    for _ in $(seq 600); do grep -q '"initial"' "$work/$name/truth.jsonl" 2>/dev/null && break; sleep 0.1; done
+    wait_for 60 "the $name simulator's fleet" grep -qs '"initial"' "$work/$name/truth.jsonl"
 done
-for _ in $(seq 600); do [ -f "$work/api/api-ca.pem" ] && break; sleep 0.1; done
+wait_for 60 "the simulated API's certificate" test -f "$work/api/api-ca.pem"
 
 cat > "$work/gateway.yaml" <<CONF
 managers:
 $managers
-nats:
-  url: "nats://127.0.0.1:$nats_port"
-security:
-  signing_key_path: "$work/keys/signing.key"
-  encrypt_messages: false
-outbox:
-  path: "$work/state/outbox.db"
-monitoring:
-  enable_metrics: true
-  metrics_address: "127.0.0.1"
-  metrics_port: 0
-  log_level: "info"
+$(bench_gateway_config_tail "$nats_port" "$work/keys/signing.key" "$work/state/outbox.db")
 CONF
 
 python3 "$here/latency.py" listen "nats://127.0.0.1:$nats_port" "$work/received.jsonl" > "$work/listener.log" 2>&1 &
@@ -134,32 +108,9 @@ listener=$!
 pids+=($listener)
 sleep 1
 gateway_started_ns="$(date +%s%N)"
-"$gateway" run --config "$work/gateway.yaml" 2> "$work/gateway.log" &
-gw=$!
-pids+=($gw)
-http_port=""
-for _ in $(seq 300); do
-    http_port="$(grep -o '"http.port":"[0-9]*"' "$work/gateway.log" | head -1 | grep -o '[0-9]*' || true)"
-    [ -n "$http_port" ] && break
-    sleep 0.1
-done
-[ -n "$http_port" ] || { echo "the gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
-
+bench_run_gateway "$gateway" "$work/gateway.yaml" "$work/gateway.log" 30
 sleep "$warmup"
-ticks_per_second="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$gw/stat"; }
-status_kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$gw/status"; }
-start_ticks="$(cpu_ticks)"
-start_ns="$(date +%s%N)"
-max_rss=0
-for _ in $(seq "$duration"); do
-    sleep 1
-    rss="$(status_kib VmRSS)"
-    [ "$rss" -gt "$max_rss" ] && max_rss="$rss"
-done
-end_ticks="$(cpu_ticks)"
-end_ns="$(date +%s%N)"
-hwm="$(status_kib VmHWM)"
+sample_process "$gw" "$duration"
 curl -s "http://127.0.0.1:$http_port/readyz" > "$work/readyz.txt" || true
 kill -TERM "$gw"
 wait "$gw" || true

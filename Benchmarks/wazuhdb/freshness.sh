@@ -37,9 +37,10 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
-[ -x "$gateway" ] || { echo "no gateway executable at $gateway (build it in release first)" >&2; exit 2; }
-nats_server="$(command -v nats-server || echo /usr/sbin/nats-server)"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../lib.sh"
+bench_require_gateway "$gateway"
+nats_server="$(bench_nats_server)"
 if [ "$rounds" -gt 1 ]; then
     [ -n "$record" ] || record="$(mktemp /tmp/freshness-rounds.XXXXXX)"
     for round in $(seq "$rounds"); do
@@ -52,20 +53,9 @@ if [ "$rounds" -gt 1 ]; then
 fi
 seconds() { case "$1" in *ms) echo 1 ;; *s) echo "${1%s}" ;; *m) echo $(( ${1%m} * 60 )) ;; esac; }
 
-work="$(mktemp -d /tmp/freshness.XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
+bench_workdir /tmp/freshness.XXXXXX
 nats_port="$(free_port)"
-printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s/jetstream" }\n' "$nats_port" "$work" > "$work/nats.conf"
-"$nats_server" -c "$work/nats.conf" > "$work/nats.log" 2>&1 &
-pids+=($!)
+bench_start_nats "$nats_server" "$nats_port"
 mkdir -p -m 700 "$work/keys" && mkdir -p "$work/ossec/queue/db"
 "$gateway" keygen --out "$work/keys/signing.key" > /dev/null 2>&1
 db="$work/ossec/queue/db/global.db"
@@ -74,7 +64,7 @@ total=$(( warmup + duration + $(seconds "$max") + 15 ))
     --duration "${total}s" --ground-truth "$work/truth.jsonl" > "$work/simulate.log" 2>&1 &
 simulator=$!
 pids+=($simulator)
-for _ in $(seq 600); do [ -S "$work/ossec/queue/db/wdb" ] && break; sleep 0.1; done
+wait_for 60 "the simulated wazuh-db socket" test -S "$work/ossec/queue/db/wdb"
 python3 "$here/freshness.py" subscribe --port "$nats_port" --out "$work/received.jsonl" &
 subscriber=$!
 pids+=($subscriber)
@@ -89,20 +79,7 @@ wazuh:
   socket_path: "$work/ossec/queue/db/wdb"
   socket_poll_interval: "$socket_poll"
   manager_node: "bench"
-nats:
-  url: "nats://127.0.0.1:$nats_port"
-  subject_prefix: "$2"
-  stream: "$(echo "$2" | tr a-z A-Z)"
-security:
-  signing_key_path: "$work/keys/signing.key"
-  encrypt_messages: false
-outbox:
-  path: "$work/$1/outbox.db"
-monitoring:
-  enable_metrics: true
-  metrics_address: "127.0.0.1"
-  metrics_port: 0
-  log_level: "info"
+$(bench_gateway_config_tail "$nats_port" "$work/keys/signing.key" "$work/$1/outbox.db" "$2" "$(echo "$2" | tr a-z A-Z)")
 CONF
     "$gateway" run --config "$work/$1.yaml" > "$work/$1.log" 2>&1 &
     pids+=($!)

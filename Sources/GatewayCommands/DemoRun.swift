@@ -3,7 +3,6 @@ import Gateway
 import Logging
 import NATSClient
 import Outbox
-import Synchronization
 import WazuhSimulator
 import WireContract
 
@@ -75,21 +74,6 @@ public struct DemoRun: Sendable {
         public init() {}
     }
 
-    /// Paths inside the state directory.
-    struct Layout {
-        var root: String
-        var signingKey: String { self.root + "/signing.key" }
-        var encryptionKey: String { self.root + "/encryption.key" }
-        var database: String { self.root + "/ossec/queue/db/global.db" }
-        var socket: String { self.root + "/ossec/queue/db/wdb" }
-        var outbox: String { self.root + "/outbox.db" }
-        var jetStream: String { self.root + "/jetstream" }
-        var natsConfig: String { self.root + "/nats-server.conf" }
-        var natsLog: String { self.root + "/nats-server.log" }
-        var gatewayConfig: String { self.root + "/gateway.yaml" }
-        var gatewayLog: String { self.root + "/gateway.log" }
-    }
-
     /// Runs the demo. `output` gets the subscriber's lines, `notice` progress and the summary.
     public func run(output: @escaping @Sendable (String) -> Void, notice: @escaping @Sendable (String) -> Void)
         async throws(OperatorCommandError) -> Report
@@ -148,43 +132,6 @@ public struct DemoRun: Sendable {
             throw error
         }
         return await self.cleanup(stages, layout: layout, report: report, notice: notice)
-    }
-
-    /// What is running, for the cleanup (which must also stop what was started before an error).
-    final class Stages: Sendable {
-        private struct Running {
-            var gateway: DemoChildProcess?
-            var simulator: Task<Void, any Error>?
-            var apiManager: Task<Void, any Error>?
-            var subscriber: Task<SubscriberRun.Report, any Error>?
-            var connection: NATSConnection?
-        }
-
-        private let running = Mutex(Running())
-        let nats: DemoChildProcess
-
-        init(nats: DemoChildProcess) { self.nats = nats }
-
-        var gateway: DemoChildProcess? {
-            get { self.running.withLock { $0.gateway } }
-            set { self.running.withLock { $0.gateway = newValue } }
-        }
-        var simulator: Task<Void, any Error>? {
-            get { self.running.withLock { $0.simulator } }
-            set { self.running.withLock { $0.simulator = newValue } }
-        }
-        var apiManager: Task<Void, any Error>? {
-            get { self.running.withLock { $0.apiManager } }
-            set { self.running.withLock { $0.apiManager = newValue } }
-        }
-        var subscriber: Task<SubscriberRun.Report, any Error>? {
-            get { self.running.withLock { $0.subscriber } }
-            set { self.running.withLock { $0.subscriber = newValue } }
-        }
-        var connection: NATSConnection? {
-            get { self.running.withLock { $0.connection } }
-            set { self.running.withLock { $0.connection = newValue } }
-        }
     }
 
     private func runStages(
@@ -348,38 +295,5 @@ public struct DemoRun: Sendable {
                     + "state in \(layout.root)")
             return report
         }.value
-    }
-
-    /// Creates the state directory and keys, and removes the previous run's database, outbox, stream
-    /// store and logs.
-    private func prepare(_ layout: Layout) throws(OperatorCommandError) {
-        let files = FileManager.default
-        do {
-            try files.createDirectory(
-                atPath: layout.root + "/ossec/queue/db", withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
-            for stale in [
-                layout.database, layout.database + "-journal", layout.outbox, layout.outbox + "-wal",
-                layout.outbox + "-shm", layout.jetStream, layout.natsLog, layout.gatewayLog,
-            ] where files.fileExists(atPath: stale) {
-                try files.removeItem(atPath: stale)
-            }
-        } catch {
-            throw OperatorCommandError(.processFailure, "cannot prepare the state directory \(layout.root): \(error)")
-        }
-        for (path, what) in [(layout.signingKey, "signing"), (layout.encryptionKey, "encryption")]
-        where !files.fileExists(atPath: path) {
-            do {
-                _ = try KeyFile.generate(path: path, bytes: 32)
-            } catch {
-                throw OperatorCommandError(.keyUnavailable, "cannot create the \(what) key: \(error)")
-            }
-        }
-    }
-
-    static func absolute(_ path: String) -> String {
-        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
-        if trimmed.hasPrefix("/") { return trimmed }
-        return FileManager.default.currentDirectoryPath + "/" + trimmed
     }
 }

@@ -15,19 +15,8 @@ public enum KeyGenerator {
     /// Accepted key sizes: the signing key needs at least 32 bytes, the encryption key exactly 32.
     public static let byteCountRange = 32...1024
 
-    /// A key generation failure. Never contains key material.
-    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
-        public enum Code: Sendable, Hashable {
-            case invalidByteCount
-            case fileExists
-            case writeFailed
-        }
-
-        public var code: Code
-        public var message: String
-
-        public var description: String { self.message }
-    }
+    /// The name this error had before it followed the error convention.
+    public typealias Error = KeyGenerationError
 
     /// Generates `byteCount` random bytes and writes them base64-encoded with a trailing newline to
     /// `path`, mode 0600.
@@ -49,7 +38,7 @@ public enum KeyGenerator {
             if error.systemErrno == EEXIST {
                 throw Error(code: .fileExists, message: "\(path) already exists; pass --force to replace it")
             }
-            throw Error(code: .writeFailed, message: error.description)
+            throw Error(code: .writeFailed, message: error.description, underlying: error)
         }
     }
 }

@@ -7,7 +7,7 @@ import WireContract
 ///
 /// The message names what was being done and the problem; it never holds key material, passwords,
 /// tokens or payload bytes.
-public struct OperatorCommandError: Error, Sendable, CustomStringConvertible {
+public struct OperatorCommandError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What went wrong.
     public enum Code: String, Sendable, Hashable {
         /// The configuration did not load or validate.
@@ -27,14 +27,23 @@ public struct OperatorCommandError: Error, Sendable, CustomStringConvertible {
     }
 
     public var code: Code
+    /// What was being done and the problem, with the remedy where there is one.
     public var message: String
+    /// The cause, when there is one.
+    public var underlying: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
 
     public var description: String { self.message }
+
+    public var debugDescription: String {
+        "OperatorCommandError(code: \(self.code.rawValue), message: \(self.message)"
+            + (self.underlying.map { ", underlying: \(String(reflecting: $0))" } ?? "") + ")"
+    }
 }
 
 /// How the operator commands reach NATS and the keys: the same settings the gateway uses.

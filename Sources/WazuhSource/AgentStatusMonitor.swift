@@ -3,30 +3,6 @@ import Logging
 import Synchronization
 import Timekeeping
 
-/// One read of global.db that the caller must persist: the changes since the snapshot it passed
-/// in, and the snapshot to persist with them (in the same outbox transaction).
-public struct SourceUpdate: Sendable {
-    /// Transitions since the caller's previous snapshot, ordered by agent id. Empty for a baseline.
-    public var changes: [AgentChange]
-    /// Counts by status at this read.
-    public var counts: FleetCounts
-    /// The state at this read: persist it, then pass it to the next ``AgentStatusMonitor/nextUpdate(after:)``.
-    public var snapshot: AgentSnapshot
-    /// Wall-clock time of the read (the detection time of the changes).
-    public var readAt: Date
-    /// `true` for the first read after a start without a stored snapshot.
-    public var isBaseline: Bool
-
-    /// An update; public so that other ``AgentStatusSourcing`` conformers (a remote source) can build one.
-    public init(changes: [AgentChange], counts: FleetCounts, snapshot: AgentSnapshot, readAt: Date, isBaseline: Bool) {
-        self.changes = changes
-        self.counts = counts
-        self.snapshot = snapshot
-        self.readAt = readAt
-        self.isBaseline = isBaseline
-    }
-}
-
 /// Watches global.db and hands out changes, one read at a time, never losing one.
 ///
 /// The caller owns the snapshot. The contract:
@@ -124,6 +100,8 @@ public final class AgentStatusMonitor: Sendable {
         var handedOutAny = false
         var keysIdentity: KeysFileIdentity?
         var keys: ClientKeysFile?
+        /// Times `nextUpdate(after:)` began waiting for a watcher signal.
+        var signalWaits = 0
     }
 
     public let configuration: Configuration
@@ -169,6 +147,10 @@ public final class AgentStatusMonitor: Sendable {
     /// Wall-clock now, from the injected clock.
     private var wallNow: Date { Date(timeIntervalSince1970: clock.epochSeconds) }
 
+    /// How many times ``nextUpdate(after:)`` began waiting for a file event or poll tick: a test
+    /// that must act while the monitor is idle waits for it to grow.
+    var signalWaits: Int { state.withLock { $0.signalWaits } }
+
     /// The source's health right now.
     public var health: SourceHealth { healthState.withLock { $0 } }
 
@@ -192,6 +174,7 @@ public final class AgentStatusMonitor: Sendable {
         while true {
             if Task.isCancelled { throw CancellationError() }
             if !readNow {
+                state.withLock { $0.signalWaits += 1 }
                 guard await iterator.next() != nil else {
                     if Task.isCancelled { throw CancellationError() }
                     // The watcher stopped on its own (poll failure): start a fresh one.

@@ -26,6 +26,7 @@ struct StoredEvent: Sendable {
 /// Everything an end-to-end daemon test needs: a temp dir with a simulated `global.db`, a signing
 /// key, a real nats-server with JetStream, and a configuration pointing at them (HTTP on port 0).
 final class DaemonHarness: Sendable {
+    private let temporary: TemporaryDirectory
     let directory: String
     let databasePath: String
     let signingKeyPath: String
@@ -34,9 +35,8 @@ final class DaemonHarness: Sendable {
     let logs = LogCapture()
 
     init(agentCount: Int = 20, configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
-        let directory =
-            FileManager.default.temporaryDirectory.path + "/daemon-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.temporary = try TemporaryDirectory(prefix: "daemon-tests")
+        let directory = self.temporary.path
         self.directory = directory
         self.databasePath = directory + "/global.db"
         self.signingKeyPath = directory + "/keys/signing.key"
@@ -61,10 +61,6 @@ final class DaemonHarness: Sendable {
         configuration.monitoring.heartbeatInterval = .seconds(1)
         configure(&configuration)
         self.configuration = configuration
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: self.directory)
     }
 
     /// A simulator writing `global.db` (created here, committed, with `agentCount` agents).

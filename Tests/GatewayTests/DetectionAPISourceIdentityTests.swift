@@ -12,9 +12,8 @@ import WireContract
 /// same event ids, whichever source the gateway reads.
 @Suite struct DetectionAPISourceIdentityTests {
     @Test func theSameTransitionFromTheFileAndTheAPIHasTheSameEventID() async throws {
-        let directory = NSTemporaryDirectory() + "api-identity-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory(prefix: "api-identity")
+        let directory = temporary.path
         let simulator = try WazuhSimulator(
             configuration: .init(databasePath: directory + "/global.db", agentCount: 40, initiallyActive: 0.8),
             now: 1_767_225_600)

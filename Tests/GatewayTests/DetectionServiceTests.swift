@@ -17,6 +17,7 @@ struct DetectionServiceTests {
 
     /// A simulated manager, an outbox and the service's collaborators in a fresh temp directory.
     final class Fixture {
+        private let temporary: TemporaryDirectory
         let directory: String
         let simulator: WazuhSimulator
         let store: OutboxStore
@@ -25,8 +26,8 @@ struct DetectionServiceTests {
         private(set) var monitor: AgentStatusMonitor?
 
         init(agents: Int = 10) throws {
-            directory = NSTemporaryDirectory() + "/detection-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            temporary = try TemporaryDirectory(prefix: "detection")
+            directory = temporary.path
             simulator = try WazuhSimulator(
                 configuration: .init(databasePath: directory + "/global.db", agentCount: agents, initiallyActive: 1.0),
                 now: 1_716_897_000)
@@ -36,7 +37,6 @@ struct DetectionServiceTests {
         deinit {
             try? simulator.close()
             try? store.close()
-            try? FileManager.default.removeItem(atPath: directory)
         }
 
         func makeService(

@@ -11,9 +11,8 @@ import WireContract
 /// same event id and batch id from both sources, journaled once.
 @Suite struct DetectionSourceIdentityTests {
     @Test func theSameTransitionFromSocketAndFileHasOneEventIDAndIsJournaledOnce() throws {
-        let directory = NSTemporaryDirectory() + "/source-identity-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory(prefix: "source-identity")
+        let directory = temporary.path
         let simulator = try WazuhSimulator(
             configuration: .init(databasePath: directory + "/global.db", agentCount: 30, initiallyActive: 1),
             now: 1_767_225_600)

@@ -12,21 +12,18 @@ import WireContract
 /// A prepared world for the operator-command tests: keys (0600), a configuration file and an outbox
 /// journal of signed events, in a fresh temp directory removed at the end.
 final class CommandFixture: Sendable {
+    private let temporary: TemporaryDirectory
     let directory: String
     let signingKeyBytes: [UInt8] = (0..<32).map { UInt8($0) &+ 40 }
     let encryptionKeyBytes: [UInt8] = (0..<32).map { UInt8($0) &+ 90 }
     let clock: Mutex<Int64>
 
     init() throws {
-        self.directory = FileManager.default.temporaryDirectory.path + "/command-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        self.temporary = try TemporaryDirectory(prefix: "command-tests")
+        self.directory = self.temporary.path
         self.clock = Mutex(OutboxStore.wallClockMilliseconds() - 3_600_000)
         try self.writeSecret("signing.key", Data(self.signingKeyBytes).base64EncodedString() + "\n")
         try self.writeSecret("encryption.key", Data(self.encryptionKeyBytes).base64EncodedString() + "\n")
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: self.directory)
     }
 
     var outboxPath: String { self.directory + "/outbox.db" }

@@ -15,21 +15,11 @@ struct SimulateAPITests {
         let path = directory.path + "/global.db"
         let passwordFile = try directory.write("api-password", "Simulated-Passw0rd\n")
         let port = try NATSServerProcess.freePort()
-        let outputPath = directory.path + "/simulate.log"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltExecutable.path)
-        process.arguments = [
+        let process = try RunningExecutable([
             "simulate", "--db", path, "--agents", "30", "--no-socket", "--api-port", "\(port)", "--api-user", "soc",
             "--api-password-file", passwordFile, "--commit-idle", "100ms", "--commit-max", "500ms",
             "--duration", "120s",
-        ]
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        ])
 
         let caPath = directory.path + "/api-ca.pem"
         try await eventually("the API's CA beside the database", timeout: .seconds(60)) {
@@ -64,11 +54,9 @@ struct SimulateAPITests {
         await client.shutdown()
         await wrong.shutdown()
 
-        process.interrupt()
-        try await eventually("simulate to stop on SIGINT", timeout: .seconds(30)) { !process.isRunning }
-        process.waitUntilExit()
-        let log = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == 0, "output: \(log)")
+        let status = try await process.interrupt(within: .seconds(30))
+        let log = process.output
+        #expect(status == 0, "output: \(log)")
         #expect(log.contains("serving the Wazuh REST API"))
         #expect(log.contains("simulated \(path): 30 agents"))
         #expect(log.contains("API requests (0 answered 429)"))

@@ -143,14 +143,9 @@ struct SubscribeFollowTests {
             await server.stop()
             try await eventually("a failed look at the stream") { logs.contains("reading the stream failed") }
             try await server.start()
-            let deadline = ContinuousClock.now + .seconds(15)
-            while true {
-                do {
-                    try await self.store(fixture, agent: 2, in: connection.jetStream(timeout: .milliseconds(500)))
-                    break
-                } catch  where ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))  // still reconnecting
-                }
+            // The connection is still reconnecting for a while: store again until the server takes it.
+            try await eventually("the second message stored", timeout: .seconds(15), poll: .milliseconds(100)) {
+                (try? await self.store(fixture, agent: 2, in: connection.jetStream(timeout: .milliseconds(500)))) != nil
             }
             let report = try await task.value
             #expect(report.received == 2 && report.verified == 2 && report.reachedCount)
@@ -191,7 +186,7 @@ struct SubscribeFollowTests {
             try await self.store(fixture, agent: 1, in: context)
             try await self.store(fixture, agent: 2, in: context)
 
-            let command = try RunningCommand([
+            let command = try RunningExecutable([
                 "subscribe", "--config", fixture.configPath, "--stream", "--follow", "--from-seq", "2",
             ])
             try await eventually("the stored message") { command.output.contains("\"stream_seq\":2") }
@@ -216,39 +211,5 @@ struct SubscribeFollowTests {
             #expect(status == 1)
             #expect(output.contains("add --stream"), "output: \(output)")
         }
-    }
-}
-
-/// The built executable running in the background, its output in a file, stopped with SIGINT.
-final class RunningCommand {
-    private let process: Process
-    private let outputFile: String
-
-    init(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltExecutable.path)
-        process.arguments = arguments
-        self.outputFile = FileManager.default.temporaryDirectory.path + "/cli-output-" + UUID().uuidString
-        _ = FileManager.default.createFile(atPath: self.outputFile, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.outputFile))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        try handle.close()
-        self.process = process
-    }
-
-    deinit {
-        if self.process.isRunning { self.process.terminate() }
-        try? FileManager.default.removeItem(atPath: self.outputFile)
-    }
-
-    var output: String { (try? String(contentsOfFile: self.outputFile, encoding: .utf8)) ?? "" }
-
-    /// Sends SIGINT (Ctrl-C) and waits up to 10 s for the exit status; `nil` if it did not exit.
-    func interrupt() async throws -> Int32? {
-        self.process.interrupt()
-        guard try await waitUntil({ !self.process.isRunning }) else { return nil }
-        return self.process.terminationStatus
     }
 }

@@ -227,7 +227,7 @@ struct CoreIntegrationTests {
             let events = connection.stateChanges
             try await connection.flush()
             let pending = Task { try await connection.request(subject: "slow", timeout: .seconds(10)) }
-            try await Task.sleep(for: .milliseconds(50))
+            _ = try await collect(silent, count: 1)  // the request is out and awaiting its reply
             await connection.close()
             let result = await pending.result
             #expect(throws: NATSError.self) { try result.get() }
@@ -243,7 +243,7 @@ struct CoreIntegrationTests {
             let silent = try await connection.subscribe(subject: "never")
             try await connection.flush()
             let request = Task { try await connection.request(subject: "never", timeout: .seconds(10)) }
-            try await Task.sleep(for: .milliseconds(50))
+            _ = try await collect(silent, count: 1)  // the request is out and awaiting its reply
             let start = ContinuousClock.now
             request.cancel()
             let result = await request.result

@@ -125,7 +125,9 @@ struct JetStreamBatchTests {
             await server.freeze()
             let acks = try await js.publishBatch(Self.messages(0..<3))
             let waiter = Task { try await acks[0].result() }
-            try await Task.sleep(for: .milliseconds(100))
+            try await eventually("the waiter to be suspended", timeout: .seconds(5), poll: .milliseconds(1)) {
+                acks[0].slot.suspendedWaiters == 1
+            }
             let start = ContinuousClock.now
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
@@ -150,7 +152,7 @@ struct JetStreamBatchTests {
                 #expect(first.allSatisfy { (try? $0.get()) != nil })
                 await server.freeze()
                 let crash = Task {
-                    try await Task.sleep(for: .milliseconds(200))
+                    try await Task.sleep(for: .milliseconds(200))  // the fault's timing: crash mid-batch
                     try await server.restart(killing: true)
                 }
                 let results = try await js.publishBatch(Self.messages(100..<total, prefix: "r")).awaitAll()

@@ -142,7 +142,7 @@ struct JetStreamIntegrationTests {
                                 restarted = true
                                 await server.freeze()
                                 restartTask = Task {
-                                    try await Task.sleep(for: .milliseconds(100))
+                                    try await Task.sleep(for: .milliseconds(100))  // the fault's timing
                                     try await server.restart(killing: true)
                                 }
                             }
@@ -157,7 +157,7 @@ struct JetStreamIntegrationTests {
                         for entry in inFlight { _ = try? await entry.ack.result() }
                         inFlight.removeAll()
                         nextToSend = firstUnacknowledged
-                        try await Task.sleep(for: .milliseconds(50))
+                        try await Task.sleep(for: .milliseconds(50))  // the publisher's back-off before resending
                     }
                 }
                 try await restartTask?.value

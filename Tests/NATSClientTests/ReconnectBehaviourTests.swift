@@ -14,7 +14,7 @@ struct ReconnectBehaviourTests {
                 let silent = try await connection.subscribe(subject: "wait")
                 try await connection.flush()
                 let request = Task { try await connection.request(subject: "wait", timeout: .seconds(10)) }
-                try await Task.sleep(for: .milliseconds(50))
+                _ = try await collect(silent, count: 1)  // the request is out and awaiting its reply
                 let start = ContinuousClock.now
                 await server.stop()
                 let result = await request.result

@@ -184,7 +184,7 @@ struct OutboxReaderTests {
             #expect(stats.pending + stats.delivered == Int(stats.lastSeq))
             seen.append(stats.lastSeq)
             _ = try reader.entries(matching: OutboxQuery(afterSeq: max(0, stats.lastSeq - 20), limit: 20))
-            try await Task.sleep(for: .milliseconds(1))
+            try await Task.sleep(for: .milliseconds(1))  // paces the reader beside the writer, not a wait
         }
         try await writer.value
         #expect(seen == seen.sorted())

@@ -28,31 +28,16 @@ public enum BuiltExecutable {
         _ arguments: [String], timeout: Duration, executable: String? = nil,
         whileRunning: @Sendable () async throws -> Void = {}
     ) async throws -> (status: Int32?, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable ?? self.path)
-        process.arguments = arguments
-        let outputFile = FileManager.default.temporaryDirectory.path + "/cli-output-" + UUID().uuidString
-        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outputFile) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let running = try RunningExecutable(arguments, executable: executable)
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
+        while running.isRunning && ContinuousClock.now < deadline {
             try await whileRunning()
             try await Task.sleep(for: .milliseconds(100))
         }
-        var status: Int32?
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        } else {
-            process.waitUntilExit()
-            status = process.terminationStatus
+        if running.isRunning {
+            running.terminate()
+            return (nil, running.output)
         }
-        try handle.close()
-        let output = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
-        return (status, output)
+        return (try await running.exitStatus(within: .seconds(5)), running.output)
     }
 }

@@ -12,16 +12,14 @@ enum SimulatedAPIFixture {
 
     static func run<T>(
         agents: Int, server adjust: (inout SimulatedAPIServer.Configuration) -> Void = { _ in },
-        _ body: (WazuhSimulator, SimulatedAPIServer) async throws -> T
+        body: (WazuhSimulator, SimulatedAPIServer) async throws -> T
     ) async throws -> T {
-        let directory = NSTemporaryDirectory() + "api-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try TemporaryDirectory(prefix: "api")
         let simulator = try WazuhSimulator(
-            configuration: .init(databasePath: directory + "/global.db", agentCount: agents), now: 1_767_225_600)
+            configuration: .init(databasePath: directory.file("global.db"), agentCount: agents), now: 1_767_225_600)
         defer { try? simulator.close() }
         var configuration = SimulatedAPIServer.Configuration(
-            user: "gateway", password: password, directory: directory)
+            user: "gateway", password: password, directory: directory.path)
         adjust(&configuration)
         let server = try simulator.makeAPIServer(configuration: configuration, logger: logger)
         try await server.start()
@@ -39,7 +37,7 @@ enum SimulatedAPIFixture {
     static func withClient<T>(
         _ server: SimulatedAPIServer, password: String = password, caFile: String? = nil,
         adjust: (inout WazuhAPIClient.Configuration) -> Void = { _ in },
-        _ body: (WazuhAPIClient) async throws -> T
+        body: (WazuhAPIClient) async throws -> T
     ) async throws -> T {
         var configuration = WazuhAPIClient.Configuration(
             url: server.url, credentials: WazuhAPICredentials(user: "gateway", password: password),

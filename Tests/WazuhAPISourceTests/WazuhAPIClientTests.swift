@@ -1,5 +1,4 @@
 import Foundation
-import NATSTestSupport
 import Testing
 import WazuhAPISource
 import WazuhSimulator
@@ -19,18 +18,22 @@ import WazuhSource
     }
 
     @Test func renewsTheTokenBeforeItExpires() async throws {
-        try await SimulatedAPIFixture.run(agents: 5, server: { $0.tokenLifetime = .seconds(2) }) { _, server in
-            try await SimulatedAPIFixture.withClient(server, adjust: { $0.tokenLifetime = .seconds(2) }) { client in
-                _ = try await client.readAllAgents()
-                let renewed = try await waitUntil(timeout: .seconds(60)) {
-                    _ = try await client.readAllAgents()
-                    return client.statistics.authentications >= 3
-                }
-                #expect(renewed)
-                // Renewed in time: the server never had to refuse an expired token.
-                #expect(client.statistics.tokenRefusals == 0)
-            }
-        }
+        try await SimulatedAPIFixture.run(
+            agents: 5, server: { $0.tokenLifetime = .seconds(2) },
+            body: { _, server in
+                try await SimulatedAPIFixture.withClient(
+                    server, adjust: { $0.tokenLifetime = .seconds(2) },
+                    body: { client in
+                        _ = try await client.readAllAgents()
+                        let renewed = try await waitUntil(timeout: .seconds(60)) {
+                            _ = try await client.readAllAgents()
+                            return client.statistics.authentications >= 3
+                        }
+                        #expect(renewed)
+                        // Renewed in time: the server never had to refuse an expired token.
+                        #expect(client.statistics.tokenRefusals == 0)
+                    })
+            })
     }
 
     @Test func aRevokedTokenIsReplacedOnce() async throws {
@@ -72,17 +75,17 @@ import WazuhSource
             server: {
                 $0.requestsPerMinute = 2
                 $0.rateWindow = .seconds(2)
-            }
-        ) { _, server in
-            try await SimulatedAPIFixture.withClient(server) { client in
-                for _ in 0..<3 {
-                    let count = try await client.readAllAgents().records.count
-                    #expect(count == 5)
+            },
+            body: { _, server in
+                try await SimulatedAPIFixture.withClient(server) { client in
+                    for _ in 0..<3 {
+                        let count = try await client.readAllAgents().records.count
+                        #expect(count == 5)
+                    }
+                    #expect(client.statistics.rateLimited >= 1)
+                    #expect(server.rateLimited == client.statistics.rateLimited)
                 }
-                #expect(client.statistics.rateLimited >= 1)
-                #expect(server.rateLimited == client.statistics.rateLimited)
-            }
-        }
+            })
     }
 
     @Test func theClientsOwnBudgetKeepsItUnderTheServersLimit() async throws {
@@ -91,45 +94,47 @@ import WazuhSource
             server: {
                 $0.requestsPerMinute = 12
                 $0.rateWindow = .seconds(60)
-            }
-        ) { _, server in
-            try await SimulatedAPIFixture.withClient(server, adjust: { $0.requestsPerMinute = 12 }) { client in
-                for _ in 0..<3 { _ = try await client.readAllAgents() }
-                #expect(server.rateLimited == 0)
-                #expect(client.statistics.requests == 4)
-            }
-        }
+            },
+            body: { _, server in
+                try await SimulatedAPIFixture.withClient(
+                    server, adjust: { $0.requestsPerMinute = 12 },
+                    body: { client in
+                        for _ in 0..<3 { _ = try await client.readAllAgents() }
+                        #expect(server.rateLimited == 0)
+                        #expect(client.statistics.requests == 4)
+                    })
+            })
     }
 
     @Test func aServerSignedByAnotherCAIsRefused() async throws {
-        let other = NSTemporaryDirectory() + "other-ca-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: other) }
+        let other = try TemporaryDirectory(prefix: "other-ca")
         try await SimulatedAPIFixture.run(agents: 5) { simulator, server in
-            let stranger = try simulator.makeAPIServer(configuration: .init(directory: other))
+            let stranger = try simulator.makeAPIServer(configuration: .init(directory: other.path))
             try await SimulatedAPIFixture.withClient(
-                server, caFile: stranger.caPath, adjust: { $0.requestTimeout = .seconds(10) }
-            ) { client in
-                do {
-                    _ = try await client.readAllAgents()
-                    Issue.record("an untrusted certificate was accepted")
-                } catch let error as WazuhAPIError {
-                    #expect(error.code == .tlsFailure)
-                    #expect(client.statistics.authentications == 0)
-                }
-            }
+                server, caFile: stranger.caPath, adjust: { $0.requestTimeout = .seconds(10) },
+                body: { client in
+                    do {
+                        _ = try await client.readAllAgents()
+                        Issue.record("an untrusted certificate was accepted")
+                    } catch let error as WazuhAPIError {
+                        #expect(error.code == .tlsFailure)
+                        #expect(client.statistics.authentications == 0)
+                    }
+                })
         }
     }
 
     @Test func pagingReadsEachOfAHundredThousandAgentsOnce() async throws {
         try await SimulatedAPIFixture.run(agents: 100_000) { simulator, server in
-            try await SimulatedAPIFixture.withClient(server, adjust: { $0.pageSize = 10_000 }) { client in
-                let read = try await client.readAllAgents()
-                #expect(read.records.count == 100_000)
-                #expect(read.records.map(\.id) == simulator.agentIDs)
-                // 100 000 agents plus agent 000 in pages of 10 000.
-                #expect(read.pages == 11)
-            }
+            try await SimulatedAPIFixture.withClient(
+                server, adjust: { $0.pageSize = 10_000 },
+                body: { client in
+                    let read = try await client.readAllAgents()
+                    #expect(read.records.count == 100_000)
+                    #expect(read.records.map(\.id) == simulator.agentIDs)
+                    // 100 000 agents plus agent 000 in pages of 10 000.
+                    #expect(read.pages == 11)
+                })
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import NATSTestSupport
 import Testing
 import Timekeeping
 import WazuhAPISource

@@ -3,7 +3,8 @@ import GRDB
 import Synchronization
 import Testing
 import WazuhSimulator
-import WazuhSource
+
+@testable import WazuhSource
 
 /// Watcher, monitor and writer-contention tests. Serialized: they count the process's watch threads
 /// and measure timings, which other tests of this suite would disturb.
@@ -22,16 +23,6 @@ struct DatabaseWatchingTests {
 
         func signals(after index: Int) -> [(ContinuousClock.Instant, DatabaseChangeWatcher.Signal)] {
             instants.withLock { Array($0.dropFirst(index)) }
-        }
-
-        /// Waits (bounded) until more than `count` signals arrived; returns the first new one.
-        func waitForSignal(after count: Int, limit: Duration = .seconds(5)) async throws -> ContinuousClock.Instant {
-            let deadline = ContinuousClock.now + limit
-            while ContinuousClock.now < deadline {
-                if let first = signals(after: count).first { return first.0 }
-                try await Task.sleep(for: .microseconds(200))
-            }
-            throw TestTimeout(what: "a watcher signal")
         }
     }
 
@@ -73,15 +64,14 @@ struct DatabaseWatchingTests {
             for await signal in signals { log.record(signal) }
         }
         defer { consumer.cancel() }
-        try await Task.sleep(for: .milliseconds(50))
         for round in 0..<30 {
             simulator.now = baseTime + Int64(round)
             try simulator.apply(.stop(agentID: round + 1))
-            try await Task.sleep(for: .milliseconds(5))
             let before = log.count
             try simulator.commit()
-            _ = try await log.waitForSignal(after: before)
-            try await Task.sleep(for: .milliseconds(15))
+            try await eventually("the signal of commit \(round + 1)", timeout: .seconds(5), poll: .microseconds(200)) {
+                log.count > before
+            }
         }
         try simulator.close()
         #expect(log.count >= 30)
@@ -154,7 +144,10 @@ struct DatabaseWatchingTests {
         simulator.now = baseTime + 10
         try simulator.apply(.keepaliveAll)
         try simulator.commit()
-        try await Task.sleep(for: .milliseconds(50))
+        // The keepalive-only commit is read (and, changing no status, not returned) before the next one.
+        try await eventually("the read of the keepalive commit", timeout: .seconds(5), poll: .milliseconds(1)) {
+            monitor.health.successfulReads >= 2
+        }
         simulator.now = baseTime + 20
         try simulator.apply(.stop(agentID: 4))
         try simulator.commit()
@@ -163,7 +156,7 @@ struct DatabaseWatchingTests {
         #expect(update.changes.map(\.agentID) == [4])
         #expect(update.counts.disconnected == 1)
         #expect(monitor.health.isHealthy)
-        #expect(monitor.health.successfulReads >= 2)
+        #expect(monitor.health.successfulReads >= 3)
         try simulator.close()
     }
 
@@ -273,8 +266,11 @@ struct DatabaseWatchingTests {
         let before = Self.watchThreads()
         let monitor = AgentStatusMonitor(configuration: .init(databasePath: path, pollInterval: .seconds(60)))
         let baseline = try await withDeadline(.seconds(5), "the baseline") { try await monitor.nextUpdate(after: nil) }
+        let waitsBefore = monitor.signalWaits
         let waiting = Task { try await monitor.nextUpdate(after: baseline.snapshot) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually("the monitor to wait for a change", timeout: .seconds(5), poll: .milliseconds(1)) {
+            monitor.signalWaits > waitsBefore
+        }
         waiting.cancel()
         let outcome = try await withDeadline(.seconds(5), "cancellation") { await waiting.result }
         #expect(throws: CancellationError.self) { try outcome.get() }
@@ -297,7 +293,7 @@ struct DatabaseWatchingTests {
             var longest = Duration.zero
             while !reading.finished {
                 guard reading.on else {
-                    try await Task.sleep(for: .milliseconds(1))
+                    try await Task.sleep(for: .milliseconds(1))  // idle between the writer's blocks, not a wait
                     continue
                 }
                 let read = try reader.read()
@@ -314,7 +310,7 @@ struct DatabaseWatchingTests {
                 reading.set(on: withReader)
                 simulator.now = baseTime + Int64(round)
                 try simulator.apply(round.isMultiple(of: 2) ? .stop(agentID: 1 + round) : .keepaliveAll)
-                try await Task.sleep(for: .milliseconds(2))
+                try await Task.sleep(for: .milliseconds(2))  // wazuh-db's transaction stays open a moment
                 try simulator.commit()
                 if let last = simulator.commitDurations.last {
                     if withReader { contended.append(last) } else { quiet.append(last) }
@@ -355,7 +351,7 @@ struct DatabaseWatchingTests {
                 try db.execute(sql: "COMMIT")
                 // No write, so no journal and no file event when it ends: only a retry can see the commit.
                 try db.execute(sql: "BEGIN EXCLUSIVE")
-                Thread.sleep(forTimeInterval: 0.6)
+                Thread.sleep(forTimeInterval: 0.6)  // a slow writer holding its lock, not a wait
                 try db.execute(sql: "COMMIT")
             }
         }

@@ -236,7 +236,7 @@ struct GlobalDatabaseReaderTests {
                 try db.execute(sql: "BEGIN EXCLUSIVE")
                 try db.execute(sql: sql)
                 locked.set(on: true)
-                while !release() { Thread.sleep(forTimeInterval: 0.002) }
+                while !release() { Thread.sleep(forTimeInterval: 0.002) }  // the lock holder's own idle loop
                 try db.execute(sql: "COMMIT")
             }
         }

@@ -1,6 +1,6 @@
 /// Why the daemon could not start (it never stops on its own once running: NATS and the database
 /// being unavailable are retried, not fatal).
-public struct DaemonError: Error, Sendable, CustomStringConvertible {
+public struct DaemonError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public enum Code: String, Sendable, Hashable {
         /// The outbox directory could not be created or the outbox could not be opened.
         case outboxUnavailable = "outbox_unavailable"
@@ -19,16 +19,21 @@ public struct DaemonError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     /// What went wrong, naming the file or key; never holds secret material.
     public var message: String
-    /// The underlying error's description (already secret-free by the project's error conventions).
-    public var underlying: String?
+    /// The cause, when there is one (its `description` is secret-free by the project's error convention).
+    public var underlying: (any Error)?
 
     public init(code: Code, message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
-        self.underlying = underlying.map { "\($0)" }
+        self.underlying = underlying
     }
 
     public var description: String {
         "\(self.code.rawValue): \(self.message)" + (self.underlying.map { " (\($0))" } ?? "")
+    }
+
+    public var debugDescription: String {
+        "DaemonError(code: \(self.code.rawValue), message: \(self.message)"
+            + (self.underlying.map { ", underlying: \(String(reflecting: $0))" } ?? "") + ")"
     }
 }

@@ -312,26 +312,19 @@ public final class NATSDeliveryTransport: DeliveryTransport {
     }
 
     /// The stream sequence in a reply to a published message (JetStream), `nil` in request mode.
-    private static func interpret(_ reply: NATSMessage, isJetStream: Bool, subject: String) throws -> UInt64? {
+    static func interpret(_ reply: NATSMessage, isJetStream: Bool, subject: String) throws -> UInt64? {
         if reply.status?.code == NATSStatus.noRespondersCode {
             throw DeliveryFailure(code: .noResponders, message: "no responders on the subject")
         }
         guard isJetStream else { return nil }
-        return try parsePubAck(reply.payloadBytes, subject: subject)
-    }
-
-    /// Parses a PubAck (`{"stream":"WAZUH","seq":5,"duplicate":true}`) or JetStream API error.
-    static func parsePubAck(_ bytes: [UInt8], subject: String) throws -> UInt64? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw DeliveryFailure(code: .other, message: "acknowledgement is not a JSON object")
-        }
-        if let error = object["error"] as? [String: Any] {
+        do {
+            return try JetStreamContext.decodePubAck(from: reply).seq
+        } catch let error as JetStreamAPIError {
             throw DeliveryFailure.jetStreamAPIError(
-                code: (error["code"] as? Int) ?? 0, errorCode: error["err_code"] as? Int,
-                description: (error["description"] as? String) ?? "unknown")
+                code: error.code, errorCode: error.errorCode == 0 ? nil : error.errorCode,
+                description: error.errorDescription.isEmpty ? "unknown" : error.errorDescription)
+        } catch {
+            throw DeliveryFailure(code: .other, message: "unreadable acknowledgement on \(subject): \(error)")
         }
-        if let seq = object["seq"] as? Int, seq >= 0 { return UInt64(seq) }
-        if let seq = object["seq"] as? UInt64 { return seq }
-        throw DeliveryFailure(code: .other, message: "acknowledgement has no stream sequence")
     }
 }

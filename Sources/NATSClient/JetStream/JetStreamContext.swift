@@ -247,11 +247,14 @@ public struct JetStreamContext: Sendable {
         return try Self.decodeReply(Reply.self, from: message)
     }
 
-    /// Decodes a publish reply: either a ``PubAck`` or a ``JetStreamAPIError``.
+    /// Decodes a publish reply: either a ``PubAck`` or a ``JetStreamAPIError``; the one PubAck parser, also for
+    /// publishers that collect replies on their own inbox.
     ///
     /// The server's usual compact reply (`{"stream":"S","seq":N}`, optionally with `"duplicate":true` and/or
     /// `"domain":"D"`) is read by a small scanner; anything else goes through the full JSON decoder.
-    static func decodePubAck(from message: NATSMessage) throws -> PubAck {
+    /// - Throws: ``JetStreamAPIError`` for an `error` reply, ``NATSError`` (`invalidResponse`) for anything else
+    ///   that is not a PubAck.
+    public static func decodePubAck(from message: NATSMessage) throws -> PubAck {
         if let ack = message.payload.readableBytesView.withContiguousStorageIfAvailable({ PubAckScanner.scan($0) })
             ?? nil
         {

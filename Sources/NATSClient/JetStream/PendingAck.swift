@@ -90,6 +90,11 @@ final class AckSlot: Sendable {
         self.state.withLockedValue { $0.result }
     }
 
+    /// How many tasks are suspended waiting for the outcome (lets a test act once a waiter is parked).
+    var suspendedWaiters: Int {
+        self.state.withLockedValue { $0.waiters.count }
+    }
+
     /// Records the outcome (the first one wins), returns the permit and resumes any waiter.
     func complete(_ result: Result<PubAck, any Error>) {
         let waiters: [(id: UInt64, continuation: UnsafeContinuation<PubAck, any Error>)]? = self.state
