@@ -118,13 +118,13 @@ extension AnomalyDetector {
     }
 
     mutating func massDisconnections(
-        touched: Set<String>, snapshot: AgentSnapshot, managerNode: String
+        touched: Set<String>, nodeSizes: AgentSnapshot.NodeSizes, managerNode: String
     ) -> [Finding] {
         guard !self.disconnections.isEmpty, let newest = self.fleet.newestTransition else { return [] }
         let window = self.thresholds.windowSeconds
         var sizes: [String: Int] = [:]
         if !touched.isEmpty {
-            for (name, count) in snapshot.agentsPerNode { sizes[name ?? managerNode, default: 0] += count }
+            for (name, count) in nodeSizes.agentsPerNode { sizes[name ?? managerNode, default: 0] += count }
         }
         let thresholds = self.thresholds
         let (crossed, changed) = DisconnectionWindow.crossings(
@@ -144,12 +144,11 @@ extension AnomalyDetector {
         }
     }
 
-    mutating func noteKeepalives(_ snapshot: AgentSnapshot) {
-        if self.fleet.activeAgents != snapshot.counts.active {
-            self.fleet.activeAgents = snapshot.counts.active
+    mutating func noteKeepalives(active: Int, latest: Int64?) {
+        if self.fleet.activeAgents != active {
+            self.fleet.activeAgents = active
             self.fleetDirty = true
         }
-        let latest = snapshot.latestKeepalive
         if let latest, latest > (self.fleet.latestKeepalive ?? Int64.min) {
             self.fleet.latestKeepalive = latest
             self.fleet.keepaliveAdvancedAt = nil

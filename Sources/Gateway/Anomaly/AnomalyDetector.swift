@@ -120,11 +120,13 @@ public struct AnomalyDetector: Sendable {
                 findings.append(finding)
             }
         }
-        findings += self.massDisconnections(touched: touchedNodes, snapshot: snapshot, managerNode: managerNode)
+        // One pass over the snapshot for the node sizes and the latest keepalive.
+        let sizes = snapshot.nodeSizes
+        findings += self.massDisconnections(touched: touchedNodes, nodeSizes: sizes, managerNode: managerNode)
         findings += self.groupMassDisconnections(touched: touchedGroups, snapshot: snapshot)
         self.pruneTracks()
         findings += self.matureStops(nowSeconds: nowSeconds)
-        self.noteKeepalives(snapshot)
+        self.noteKeepalives(active: snapshot.counts.active, latest: sizes.latestKeepalive)
         if let silent = self.silence(nowSeconds: nowSeconds) { findings.append(silent) }
         return findings
     }
